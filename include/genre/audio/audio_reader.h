@@ -1,0 +1,86 @@
+// Audio input: decode (libsndfile), mix to mono, resample (libsoxr HQ), in blocks.
+//
+// The numbers match librosa.load(path, sr=..., mono=True, offset=..., duration=...):
+// samples are scaled as libsndfile scales them (int16 / 32768, ...), channels are
+// averaged in float32, offset and duration are truncated to native frames
+// (int(offset * native_sr)), and a resampled signal has exactly
+// ceil(n_native * target_sr / native_sr) samples.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace genre {
+
+struct AudioReadOptions {
+  int sample_rate = 22050;      // Hz of the output; 0 keeps the file's native rate
+  double offset_s = 0.0;        // seconds skipped at the start (>= 0)
+  double duration_s = -1.0;     // seconds read after the offset; < 0 reads to the end
+  std::size_t block_frames = 1 << 16;  // native frames decoded per block (>= 1)
+
+  // Throws OptionError naming the field, its value and the allowed range.
+  void Validate() const;
+};
+
+struct AudioInfo {
+  std::string path;            // as given; "-" for standard input
+  std::string format;          // e.g. "FLAC", "WAV", "MPEG"
+  int native_sample_rate = 0;  // Hz
+  int channels = 0;
+  std::int64_t native_frames = 0;  // frames in the file, as libsndfile reports them
+};
+
+// Streaming reader. Decodes one block at a time, so a long file is never held
+// decoded in memory; output is mono float32 at options.sample_rate.
+// "-" reads standard input: the (encoded) bytes are read into memory and decoded
+// through libsndfile's virtual I/O, since a pipe is not seekable.
+//
+// Throws IoError (missing path, directory, unreadable), FormatError (not audio,
+// corrupt or truncated data) and InputError (no samples, offset past the end);
+// every message starts with the path.
+class AudioStream {
+ public:
+  explicit AudioStream(const std::string& path, const AudioReadOptions& options = {});
+  // Decodes an in-memory encoded file; name is used in messages.
+  static AudioStream FromMemory(std::string bytes, const std::string& name,
+                                const AudioReadOptions& options = {});
+  ~AudioStream();
+  AudioStream(AudioStream&&) noexcept;
+  AudioStream& operator=(AudioStream&&) noexcept;
+  AudioStream(const AudioStream&) = delete;
+  AudioStream& operator=(const AudioStream&) = delete;
+
+  const AudioInfo& info() const;
+  int sample_rate() const;  // of the output, Hz
+  // Samples this stream will deliver in all (exact once the input is decoded;
+  // before that, computed from the frame count in the file's header).
+  std::int64_t expected_samples() const;
+
+  // Writes up to `max` samples to `out`; returns how many. 0 means the end.
+  std::size_t Read(float* out, std::size_t max);
+
+ private:
+  struct Impl;
+  explicit AudioStream(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct Waveform {
+  std::vector<float> samples;  // mono
+  int sample_rate = 0;         // Hz
+  AudioInfo info;
+  double duration_s() const {
+    return sample_rate > 0 ? static_cast<double>(samples.size()) / sample_rate : 0.0;
+  }
+};
+
+// Reads a whole file (or "-") through AudioStream. Throws as AudioStream does,
+// and InputError when no samples are left.
+Waveform LoadAudio(const std::string& path, const AudioReadOptions& options = {});
+
+// Reads all of standard input into memory (binary).
+std::string ReadStdin();
+
+}  // namespace genre

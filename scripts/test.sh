@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Sets up and runs the whole test suite from a fresh clone on Debian 12:
+#   1. installs the Debian packages the build needs (scripts/install-deps.sh, idempotent),
+#   2. builds (Release) and runs every test (ctest: fast + slow),
+#   3. rebuilds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the fast tests.
+# GENRE_SKIP_SANITIZE=1 skips step 3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+jobs=$(nproc)
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+if [ "${GENRE_SKIP_SANITIZE:-0}" != 1 ]; then
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGENRE_SANITIZE=ON -DGENRE_BUILD_BENCH=OFF
+  cmake --build build-asan -j"$jobs"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan -L fast --output-on-failure -j"$jobs"
+fi

@@ -1,0 +1,37 @@
+// Shared helpers for the test suite: fixture paths, temporary folders, error metrics.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "genre/features/matrix.h"
+
+namespace genre::test {
+
+// tests/data, compiled in; every golden used by the suite lives under it.
+std::filesystem::path DataDir();
+std::filesystem::path Input(const std::string& name);   // tests/data/inputs/<name>
+std::filesystem::path Golden(const std::string& stem);  // tests/data/librosa-0.10.2/<stem>.h5
+
+// A fresh directory removed (with its contents) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+void WriteBytes(const std::filesystem::path& path, const std::string& bytes);
+std::string ReadBytes(const std::filesystem::path& path);
+
+double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b);
+double MaxAbs(const std::vector<float>& a);
+
+}  // namespace genre::test

@@ -1,0 +1,320 @@
+// genre-features: extract front-end features from audio files for pipelines.
+//
+//   genre-features song.flac other.wav --kind logmel --out feats.h5
+//   cat song.flac | genre-features - --kind mfcc --format csv
+//
+// Exit codes: 0 every input written; 1 some inputs failed (the rest are written);
+// 2 usage error or invalid option; 4 the output could not be written.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "genre/error.h"
+#include "genre/features/extract.h"
+#include "genre/io/h5.h"
+
+namespace {
+
+constexpr int kExitOk = 0, kExitInputFailed = 1, kExitUsage = 2, kExitOutput = 4;
+constexpr const char* kVersion = "0.1.0";
+
+struct KindInfo {
+  unsigned feature;  // 0 = the waveform itself
+  const char* column;
+};
+
+const std::map<std::string, KindInfo>& Kinds() {
+  static const std::map<std::string, KindInfo> kinds = {
+      {"waveform", {0, "y"}},          {"power", {genre::kPower, "power"}},
+      {"mel", {genre::kMel, "mel"}},   {"logmel", {genre::kLogMel, "logmel"}},
+      {"mfcc", {genre::kMfcc, "mfcc"}}, {"centroid", {genre::kCentroid, "centroid"}},
+      {"bandwidth", {genre::kBandwidth, "bandwidth"}}, {"rolloff", {genre::kRolloff, "rolloff"}},
+      {"rms", {genre::kRms, "rms"}},   {"zcr", {genre::kZcr, "zcr"}},
+  };
+  return kinds;
+}
+
+genre::Matrix& Pick(genre::FeatureSet& f, unsigned feature) {
+  switch (feature) {
+    case genre::kPower: return f.power;
+    case genre::kMel: return f.mel;
+    case genre::kLogMel: return f.logmel;
+    case genre::kMfcc: return f.mfcc;
+    case genre::kCentroid: return f.centroid;
+    case genre::kBandwidth: return f.bandwidth;
+    case genre::kRolloff: return f.rolloff;
+    case genre::kRms: return f.rms;
+    default: return f.zcr;
+  }
+}
+
+struct Result {
+  std::string path;
+  genre::Matrix values;
+  genre::AudioInfo info;
+  double duration_s = 0;
+  std::string error;
+};
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+nlohmann::json OptionsJson(const std::string& kind, const genre::FrontEndOptions& o,
+                           const genre::AudioReadOptions& r) {
+  return {{"kind", kind},
+          {"sample_rate", o.sample_rate},
+          {"n_fft", o.stft.n_fft},
+          {"hop_length", o.stft.hop_length},
+          {"center", o.stft.center},
+          {"pad_mode", genre::ToString(o.stft.pad_mode)},
+          {"window", "hann"},
+          {"power", o.power},
+          {"n_mels", o.mel.n_mels},
+          {"fmin", o.mel.fmin_hz},
+          {"fmax", o.mel.FmaxHz(o.sample_rate)},
+          {"htk", o.mel.htk},
+          {"mel_norm", o.mel.slaney_norm ? "slaney" : "none"},
+          {"ref", o.db.ref_max ? std::string("max") : std::to_string(o.db.ref)},
+          {"amin", o.db.amin},
+          {"top_db", o.db.top_db},
+          {"n_mfcc", o.mfcc.n_mfcc},
+          {"rolloff_percent", o.spectral.rolloff_percent},
+          {"offset", r.offset_s},
+          {"duration", r.duration_s}};
+}
+
+// Writes to a temporary file beside `out` and renames it into place, so a
+// failed run never leaves a half-written file under the final name.
+void WriteH5(const std::string& out, const std::vector<Result>& results, const nlohmann::json& opts) {
+  const std::string tmp = out + ".tmp." + std::to_string(::getpid());
+  try {
+    auto file = genre::h5::File::Create(tmp);
+    file.SetAttribute("/", "genre_version", std::string(kVersion));
+    std::map<std::string, int> used;
+    for (const Result& r : results) {
+      if (!r.error.empty()) continue;
+      std::string name = r.path == "-" ? "stdin" : std::filesystem::path(r.path).filename().string();
+      if (int n = used[name]++; n > 0) name += "~" + std::to_string(n);
+      const std::string ds = "/" + name;
+      file.WriteMatrix(ds, r.values);
+      file.SetAttribute(ds, "path", r.path);
+      file.SetAttribute(ds, "format", r.info.format);
+      file.SetAttribute(ds, "native_sample_rate", static_cast<std::int64_t>(r.info.native_sample_rate));
+      file.SetAttribute(ds, "native_channels", static_cast<std::int64_t>(r.info.channels));
+      file.SetAttribute(ds, "duration_s", r.duration_s);
+      for (const auto& [key, value] : opts.items()) {
+        if (value.is_string()) file.SetAttribute(ds, key, value.get<std::string>());
+        else if (value.is_boolean()) file.SetAttribute(ds, key, static_cast<std::int64_t>(value.get<bool>()));
+        else if (value.is_number_integer()) file.SetAttribute(ds, key, value.get<std::int64_t>());
+        else file.SetAttribute(ds, key, value.get<double>());
+      }
+    }
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  if (std::rename(tmp.c_str(), out.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw genre::IoError(out + ": cannot rename temporary output into place");
+  }
+}
+
+void WriteCsv(std::ostream& os, const std::vector<Result>& results, const std::string& column,
+              double frame_seconds) {
+  bool header = false;
+  for (const Result& r : results) {
+    if (!r.error.empty()) continue;
+    const genre::Matrix& m = r.values;
+    if (!header) {
+      os << "path,frame,time_s";
+      if (m.rows == 1) os << ',' << column;
+      else for (std::size_t b = 0; b < m.rows; ++b) os << ',' << column << '_' << b;
+      os << '\n';
+      header = true;
+    }
+    const std::string path = CsvField(r.path);
+    char buf[32];
+    for (std::size_t t = 0; t < m.cols; ++t) {
+      std::snprintf(buf, sizeof buf, "%.6f", static_cast<double>(t) * frame_seconds);
+      os << path << ',' << t << ',' << buf;
+      for (std::size_t b = 0; b < m.rows; ++b) {
+        std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(m(b, t)));
+        os << ',' << buf;
+      }
+      os << '\n';
+    }
+  }
+}
+
+nlohmann::json ToJson(const std::vector<Result>& results, const nlohmann::json& opts) {
+  nlohmann::json files = nlohmann::json::array();
+  for (const Result& r : results) {
+    if (!r.error.empty()) {
+      files.push_back({{"path", r.path}, {"status", "error"}, {"error", r.error}});
+      continue;
+    }
+    nlohmann::json rows = nlohmann::json::array();
+    for (std::size_t b = 0; b < r.values.rows; ++b)
+      rows.push_back(std::vector<float>(r.values.row(b), r.values.row(b) + r.values.cols));
+    files.push_back({{"path", r.path},
+                     {"status", "ok"},
+                     {"duration_s", r.duration_s},
+                     {"shape", {r.values.rows, r.values.cols}},
+                     {"data", std::move(rows)}});
+  }
+  return {{"genre_version", kVersion}, {"options", opts}, {"files", std::move(files)}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Extract audio features (librosa 0.10 compatible) from audio files.",
+               "genre-features"};
+  app.set_version_flag("--version", kVersion);
+  std::vector<std::string> inputs;
+  std::string kind = "logmel", out, format;
+  genre::FrontEndOptions fo;
+  genre::AudioReadOptions ro;
+  std::string pad_mode = "constant";
+  bool no_center = false, ref_max = false, quiet = false;
+
+  app.add_option("files", inputs, "Audio files (WAV, AU, AIFF, FLAC, Ogg Vorbis/Opus, MP3); - is stdin")
+      ->required();
+  std::string kind_names;
+  for (const auto& [name, info] : Kinds()) kind_names += (kind_names.empty() ? "" : "|") + name;
+  app.add_option("-k,--kind", kind, "Feature to extract: " + kind_names)
+      ->check(CLI::IsMember(Kinds()))
+      ->capture_default_str();
+  app.add_option("-o,--out", out, "Output file (required for h5; csv/json default to stdout)");
+  app.add_option("-f,--format", format, "h5|csv|json (default: from --out's extension, else csv)")
+      ->check(CLI::IsMember({"h5", "csv", "json"}));
+  app.add_option("--sr", fo.sample_rate, "Sample rate to resample to, Hz")->capture_default_str();
+  app.add_option("--n-fft", fo.stft.n_fft, "FFT size / frame length, samples")->capture_default_str();
+  app.add_option("--hop", fo.stft.hop_length, "Hop length, samples")->capture_default_str();
+  app.add_flag("--no-center", no_center, "Do not pad frames to centre them");
+  app.add_option("--pad-mode", pad_mode, "Padding of centred frames: constant|reflect|edge")
+      ->capture_default_str();
+  app.add_option("--power", fo.power, "Exponent of |STFT| for mel/power")->capture_default_str();
+  app.add_option("--n-mels", fo.mel.n_mels, "Mel bands")->capture_default_str();
+  app.add_option("--fmin", fo.mel.fmin_hz, "Lowest mel frequency, Hz")->capture_default_str();
+  app.add_option("--fmax", fo.mel.fmax_hz, "Highest mel frequency, Hz (default sr/2)");
+  app.add_flag("--htk", fo.mel.htk, "HTK mel scale instead of Slaney");
+  app.add_option("--top-db", fo.db.top_db, "Dynamic range of log-mel below its peak, dB (<= 0: off)")
+      ->capture_default_str();
+  app.add_flag("--ref-max", ref_max, "dB relative to the maximum instead of 1.0");
+  app.add_option("--n-mfcc", fo.mfcc.n_mfcc, "MFCC coefficients")->capture_default_str();
+  app.add_option("--offset", ro.offset_s, "Start reading at this many seconds")->capture_default_str();
+  app.add_option("--duration", ro.duration_s, "Read at most this many seconds (default: all)");
+  app.add_flag("-q,--quiet", quiet, "Do not report failed inputs on stderr");
+  app.footer(
+      "Exit codes: 0 all inputs written; 1 some inputs failed (the others are written);\n"
+      "            2 usage error or invalid option; 4 output could not be written.");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "genre-features: " << e.what() << " (see --help)\n";
+    return kExitUsage;
+  }
+
+  if (format.empty()) {
+    const std::string ext = std::filesystem::path(out).extension().string();
+    format = ext == ".h5" || ext == ".hdf5" ? "h5" : ext == ".json" ? "json" : "csv";
+  }
+  if (format == "h5" && out.empty()) {
+    std::cerr << "genre-features: --format h5 needs --out FILE\n";
+    return kExitUsage;
+  }
+
+  fo.stft.center = !no_center;
+  fo.db.ref_max = ref_max;
+  ro.sample_rate = fo.sample_rate;
+  std::unique_ptr<genre::FrontEnd> front_end;
+  try {
+    fo.stft.pad_mode = genre::ParsePadMode(pad_mode);
+    ro.Validate();
+    front_end = std::make_unique<genre::FrontEnd>(fo);
+  } catch (const genre::Error& e) {
+    std::cerr << "genre-features: " << e.what() << "\n";
+    return kExitUsage;
+  }
+
+  const KindInfo& info = Kinds().at(kind);
+  std::vector<Result> results;
+  int failed = 0;
+  for (const std::string& path : inputs) {
+    Result r;
+    r.path = path;
+    try {
+      if (info.feature == 0) {
+        genre::Waveform w = genre::LoadAudio(path, ro);
+        r.values = genre::Matrix(1, w.samples.size());
+        r.values.data = w.samples;
+        r.info = w.info;
+        r.duration_s = w.duration_s();
+      } else {
+        genre::Extracted x = genre::ExtractFile(path, *front_end, info.feature, ro);
+        r.values = std::move(Pick(x.features, info.feature));
+        r.info = x.audio.info;
+        r.duration_s = x.audio.duration_s();
+      }
+    } catch (const genre::Error& e) {
+      r.error = e.what();
+      ++failed;
+      if (!quiet) std::cerr << "genre-features: " << e.what() << "\n";
+    }
+    results.push_back(std::move(r));
+  }
+
+  const nlohmann::json opts = OptionsJson(kind, fo, ro);
+  const bool any_ok = failed < static_cast<int>(results.size());
+  try {
+    if (format == "h5") {
+      if (any_ok) WriteH5(out, results, opts);
+    } else {
+      const double frame_s = info.feature == 0 ? 1.0 / fo.sample_rate
+                                               : static_cast<double>(fo.stft.hop_length) / fo.sample_rate;
+      const std::string tmp = out.empty() ? "" : out + ".tmp." + std::to_string(::getpid());
+      std::ofstream file;
+      if (!out.empty()) {
+        file.open(tmp, std::ios::binary);
+        if (!file) throw genre::IoError(out + ": cannot open for writing");
+      }
+      std::ostream& os = out.empty() ? std::cout : file;
+      if (format == "csv") WriteCsv(os, results, Kinds().at(kind).column, frame_s);
+      else os << ToJson(results, opts).dump() << '\n';
+      os.flush();
+      if (!os) {
+        if (!tmp.empty()) std::remove(tmp.c_str());
+        throw genre::IoError((out.empty() ? std::string("stdout") : out) + ": write failed");
+      }
+      if (!tmp.empty()) {
+        file.close();
+        if (std::rename(tmp.c_str(), out.c_str()) != 0) {
+          std::remove(tmp.c_str());
+          throw genre::IoError(out + ": cannot rename temporary output into place");
+        }
+      }
+    }
+  } catch (const genre::Error& e) {
+    std::cerr << "genre-features: " << e.what() << "\n";
+    return kExitOutput;
+  }
+  return failed ? kExitInputFailed : kExitOk;
+}
