@@ -1,7 +1,10 @@
 // Shared helpers for the test suite: fixture paths, temporary folders, error metrics.
 #pragma once
 
+#include <catch2/catch.hpp>
+
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +33,18 @@ class TempDir {
 
 void WriteBytes(const std::filesystem::path& path, const std::string& bytes);
 std::string ReadBytes(const std::filesystem::path& path);
+
+// The message of the E that fn throws; fails the test if fn throws nothing.
+template <class E>
+std::string MessageOf(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const E& e) {
+    return e.what();
+  }
+  FAIL("expected an exception");
+  return {};
+}
 
 double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b);
 double MaxAbs(const std::vector<float>& a);

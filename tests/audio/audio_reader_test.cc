@@ -74,18 +74,9 @@ double Rms(const std::vector<float>& y) {
   return std::sqrt(s / static_cast<double>(y.size()));
 }
 
-template <class E>
-std::string MessageOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  FAIL("expected an exception");
-  return {};
-}
-
 }  // namespace
+
+using test::MessageOf;
 
 TEST_CASE("lossless formats decode exactly as libsndfile scales them, mixed to mono", "[audio]") {
   test::TempDir dir;

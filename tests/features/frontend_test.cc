@@ -7,19 +7,12 @@
 #include <thread>
 
 #include "genre/error.h"
+#include "support.h"
 
 namespace genre {
 namespace {
 
-std::string OptionMessage(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const OptionError& e) {
-    return e.what();
-  }
-  FAIL("expected OptionError");
-  return {};
-}
+std::string OptionMessage(const std::function<void()>& fn) { return test::MessageOf<OptionError>(fn); }
 
 std::vector<float> Noise(std::size_t n, unsigned seed = 1) {
   std::vector<float> y(n);
