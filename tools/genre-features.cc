@@ -95,10 +95,20 @@ nlohmann::json OptionsJson(const std::string& kind, const genre::FrontEndOptions
           {"duration", r.duration_s}};
 }
 
+std::string TempPathFor(const std::string& out) { return out + ".tmp." + std::to_string(::getpid()); }
+
+// Moves a finished temporary file onto `out`; on failure removes it and throws.
+void CommitTemp(const std::string& tmp, const std::string& out) {
+  if (std::rename(tmp.c_str(), out.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw genre::IoError(out + ": cannot rename temporary output into place");
+  }
+}
+
 // Writes to a temporary file beside `out` and renames it into place, so a
 // failed run never leaves a half-written file under the final name.
 void WriteH5(const std::string& out, const std::vector<Result>& results, const nlohmann::json& opts) {
-  const std::string tmp = out + ".tmp." + std::to_string(::getpid());
+  const std::string tmp = TempPathFor(out);
   try {
     auto file = genre::h5::File::Create(tmp);
     file.SetAttribute("/", "genre_version", std::string(kVersion));
@@ -125,10 +135,7 @@ void WriteH5(const std::string& out, const std::vector<Result>& results, const n
     std::remove(tmp.c_str());
     throw;
   }
-  if (std::rename(tmp.c_str(), out.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw genre::IoError(out + ": cannot rename temporary output into place");
-  }
+  CommitTemp(tmp, out);
 }
 
 void WriteCsv(std::ostream& os, const std::vector<Result>& results, const std::string& column,
@@ -290,7 +297,7 @@ int main(int argc, char** argv) {
     } else {
       const double frame_s = info.feature == 0 ? 1.0 / fo.sample_rate
                                                : static_cast<double>(fo.stft.hop_length) / fo.sample_rate;
-      const std::string tmp = out.empty() ? "" : out + ".tmp." + std::to_string(::getpid());
+      const std::string tmp = out.empty() ? "" : TempPathFor(out);
       std::ofstream file;
       if (!out.empty()) {
         file.open(tmp, std::ios::binary);
@@ -306,10 +313,7 @@ int main(int argc, char** argv) {
       }
       if (!tmp.empty()) {
         file.close();
-        if (std::rename(tmp.c_str(), out.c_str()) != 0) {
-          std::remove(tmp.c_str());
-          throw genre::IoError(out + ": cannot rename temporary output into place");
-        }
+        CommitTemp(tmp, out);
       }
     }
   } catch (const genre::Error& e) {

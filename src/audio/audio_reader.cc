@@ -113,6 +113,22 @@ std::string OpenFailure() {
   return why;
 }
 
+// Mono mix of n interleaved frames, each sample scaled first: numpy's float32 mean
+// over channels (sum in order, then divide). scale 1 leaves float input unchanged.
+template <class Sample>
+void MixToMono(const Sample* in, std::size_t n, int channels, float scale, float* out) {
+  if (channels == 1) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(in[i]) * scale;
+    return;
+  }
+  const float count = static_cast<float>(channels);
+  for (std::size_t i = 0; i < n; ++i) {
+    float acc = 0.0f;
+    for (int c = 0; c < channels; ++c) acc += static_cast<float>(in[i * channels + c]) * scale;
+    out[i] = acc / count;
+  }
+}
+
 std::string Seconds(double s) {
   std::ostringstream o;
   o << s << " s";
@@ -143,6 +159,7 @@ struct AudioStream::Impl {
   double ratio = 1.0;  // out_rate / native rate
   SoxrPtr resampler;
 
+  std::int64_t start = 0;       // first native frame read: int(offset * native rate), as librosa
   std::int64_t remaining = -1;  // native frames still to read; -1 = to the end
   std::int64_t consumed = 0;    // native frames decoded so far
   std::int64_t emitted = 0;     // output samples handed out
@@ -178,7 +195,7 @@ struct AudioStream::Impl {
     ratio = static_cast<double>(out_rate) / sfi.samplerate;
 
     // librosa: seek(int(offset * sr_native)), read int(duration * sr_native) frames.
-    auto start = static_cast<std::int64_t>(options.offset_s * sfi.samplerate);
+    start = static_cast<std::int64_t>(options.offset_s * sfi.samplerate);
     if (start > 0) {
       if (sfi.frames > 0 && start >= sfi.frames)
         throw InputError(info.path + ": offset " + Seconds(options.offset_s) +
@@ -225,35 +242,14 @@ struct AudioStream::Impl {
     if (got < 0) got = 0;
     const int ch = info.channels;
     const auto n = static_cast<std::size_t>(got);
-    if (read_pcm16) {
-      constexpr float kScale = 1.0f / 32768.0f;
-      if (ch == 1) {
-        for (std::size_t i = 0; i < n; ++i) mono[i] = static_cast<float>(interleaved16[i]) * kScale;
-      } else {
-        const float count = static_cast<float>(ch);
-        for (std::size_t i = 0; i < n; ++i) {
-          float acc = 0.0f;
-          for (int c = 0; c < ch; ++c) acc += static_cast<float>(interleaved16[i * ch + c]) * kScale;
-          mono[i] = acc / count;
-        }
-      }
-    } else if (ch == 1) {
-      std::copy_n(interleaved.data(), n, mono.data());
-    } else {
-      // As numpy's float32 mean over channels: sum in order, then divide.
-      const float count = static_cast<float>(ch);
-      for (std::size_t i = 0; i < n; ++i) {
-        float acc = 0.0f;
-        for (int c = 0; c < ch; ++c) acc += interleaved[i * ch + c];
-        mono[i] = acc / count;
-      }
-    }
+    if (read_pcm16)
+      MixToMono(interleaved16.data(), n, ch, 1.0f / 32768.0f, mono.data());
+    else
+      MixToMono(interleaved.data(), n, ch, 1.0f, mono.data());
     consumed += got;
     if (remaining >= 0) remaining -= got;
     if (got < want) {
       // Reading to the end of a lossless file must deliver what its header promised.
-      const std::int64_t start = static_cast<std::int64_t>(options.offset_s *
-                                                           info.native_sample_rate);
       if (remaining < 0 && IsLossless(sf_format) && info.native_frames > 0 &&
           start + consumed < info.native_frames)
         throw FormatError(info.path + ": truncated file: decoded " +
@@ -379,8 +375,7 @@ int AudioStream::sample_rate() const { return impl_->out_rate; }
 
 std::int64_t AudioStream::expected_samples() const {
   const Impl& s = *impl_;
-  std::int64_t native = s.info.native_frames -
-                        static_cast<std::int64_t>(s.options.offset_s * s.info.native_sample_rate);
+  std::int64_t native = s.info.native_frames - s.start;
   if (s.options.duration_s > 0)
     native = std::min(native, static_cast<std::int64_t>(s.options.duration_s *
                                                         s.info.native_sample_rate));
