@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -15,6 +17,19 @@ std::filesystem::path DataDir() { return GENRE_TEST_DATA_DIR; }
 std::filesystem::path Input(const std::string& name) { return DataDir() / "inputs" / name; }
 std::filesystem::path Golden(const std::string& stem) {
   return DataDir() / "librosa-0.10.2" / (stem + ".h5");
+}
+
+std::filesystem::path Msd(const std::string& name) { return DataDir() / "msd" / name; }
+
+std::filesystem::path SharedDataOrSkip() {
+  const char* env = std::getenv("GENRE_SHARED_DATA");
+  const std::filesystem::path dir = env && *env ? env : GENRE_SHARED_DATA_DIR;
+  if (!std::filesystem::is_directory(dir / "gtzan")) {
+    std::printf("SKIPPED: shared data not found at %s (set GENRE_SHARED_DATA)\n", dir.string().c_str());
+    std::fflush(stdout);
+    std::_Exit(77);
+  }
+  return dir;
 }
 
 TempDir::TempDir() {

@@ -16,6 +16,12 @@ namespace genre::test {
 std::filesystem::path DataDir();
 std::filesystem::path Input(const std::string& name);   // tests/data/inputs/<name>
 std::filesystem::path Golden(const std::string& stem);  // tests/data/librosa-0.10.2/<stem>.h5
+std::filesystem::path Msd(const std::string& name);     // tests/data/msd/<name>
+
+// ../shared/data (or $GENRE_SHARED_DATA). When it is absent the test process
+// prints why and exits with 77, which ctest reports as "Skipped" (tests tagged
+// [shared] run one per process, with SKIP_RETURN_CODE 77): never a silent pass.
+std::filesystem::path SharedDataOrSkip();
 
 // A fresh directory removed (with its contents) on destruction.
 class TempDir {

@@ -392,3 +392,55 @@ FeatureSet FrontEnd::Compute(std::span<const float> y, unsigned features) const 
 }
 
 }  // namespace genre
+
+namespace genre {
+
+Matrix& FeatureSet::Get(Feature f) {
+  switch (f) {
+    case kPower: return power;
+    case kMel: return mel;
+    case kLogMel: return logmel;
+    case kMfcc: return mfcc;
+    case kCentroid: return centroid;
+    case kBandwidth: return bandwidth;
+    case kRolloff: return rolloff;
+    case kRms: return rms;
+    case kZcr: return zcr;
+  }
+  throw OptionError("FeatureSet::Get: not a single feature: " + std::to_string(static_cast<unsigned>(f)));
+}
+
+const Matrix& FeatureSet::Get(Feature f) const { return const_cast<FeatureSet*>(this)->Get(f); }
+
+const std::vector<FeatureName>& FeatureNames() {
+  static const std::vector<FeatureName> names = {
+      {kPower, "power"},         {kMel, "mel"},         {kLogMel, "logmel"},
+      {kMfcc, "mfcc"},           {kCentroid, "centroid"}, {kBandwidth, "bandwidth"},
+      {kRolloff, "rolloff"},     {kRms, "rms"},         {kZcr, "zcr"}};
+  return names;
+}
+
+unsigned ParseFeatureList(const std::string& list) {
+  unsigned mask = 0;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t end = list.find(',', start);
+    const std::string name = list.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    bool found = false;
+    for (const FeatureName& f : FeatureNames())
+      if (name == f.name) {
+        mask |= f.feature;
+        found = true;
+      }
+    if (!found) {
+      std::string all;
+      for (const FeatureName& f : FeatureNames()) all += std::string(all.empty() ? "" : ", ") + f.name;
+      throw OptionError("unknown feature '" + name + "' (one of " + all + ")");
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return mask;
+}
+
+}  // namespace genre

@@ -46,3 +46,60 @@ TEST_CASE("HDF5 errors name the file and the object", "[io][errors]") {
 }
 
 }  // namespace genre
+
+namespace genre {
+
+TEST_CASE("HDF5 tables, row ranges, listing and copies", "[io]") {
+  test::TempDir dir;
+  const auto path = (dir / "t.h5").string();
+  {
+    auto f = h5::File::Create(path);
+    h5::Column id("id", h5::Column::kString), n("n", h5::Column::kInt32), x("x");
+    id.strings = {"a", "longer id"};
+    n.numbers = {3, -4};
+    x.numbers = {0.5, 1e300};
+    f.WriteTable("/g/table", {id, n, x});
+    f.WriteArray("/g/rows", {0, 1, 2, 3, 4, 5}, {3, 2});
+    h5::Column bad("bad");
+    bad.numbers = {1};
+    CHECK_THROWS_WITH(f.WriteTable("/g/bad", {id, bad}), path + ": /g/bad: column 'bad' has another length");
+    CHECK_THROWS_AS(f.WriteArray("/g/wrong", {1, 2, 3}, {2, 2}), IoError);
+  }
+  const auto f = h5::File::Open(path);
+  const h5::Table t = f.ReadTable("/g/table");
+  REQUIRE(t.rows() == 2);
+  CHECK(t.FieldNames() == std::vector<std::string>{"id", "n", "x"});
+  CHECK(t.String(1, "id") == "longer id");
+  CHECK(t.Number(1, "n") == -4);
+  CHECK(t.Number(1, "x") == 1e300);
+  CHECK_THROWS_WITH(t.Number(0, "nope"), path + ": /g/table: no field 'nope'");
+  CHECK_THROWS_WITH(t.Number(0, "id"), path + ": /g/table: field 'id' is not numeric");
+  CHECK_THROWS_AS(t.String(2, "id"), FormatError);
+  CHECK_THROWS_WITH(f.ReadTable("/g/rows"), path + ": /g/rows: not a compound table");
+
+  const h5::Array rows = f.ReadRows("/g/rows", 1, 3);
+  CHECK(rows.shape == std::vector<std::size_t>{2, 2});
+  CHECK(rows.values == std::vector<double>{2, 3, 4, 5});
+  CHECK(f.ReadRows("/g/rows", 3, 3).values.empty());
+  CHECK_THROWS_AS(f.ReadRows("/g/rows", 2, 4), FormatError);
+
+  const auto objects = f.List();
+  REQUIRE(objects.size() == 3);
+  CHECK(objects[0].path == "/g");
+  CHECK(objects[0].is_group);
+  CHECK(objects[1].path == "/g/rows");
+  CHECK(objects[1].type == "float64");
+  CHECK(objects[1].shape == std::vector<std::size_t>{3, 2});
+  CHECK(objects[2].type == "compound{3}");
+  CHECK(objects[2].fields[0] == std::pair<std::string, std::string>{"id", "string[10]"});
+  CHECK(objects[2].fields[1].second == "int32");
+
+  const auto copy_path = (dir / "copy.h5").string();
+  {
+    auto c = h5::File::Create(copy_path);
+    c.CopyFrom(f, "/g", "/deep/er/g");
+  }
+  CHECK(h5::File::Open(copy_path).ReadTable("/deep/er/g/table").String(0, "id") == "a");
+}
+
+}  // namespace genre

@@ -7,27 +7,7 @@ data=$2
 in=$data/inputs
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect NAME CODE STDERR_REGEX -- ARGS...: exit code and stderr (one line) must match.
-expect() {
-  local name=$1 code=$2 pattern=$3
-  shift 4
-  "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  local lines
-  lines=$(grep -c '' "$tmp/err")
-  if [ "$got" -ne "$code" ]; then bad "$name: exit $got, expected $code ($(cat "$tmp/err"))"; return; fi
-  if [ -n "$pattern" ]; then
-    if [ "$lines" -ne 1 ]; then bad "$name: $lines lines on stderr, expected 1: $(cat "$tmp/err")"; return; fi
-    if ! grep -Eq -- "$pattern" "$tmp/err"; then bad "$name: stderr '$(cat "$tmp/err")' !~ /$pattern/"; return; fi
-  fi
-  ok
-}
+source "$(dirname "$0")/cli_lib.sh"
 
 # --- help and usage ---------------------------------------------------------
 expect help 0 "" -- --help

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <vector>
 
 #include "genre/features/fft.h"
@@ -29,7 +30,19 @@ enum Feature : unsigned {
 
 struct FeatureSet {
   Matrix power, mel, logmel, mfcc, centroid, bandwidth, rolloff, rms, zcr;
+  Matrix& Get(Feature f);  // the matrix of one feature (f a single bit)
+  const Matrix& Get(Feature f) const;
 };
+
+// Every Feature in bit order with its name ("power", "mel", "logmel", "mfcc",
+// "centroid", "bandwidth", "rolloff", "rms", "zcr").
+struct FeatureName {
+  Feature feature;
+  const char* name;
+};
+const std::vector<FeatureName>& FeatureNames();
+// "logmel,mfcc" -> kLogMel | kMfcc; throws OptionError naming an unknown name.
+unsigned ParseFeatureList(const std::string& list);
 
 // librosa.filters.mel as a sparse bank: band m covers bins [first, first + weights.size()).
 class MelFilterBank {

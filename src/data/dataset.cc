@@ -1,0 +1,412 @@
+#include "genre/data/dataset.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <unordered_map>
+
+#include "genre/data/msd.h"
+#include "genre/error.h"
+#include "genre/util/csv.h"
+
+namespace fs = std::filesystem;
+
+namespace genre {
+
+std::string ToString(Split split) {
+  switch (split) {
+    case Split::kTrain: return "train";
+    case Split::kValid: return "valid";
+    case Split::kTest: return "test";
+    default: return "";
+  }
+}
+
+Split ParseSplit(const std::string& name) {
+  if (name.empty() || name == "-") return Split::kNone;
+  if (name == "train") return Split::kTrain;
+  if (name == "valid" || name == "validation" || name == "val") return Split::kValid;
+  if (name == "test") return Split::kTest;
+  throw OptionError("split must be train, valid or test, got '" + name + "'");
+}
+
+int Dataset::ClassIndex(const std::string& label) const {
+  auto it = std::lower_bound(classes.begin(), classes.end(), label);
+  return it != classes.end() && *it == label ? static_cast<int>(it - classes.begin()) : -1;
+}
+
+void Dataset::UpdateClasses() {
+  std::set<std::string> labels;
+  for (const Track& t : tracks) labels.insert(t.label);
+  classes.assign(labels.begin(), labels.end());
+}
+
+const std::vector<std::string>& AudioExtensions() {
+  static const std::vector<std::string> ext = {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus",
+                                               ".mp3", ".au",   ".snd",  ".aiff", ".aif", ".aifc"};
+  return ext;
+}
+
+std::string FileStem(const std::string& path) {
+  std::string name = fs::path(path).filename().string();
+  if (auto hash = name.find('#'); hash != std::string::npos && name.find(".h5") < hash)
+    name.erase(hash);  // "x.h5#3" names song 3 of x.h5
+  const std::size_t dot = name.rfind('.');
+  return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
+}
+
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool IsAudioPath(const std::string& path) {
+  const std::string ext = Lower(fs::path(path).extension().string());
+  const auto& all = AudioExtensions();
+  return std::find(all.begin(), all.end(), ext) != all.end();
+}
+
+bool IsH5Path(const std::string& path) {
+  const std::string ext = Lower(fs::path(path).extension().string());
+  return ext == ".h5" || ext == ".hdf5";
+}
+
+// "file.h5#3": song 3 of an aggregate file (built by append: GCC 12 warns
+// falsely on '"#" + std::string' under -O3).
+std::string SongRef(const std::string& path, std::size_t song) {
+  std::string ref = path;
+  ref += '#';
+  ref += std::to_string(song);
+  return ref;
+}
+
+void Append(Dataset& into, Dataset&& from) {
+  std::move(from.tracks.begin(), from.tracks.end(), std::back_inserter(into.tracks));
+  std::move(from.skipped.begin(), from.skipped.end(), std::back_inserter(into.skipped));
+  std::move(from.notes.begin(), from.notes.end(), std::back_inserter(into.notes));
+}
+
+// Expands MSD tracks: opens files whose label or song list is not known yet,
+// one track per song, labelled from the label set, else the file's own genre.
+void ResolveMsd(Dataset& d, const LabelSet& labels) {
+  std::vector<Track> out;
+  for (Track& t : d.tracks) {
+    if (t.kind != TrackKind::kMsd) {
+      out.push_back(std::move(t));
+      continue;
+    }
+    const std::string stem = FileStem(t.path);
+    const bool per_track_file = IsTrackId(stem) && t.path.find('#') == std::string::npos;
+    if (per_track_file && !t.label.empty()) {  // manifest gave the label
+      t.track_id = stem;
+      if (t.group.empty()) t.group = stem;
+      out.push_back(std::move(t));
+      continue;
+    }
+    if (per_track_file && t.label.empty()) {
+      if (auto it = labels.labels.find(stem); it != labels.labels.end()) {
+        t.track_id = stem;
+        t.label = it->second;
+        if (t.group.empty()) t.group = stem;
+        out.push_back(std::move(t));
+        continue;
+      }
+    }
+    // Open the file: aggregate files, or labels that only the file knows.
+    std::string file_path = t.path;
+    std::size_t only_song = static_cast<std::size_t>(-1);
+    if (auto hash = t.path.rfind('#'); hash != std::string::npos && IsH5Path(t.path.substr(0, hash))) {
+      file_path = t.path.substr(0, hash);
+      only_song = std::stoul(t.path.substr(hash + 1));
+    }
+    try {
+      const MsdFile file = MsdFile::Open(file_path);
+      for (std::size_t s = 0; s < file.size(); ++s) {
+        if (only_song != static_cast<std::size_t>(-1) && s != only_song) continue;
+        Track song = t;
+        song.path = file_path;
+        song.song = s;
+        song.track_id = file.TrackId(s);
+        if (song.label.empty()) {
+          auto it = labels.labels.find(song.track_id);
+          song.label = it != labels.labels.end() ? it->second : file.Genre(s);
+        }
+        if (song.label.empty()) {
+          d.skipped.push_back({file.size() > 1 ? SongRef(file_path, s) : file_path,
+                               "no label for track " + song.track_id});
+          continue;
+        }
+        if (song.group.empty())
+          song.group = !file.Group().empty() ? file.Group() : song.track_id;
+        out.push_back(std::move(song));
+      }
+      if (only_song != static_cast<std::size_t>(-1) && only_song >= file.size())
+        d.skipped.push_back({t.path, "song " + std::to_string(only_song) + " not in file (" +
+                                         std::to_string(file.size()) + " songs)"});
+    } catch (const Error& e) {
+      d.skipped.push_back({file_path, e.what()});
+    }
+  }
+  d.tracks = std::move(out);
+}
+
+}  // namespace
+
+Dataset ScanFolder(const std::string& root, bool follow_symlinks) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(root, ec);
+  if (ec || !fs::exists(st)) throw IoError(root + ": cannot open: No such file or directory");
+  if (!fs::is_directory(st)) throw IoError(root + ": not a folder");
+  std::vector<std::string> files;
+  auto options = fs::directory_options::skip_permission_denied;
+  if (follow_symlinks) options |= fs::directory_options::follow_directory_symlink;
+  for (fs::recursive_directory_iterator it(root, options, ec), end; !ec && it != end; it.increment(ec))
+    if (it->is_regular_file(ec)) files.push_back(it->path().string());
+  if (ec) throw IoError(root + ": cannot list: " + ec.message());
+  std::sort(files.begin(), files.end());
+
+  Dataset d;
+  std::size_t audio = 0, h5 = 0;
+  for (const std::string& file : files) {
+    const fs::path rel = fs::path(file).lexically_relative(root);
+    const bool in_subfolder = std::distance(rel.begin(), rel.end()) >= 2;
+    if (IsAudioPath(file)) {
+      ++audio;
+      if (!in_subfolder) {
+        d.skipped.push_back({file, "not inside a genre folder (ROOT/<genre>/file)"});
+        continue;
+      }
+      Track t;
+      t.path = file;
+      t.label = rel.begin()->string();
+      t.group = FileStem(file);
+      d.tracks.push_back(std::move(t));
+    } else if (IsH5Path(file)) {
+      ++h5;
+      Track t;
+      t.path = file;
+      t.kind = TrackKind::kMsd;
+      d.tracks.push_back(std::move(t));  // label from label files or the file (ResolveMsd)
+    }
+  }
+  if (audio == 0 && h5 == 0) {
+    std::string exts;
+    for (const std::string& e : AudioExtensions()) exts += " " + e;
+    throw InputError(root + ": no audio files (" + exts.substr(1) + ") and no MSD .h5 files");
+  }
+  return d;
+}
+
+Dataset ReadManifest(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(path + ": cannot open: " + std::strerror(errno));
+  const fs::path base = fs::path(path).parent_path();
+  Dataset d;
+  std::string line;
+  std::size_t number = 0;
+  int col_path = 0, col_label = 1, col_group = 2, col_split = 3;
+  std::size_t used = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    auto problem = [&](const std::string& m) {
+      d.notes.push_back(path + ":" + std::to_string(number) + ": " + m + " (line skipped)");
+    };
+    std::vector<std::string> f;
+    try {
+      f = ParseCsvLine(line);
+    } catch (const Error& e) {
+      problem(e.what());
+      continue;
+    }
+    if (used == 0 && Lower(f[0]) == "path") {  // header: columns by name, any order
+        col_label = col_group = col_split = -1;
+        for (std::size_t i = 0; i < f.size(); ++i) {
+          const std::string name = Lower(f[i]);
+          if (name == "label" || name == "genre") col_label = static_cast<int>(i);
+          if (name == "group") col_group = static_cast<int>(i);
+          if (name == "split") col_split = static_cast<int>(i);
+        }
+        if (col_label < 0) throw FormatError(path + ":" + std::to_string(number) + ": header has no 'label' column");
+      continue;
+    }
+    auto field = [&](int c) { return c >= 0 && static_cast<std::size_t>(c) < f.size() ? f[static_cast<std::size_t>(c)] : std::string(); };
+    Track t;
+    const std::string p = field(col_path);
+    t.label = field(col_label);
+    if (p.empty()) {
+      problem("empty path");
+      continue;
+    }
+    if (t.label.empty()) {
+      problem("no label for '" + p + "'");
+      continue;
+    }
+    try {
+      t.split = ParseSplit(field(col_split));
+    } catch (const Error& e) {
+      problem(e.what());
+      continue;
+    }
+    t.path = fs::path(p).is_absolute() ? p : (base / p).string();
+    t.group = field(col_group);
+    const std::string file_part = t.path.substr(0, t.path.rfind('#') == std::string::npos ? t.path.size() : t.path.rfind('#'));
+    if (IsH5Path(file_part)) {
+      t.kind = TrackKind::kMsd;
+    } else if (t.group.empty()) {
+      t.group = FileStem(t.path);
+    }
+    d.tracks.push_back(std::move(t));
+    ++used;
+  }
+  if (in.bad()) throw IoError(path + ": read error");
+  if (used == 0) throw FormatError(path + ": no usable lines (expected path,label[,group][,split])");
+  return d;
+}
+
+std::vector<std::string> ReadSplitList(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw IoError(path + ": cannot open: " + std::strerror(errno));
+  std::vector<std::string> stems;
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+    std::size_t start = 0;
+    while (start < line.size() && std::isspace(static_cast<unsigned char>(line[start]))) ++start;
+    if (start == line.size() || line[start] == '#') continue;
+    stems.push_back(FileStem(line.substr(start)));
+  }
+  return stems;
+}
+
+std::size_t ApplySplitList(Dataset& d, const std::vector<std::string>& stems, Split split) {
+  std::unordered_map<std::string, bool> wanted;  // stem -> matched
+  for (const std::string& s : stems) wanted.emplace(s, false);
+  std::set<std::string> groups;
+  for (const Track& t : d.tracks) {
+    const std::string stem = t.kind == TrackKind::kMsd && !t.track_id.empty() ? t.track_id : FileStem(t.path);
+    if (auto it = wanted.find(stem); it != wanted.end()) {
+      it->second = true;
+      groups.insert(t.group);
+    }
+  }
+  for (Track& t : d.tracks)
+    if (groups.count(t.group)) t.split = split;
+  std::size_t absent = 0;
+  for (const auto& [stem, matched] : wanted) absent += !matched;
+  return absent;
+}
+
+Dataset LoadDataset(const DatasetOptions& o) {
+  if (o.sources.empty()) throw OptionError("a dataset needs at least one source");
+  LabelSet labels;
+  Dataset d;
+  if (!o.label_files.empty()) {
+    labels = ReadLabels(o.label_files, o.conflicts);
+    constexpr std::size_t kShown = 20;
+    for (std::size_t i = 0; i < labels.problems.size() && i < kShown; ++i)
+      d.notes.push_back(labels.problems[i].ToString() + " (line skipped)");
+    if (labels.problems.size() > kShown)
+      d.notes.push_back("... and " + std::to_string(labels.problems.size() - kShown) +
+                        " more malformed label lines");
+    if (!labels.conflicts.empty()) {
+      std::string example;
+      for (const auto& [file, genre] : labels.conflicts.front().votes)
+        example += (example.empty() ? "" : ", ") + genre + " in " + file;
+      d.notes.push_back(std::to_string(labels.conflicts.size()) + " tracks have conflicting labels (" +
+                        (o.conflicts == LabelConflictPolicy::kDrop ? "dropped" : "first file wins") +
+                        "), e.g. " + labels.conflicts.front().track_id + ": " + example);
+    }
+  }
+  for (const std::string& source : o.sources) {
+    struct stat st {};
+    if (::stat(source.c_str(), &st) != 0) throw IoError(source + ": cannot open: " + std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) {
+      Append(d, ScanFolder(source, o.follow_symlinks));
+    } else if (Lower(fs::path(source).extension().string()) == ".csv") {
+      Append(d, ReadManifest(source));
+    } else if (IsH5Path(source)) {
+      Track t;
+      t.path = source;
+      t.kind = TrackKind::kMsd;
+      d.tracks.push_back(std::move(t));
+    } else {
+      throw InputError(source + ": not a dataset source (a genre folder, a .csv manifest or an MSD .h5 file)");
+    }
+  }
+  ResolveMsd(d, labels);
+
+  // The same file reached twice (overlapping sources) counts once.
+  std::set<std::pair<std::string, std::size_t>> seen;
+  std::vector<Track> unique;
+  std::size_t duplicates = 0;
+  for (Track& t : d.tracks) {
+    if (seen.emplace(fs::path(t.path).lexically_normal().string(), t.song).second) unique.push_back(std::move(t));
+    else ++duplicates;
+  }
+  d.tracks = std::move(unique);
+  if (duplicates) d.notes.push_back(std::to_string(duplicates) + " files were listed twice and counted once");
+
+  const std::pair<const std::string*, Split> lists[] = {
+      {&o.train_list, Split::kTrain}, {&o.valid_list, Split::kValid}, {&o.test_list, Split::kTest}};
+  for (const auto& [list, split] : lists) {
+    if (list->empty()) continue;
+    const std::vector<std::string> stems = ReadSplitList(*list);
+    const std::size_t absent = ApplySplitList(d, stems, split);
+    d.notes.push_back(ToString(split) + " list " + *list + ": " + std::to_string(stems.size()) + " ids, " +
+                      std::to_string(stems.size() - absent) + " found, " + std::to_string(absent) + " absent");
+  }
+  d.UpdateClasses();
+  if (d.tracks.empty()) {
+    std::string message = "no usable tracks in the dataset";
+    if (!d.skipped.empty()) {
+      const Skipped& s = d.skipped.front();
+      message += " (" + std::to_string(d.skipped.size()) + " files skipped; first: " +
+                 (s.reason.rfind(s.path, 0) == 0 ? s.reason : s.path + ": " + s.reason) + ")";
+    }
+    throw InputError(message);
+  }
+  return d;
+}
+
+void WriteManifest(const std::string& path, const Dataset& d, const std::vector<int>& folds) {
+  if (!folds.empty() && folds.size() != d.tracks.size())
+    throw OptionError("WriteManifest: one fold per track expected");
+  const fs::path base = fs::absolute(fs::path(path).parent_path()).lexically_normal();
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out) throw IoError(path + ": cannot open for writing");
+    out << "path,label,group,split" << (folds.empty() ? "" : ",fold") << '\n';
+    for (std::size_t i = 0; i < d.tracks.size(); ++i) {
+      const Track& t = d.tracks[i];
+      std::string p = fs::absolute(t.path).lexically_normal().lexically_relative(base).string();
+      if (p.empty()) p = fs::absolute(t.path).string();
+      if (t.kind == TrackKind::kMsd && (t.song > 0 || FileStem(t.path) != t.track_id))
+        p = SongRef(p, t.song);
+      out << CsvField(p) << ',' << CsvField(t.label) << ',' << CsvField(t.group) << ','
+          << ToString(t.split);
+      if (!folds.empty()) out << ',' << folds[i];
+      out << '\n';
+    }
+    out.flush();
+    if (!out) {
+      std::remove(tmp.c_str());
+      throw IoError(path + ": write failed");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw IoError(path + ": cannot rename temporary file into place");
+  }
+}
+
+}  // namespace genre

@@ -1,0 +1,310 @@
+#include "genre/data/msd.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <unistd.h>
+
+#include "genre/error.h"
+#include "genre/features/frontend.h"
+#include "genre/io/h5.h"
+#include "genre/util/hash.h"
+
+namespace genre {
+
+const std::vector<std::string>& MsdRequiredDatasets() {
+  static const std::vector<std::string> names = {
+      "/analysis/songs",          "/analysis/segments_start",        "/analysis/segments_timbre",
+      "/analysis/segments_pitches", "/analysis/segments_loudness_max", "/metadata/songs"};
+  return names;
+}
+
+struct MsdFile::Impl {
+  h5::File file;
+  h5::Table analysis, metadata;
+  std::string group;
+};
+
+MsdFile::MsdFile(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+MsdFile::~MsdFile() = default;
+MsdFile::MsdFile(MsdFile&&) noexcept = default;
+MsdFile& MsdFile::operator=(MsdFile&&) noexcept = default;
+
+MsdFile MsdFile::Open(const std::string& path) {
+  h5::File file = h5::File::Open(path);
+  for (const std::string& name : MsdRequiredDatasets())
+    if (!file.Exists(name)) throw FormatError(path + ": not MSD layout: no dataset '" + name + "'");
+  h5::Table analysis = file.ReadTable("/analysis/songs");
+  h5::Table metadata = file.ReadTable("/metadata/songs");
+  for (const char* field : {"track_id", "duration", "idx_segments_start", "idx_segments_timbre",
+                            "idx_segments_pitches", "idx_segments_loudness_max"})
+    if (!analysis.Has(field))
+      throw FormatError(path + ": not MSD layout: /analysis/songs has no field '" + field + "'");
+  if (metadata.rows() != analysis.rows())
+    throw FormatError(path + ": /metadata/songs has " + std::to_string(metadata.rows()) +
+                      " rows, /analysis/songs " + std::to_string(analysis.rows()));
+  std::string group =
+      file.HasAttribute("/", "genre_group") ? file.ReadStringAttribute("/", "genre_group") : "";
+  auto impl = std::unique_ptr<Impl>(new Impl{std::move(file), std::move(analysis),
+                                             std::move(metadata), std::move(group)});
+  return MsdFile(std::move(impl));
+}
+
+const std::string& MsdFile::path() const { return impl_->file.path(); }
+std::size_t MsdFile::size() const { return impl_->analysis.rows(); }
+std::string MsdFile::TrackId(std::size_t song) const { return impl_->analysis.String(song, "track_id"); }
+std::string MsdFile::Genre(std::size_t song) const {
+  return impl_->metadata.Has("genre") ? impl_->metadata.String(song, "genre") : "";
+}
+std::string MsdFile::Group() const { return impl_->group; }
+
+MsdTrack MsdFile::Read(std::size_t song) const {
+  const h5::Table& a = impl_->analysis;
+  const h5::Table& m = impl_->metadata;
+  const h5::File& f = impl_->file;
+  MsdTrack t;
+  t.track_id = a.String(song, "track_id");
+  t.duration_s = a.Number(song, "duration");
+  auto number = [&](const char* field) { return a.Has(field) ? a.Number(song, field) : 0.0; };
+  t.tempo_bpm = number("tempo");
+  t.loudness_db = number("loudness");
+  t.key = static_cast<int>(number("key"));
+  t.mode = static_cast<int>(number("mode"));
+  t.time_signature = static_cast<int>(number("time_signature"));
+  auto text = [&](const char* field) { return m.Has(field) ? m.String(song, field) : std::string(); };
+  t.artist = text("artist_name");
+  t.title = text("title");
+  t.genre = text("genre");
+  t.group = impl_->group;
+
+  // Rows of one song in a segment dataset: [idx[song], idx[song + 1]).
+  auto slice = [&](const std::string& name) {
+    const std::string dataset = "/analysis/" + name;
+    const std::size_t total = f.Shape(dataset).at(0);
+    const double begin = a.Number(song, "idx_" + name);
+    const double end = song + 1 < a.rows() ? a.Number(song + 1, "idx_" + name) : static_cast<double>(total);
+    if (begin < 0 || end < begin || end > static_cast<double>(total))
+      throw FormatError(f.path() + ": song " + std::to_string(song) + ": idx_" + name + " slice [" +
+                        std::to_string(static_cast<long long>(begin)) + ", " +
+                        std::to_string(static_cast<long long>(end)) + ") outside " +
+                        std::to_string(total) + " rows");
+    return f.ReadRows(dataset, static_cast<std::size_t>(begin), static_cast<std::size_t>(end));
+  };
+  t.segments_start = slice("segments_start").values;
+  t.segments_loudness_max = slice("segments_loudness_max").values;
+  auto to_matrix = [&](const std::string& name) {
+    h5::Array rows = slice(name);
+    const std::size_t width = rows.shape.size() == 2 ? rows.shape[1] : 0;
+    if (width != 12)
+      throw FormatError(f.path() + ": /analysis/" + name + " has " + std::to_string(width) +
+                        " columns, expected 12");
+    Matrix out(12, rows.shape[0]);  // transpose to [12, n]
+    for (std::size_t s = 0; s < rows.shape[0]; ++s)
+      for (std::size_t c = 0; c < 12; ++c) out(c, s) = static_cast<float>(rows.values[s * 12 + c]);
+    return out;
+  };
+  t.timbre = to_matrix("segments_timbre");
+  t.pitches = to_matrix("segments_pitches");
+  const std::size_t n = t.segments_start.size();
+  if (t.segments_loudness_max.size() != n || t.timbre.cols != n || t.pitches.cols != n)
+    throw FormatError(f.path() + ": song " + std::to_string(song) +
+                      ": segment datasets disagree on the number of segments");
+  return t;
+}
+
+void WriteMsdFile(const std::string& path, const std::vector<MsdTrack>& tracks) {
+  using h5::Column;
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  try {
+    auto f = h5::File::Create(tmp);
+    std::vector<double> start, loud, timbre, pitches;
+    Column sr{"analysis_sample_rate", Column::kInt32}, duration{"duration"}, tempo{"tempo"},
+        loudness{"loudness"}, key{"key", Column::kInt32}, mode{"mode", Column::kInt32},
+        ts{"time_signature", Column::kInt32}, track_id{"track_id", Column::kString},
+        i_start{"idx_segments_start", Column::kInt32}, i_loud{"idx_segments_loudness_max", Column::kInt32},
+        i_timbre{"idx_segments_timbre", Column::kInt32}, i_pitches{"idx_segments_pitches", Column::kInt32};
+    Column artist{"artist_name", Column::kString}, title{"title", Column::kString},
+        genre{"genre", Column::kString};
+    for (const MsdTrack& t : tracks) {
+      const std::size_t n = t.segments();
+      if (t.timbre.rows != 12 || t.pitches.rows != 12 || t.timbre.cols != n || t.pitches.cols != n ||
+          t.segments_loudness_max.size() != n)
+        throw IoError(path + ": track " + t.track_id + ": segment arrays disagree");
+      const double first = static_cast<double>(start.size());
+      for (Column* c : {&i_start, &i_loud, &i_timbre, &i_pitches}) c->numbers.push_back(first);
+      start.insert(start.end(), t.segments_start.begin(), t.segments_start.end());
+      loud.insert(loud.end(), t.segments_loudness_max.begin(), t.segments_loudness_max.end());
+      for (std::size_t s = 0; s < n; ++s)
+        for (std::size_t c = 0; c < 12; ++c) {
+          timbre.push_back(t.timbre(c, s));
+          pitches.push_back(t.pitches(c, s));
+        }
+      sr.numbers.push_back(22050);
+      duration.numbers.push_back(t.duration_s);
+      tempo.numbers.push_back(t.tempo_bpm);
+      loudness.numbers.push_back(t.loudness_db);
+      key.numbers.push_back(t.key);
+      mode.numbers.push_back(t.mode);
+      ts.numbers.push_back(t.time_signature);
+      track_id.strings.push_back(t.track_id);
+      artist.strings.push_back(t.artist);
+      title.strings.push_back(t.title);
+      genre.strings.push_back(t.genre);
+    }
+    const std::size_t n = start.size();
+    f.WriteTable("/analysis/songs", {sr, duration, i_loud, i_pitches, i_start, i_timbre, key,
+                                     loudness, mode, tempo, ts, track_id});
+    f.WriteArray("/analysis/segments_start", start, {n});
+    f.WriteArray("/analysis/segments_loudness_max", loud, {n});
+    f.WriteArray("/analysis/segments_timbre", timbre, {n, 12});
+    f.WriteArray("/analysis/segments_pitches", pitches, {n, 12});
+    f.WriteTable("/metadata/songs", {artist, genre, title});
+    if (tracks.size() == 1 && !tracks[0].group.empty()) f.SetAttribute("/", "genre_group", tracks[0].group);
+    f.SetAttribute("/", "genre_note",
+                   std::string("written by genre to-msd: features approximate, and do not equal, "
+                               "the Echo Nest analysis"));
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw IoError(path + ": cannot rename temporary file into place");
+  }
+}
+
+void MsdAnalysisOptions::Validate() const {
+  front_end.Validate();
+  chroma.Validate();
+  if (!(segment_s > 0)) throw OptionError("segment_s must be > 0, got " + std::to_string(segment_s));
+  if (!(min_bpm > 0 && max_bpm > min_bpm))
+    throw OptionError("tempo range must satisfy 0 < min_bpm < max_bpm, got " + std::to_string(min_bpm) +
+                      ", " + std::to_string(max_bpm));
+}
+
+namespace {
+
+// Global tempo: autocorrelation of the onset envelope (mean positive log-mel
+// flux), weighted by a log-normal prior around 120 BPM (one octave wide).
+double EstimateTempo(const Matrix& logmel, double frame_rate, const MsdAnalysisOptions& o) {
+  const std::size_t T = logmel.cols;
+  if (T < 4) return 0;
+  std::vector<double> onset(T, 0.0);
+  for (std::size_t t = 1; t < T; ++t) {
+    double sum = 0;
+    for (std::size_t m = 0; m < logmel.rows; ++m) sum += std::max(0.0f, logmel(m, t) - logmel(m, t - 1));
+    onset[t] = sum / static_cast<double>(logmel.rows);
+  }
+  const double mean = std::accumulate(onset.begin(), onset.end(), 0.0) / static_cast<double>(T);
+  for (double& v : onset) v -= mean;
+  const auto lag_min = static_cast<std::size_t>(std::max(1.0, std::floor(60.0 * frame_rate / o.max_bpm)));
+  const auto lag_max = std::min(T - 1, static_cast<std::size_t>(std::ceil(60.0 * frame_rate / o.min_bpm)));
+  double best = -1e300, best_bpm = 0;
+  for (std::size_t lag = lag_min; lag <= lag_max; ++lag) {
+    double r = 0;
+    for (std::size_t t = 0; t + lag < T; ++t) r += onset[t] * onset[t + lag];
+    r /= static_cast<double>(T - lag);
+    const double bpm = 60.0 * frame_rate / static_cast<double>(lag);
+    const double prior = std::exp(-0.5 * std::pow(std::log2(bpm / 120.0), 2.0));
+    if (r * prior > best) {
+      best = r * prior;
+      best_bpm = bpm;
+    }
+  }
+  return best_bpm;
+}
+
+// Krumhansl-Kessler key profiles, correlated with the mean chroma (C first).
+void EstimateKey(const std::vector<double>& chroma, int& key, int& mode) {
+  static const double major[12] = {6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88};
+  static const double minor[12] = {6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17};
+  auto corr = [&](const double* profile, int shift) {
+    double mx = 0, my = 0;
+    for (int i = 0; i < 12; ++i) {
+      mx += chroma[static_cast<std::size_t>((i + shift) % 12)];
+      my += profile[i];
+    }
+    mx /= 12;
+    my /= 12;
+    double sxy = 0, sxx = 0, syy = 0;
+    for (int i = 0; i < 12; ++i) {
+      const double x = chroma[static_cast<std::size_t>((i + shift) % 12)] - mx, y = profile[i] - my;
+      sxy += x * y;
+      sxx += x * x;
+      syy += y * y;
+    }
+    return sxx > 0 ? sxy / std::sqrt(sxx * syy) : 0.0;
+  };
+  double best = -2;
+  key = 0;
+  mode = 1;
+  for (int k = 0; k < 12; ++k)
+    for (int m = 0; m < 2; ++m)
+      if (double c = corr(m == 1 ? major : minor, k); c > best) {
+        best = c;
+        key = k;
+        mode = m;
+      }
+}
+
+}  // namespace
+
+MsdTrack AnalyzeAudio(const Waveform& audio, std::uint64_t content_hash, const MsdAnalysisOptions& options) {
+  MsdAnalysisOptions o = options;
+  o.front_end.mfcc.n_mfcc = std::max(o.front_end.mfcc.n_mfcc, 12);
+  o.Validate();
+  if (audio.sample_rate != o.front_end.sample_rate)
+    throw InputError("audio at " + std::to_string(audio.sample_rate) + " Hz, the analysis expects " +
+                     std::to_string(o.front_end.sample_rate) + " Hz");
+  const FrontEnd fe(o.front_end);
+  const FeatureSet fs = fe.Compute(audio.samples, kPower | kLogMel | kMfcc | kRms);
+  const Matrix chroma = ChromaFromPower(
+      fs.power, ChromaFilterBank(o.front_end.sample_rate, o.front_end.stft.n_fft, o.chroma));
+
+  MsdTrack t;
+  t.track_id = "TR" + ToHex(content_hash);
+  for (char& c : t.track_id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  t.duration_s = audio.duration_s();
+  double energy = 0;
+  for (float s : audio.samples) energy += static_cast<double>(s) * s;
+  t.loudness_db = 10.0 * std::log10(energy / std::max<std::size_t>(audio.samples.size(), 1) + 1e-10);
+  const double frame_rate = static_cast<double>(o.front_end.sample_rate) / o.front_end.stft.hop_length;
+  t.tempo_bpm = EstimateTempo(fs.logmel, frame_rate, o);
+
+  const std::size_t T = fs.mfcc.cols;
+  const auto n_seg = static_cast<std::size_t>(std::max(1.0, std::ceil(t.duration_s / o.segment_s)));
+  t.timbre = Matrix(12, n_seg);
+  t.pitches = Matrix(12, n_seg);
+  t.segments_loudness_max.assign(n_seg, -100.0);
+  std::vector<std::size_t> count(n_seg, 0);
+  std::vector<double> mean_chroma(12, 0.0);
+  for (std::size_t f = 0; f < T; ++f) {
+    const std::size_t s = std::min(n_seg - 1, static_cast<std::size_t>(static_cast<double>(f) / frame_rate / o.segment_s));
+    ++count[s];
+    for (std::size_t c = 0; c < 12; ++c) {
+      t.timbre(c, s) += fs.mfcc(c, f);
+      t.pitches(c, s) += chroma(c, f);
+      mean_chroma[c] += chroma(c, f);
+    }
+    const double db = 20.0 * std::log10(std::max(1e-5, static_cast<double>(fs.rms(0, f))));
+    t.segments_loudness_max[s] = std::max(t.segments_loudness_max[s], db);
+  }
+  for (std::size_t s = 0; s < n_seg; ++s) {
+    t.segments_start.push_back(static_cast<double>(s) * o.segment_s);
+    if (count[s] == 0) continue;
+    float peak = 0;
+    for (std::size_t c = 0; c < 12; ++c) {
+      t.timbre(c, s) /= static_cast<float>(count[s]);
+      t.pitches(c, s) /= static_cast<float>(count[s]);
+      peak = std::max(peak, t.pitches(c, s));
+    }
+    if (peak > 0)
+      for (std::size_t c = 0; c < 12; ++c) t.pitches(c, s) /= peak;
+  }
+  EstimateKey(mean_chroma, t.key, t.mode);
+  t.time_signature = 0;
+  return t;
+}
+
+}  // namespace genre

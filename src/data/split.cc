@@ -1,0 +1,146 @@
+#include "genre/data/split.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "genre/error.h"
+#include "genre/util/hash.h"
+
+namespace genre {
+
+std::uint64_t SplitMix64::Next() {
+  std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+std::uint64_t SplitMix64::Below(std::uint64_t bound) {
+  // Rejection sampling: no modulo bias.
+  const std::uint64_t limit = ~std::uint64_t{0} - (~std::uint64_t{0} % bound);
+  for (;;)
+    if (const std::uint64_t x = Next(); x < limit) return x % bound;
+}
+
+void SplitOptions::Validate() const {
+  if (!(valid >= 0 && valid < 1)) throw OptionError("split.valid must be in [0, 1), got " + std::to_string(valid));
+  if (!(test >= 0 && test < 1)) throw OptionError("split.test must be in [0, 1), got " + std::to_string(test));
+  if (!(valid + test < 1))
+    throw OptionError("split.valid + split.test must be < 1, got " + std::to_string(valid + test));
+}
+
+namespace {
+
+struct Group {
+  std::string name, label;
+  std::vector<std::size_t> tracks;
+  Split split = Split::kNone;
+};
+
+// Groups in name order, each with its majority label (ties: the smaller label).
+std::vector<Group> MakeGroups(const Dataset& d) {
+  std::map<std::string, Group> by_name;
+  for (std::size_t i = 0; i < d.tracks.size(); ++i) {
+    Group& g = by_name[d.tracks[i].group];
+    g.name = d.tracks[i].group;
+    g.tracks.push_back(i);
+  }
+  std::vector<Group> groups;
+  for (auto& [name, g] : by_name) {
+    std::map<std::string, std::size_t> votes;
+    for (std::size_t i : g.tracks) ++votes[d.tracks[i].label];
+    std::size_t best = 0;
+    for (const auto& [label, n] : votes)
+      if (n > best) {
+        best = n;
+        g.label = label;
+      }
+    groups.push_back(std::move(g));
+  }
+  return groups;
+}
+
+// A label's own stream: adding or removing another label leaves this one's split unchanged.
+void Shuffle(std::vector<Group*>& v, std::uint64_t seed, const std::string& label) {
+  SplitMix64 rng(seed ^ HashBytes(label));
+  for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.Below(i)]);
+}
+
+}  // namespace
+
+void AssignSplits(Dataset& d, const SplitOptions& o) {
+  o.Validate();
+  std::vector<Group> groups = MakeGroups(d);
+  std::map<std::string, std::vector<Group*>> by_label;
+  for (Group& g : groups) {
+    // A group takes the split of its first pre-assigned track; all its tracks follow it.
+    std::set<Split> given;
+    for (std::size_t i : g.tracks)
+      if (d.tracks[i].split != Split::kNone) given.insert(d.tracks[i].split);
+    if (!given.empty()) {
+      g.split = *given.begin();
+      if (given.size() > 1)
+        d.notes.push_back("group " + g.name + " was pre-assigned to several splits; all its tracks moved to " +
+                          ToString(g.split));
+    }
+    by_label[g.label].push_back(&g);
+  }
+  const double share[4] = {0, 1.0 - o.valid - o.test, o.valid, o.test};
+  for (auto& [label, members] : by_label) {
+    double total = 0, count[4] = {0, 0, 0, 0};
+    std::vector<Group*> open;
+    for (Group* g : members) {
+      total += static_cast<double>(g->tracks.size());
+      if (g->split != Split::kNone) count[static_cast<int>(g->split)] += static_cast<double>(g->tracks.size());
+      else open.push_back(g);
+    }
+    Shuffle(open, o.seed, label);
+    for (Group* g : open) {
+      int best = 1;
+      double best_deficit = -1e300;
+      for (int s = 1; s <= 3; ++s) {
+        if (share[s] <= 0) continue;
+        const double deficit = share[s] * total - count[s];
+        if (deficit > best_deficit + 1e-9) {
+          best_deficit = deficit;
+          best = s;
+        }
+      }
+      g->split = static_cast<Split>(best);
+      count[best] += static_cast<double>(g->tracks.size());
+    }
+  }
+  for (const Group& g : groups)
+    for (std::size_t i : g.tracks) d.tracks[i].split = g.split;
+}
+
+std::vector<int> AssignFolds(const Dataset& d, int k, std::uint64_t seed) {
+  if (k < 2) throw OptionError("folds must be >= 2, got " + std::to_string(k));
+  std::vector<Group> groups = MakeGroups(d);
+  if (groups.size() < static_cast<std::size_t>(k))
+    throw OptionError("folds (" + std::to_string(k) + ") exceed the number of groups (" +
+                      std::to_string(groups.size()) + ")");
+  std::map<std::string, std::vector<Group*>> by_label;
+  for (Group& g : groups) by_label[g.label].push_back(&g);
+  std::vector<double> fold_total(static_cast<std::size_t>(k), 0.0);
+  std::vector<int> fold_of(d.tracks.size(), 0);
+  for (auto& [label, members] : by_label) {
+    Shuffle(members, seed, label);
+    // Largest groups first, so the small ones even out the folds.
+    std::stable_sort(members.begin(), members.end(),
+                     [](const Group* a, const Group* b) { return a->tracks.size() > b->tracks.size(); });
+    std::vector<double> count(static_cast<std::size_t>(k), 0.0);
+    for (Group* g : members) {
+      std::size_t best = 0;
+      for (std::size_t f = 1; f < count.size(); ++f)
+        if (count[f] < count[best] || (count[f] == count[best] && fold_total[f] < fold_total[best])) best = f;
+      count[best] += static_cast<double>(g->tracks.size());
+      fold_total[best] += static_cast<double>(g->tracks.size());
+      for (std::size_t i : g->tracks) fold_of[i] = static_cast<int>(best);
+    }
+  }
+  return fold_of;
+}
+
+}  // namespace genre
