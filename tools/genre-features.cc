@@ -20,6 +20,8 @@
 #include "genre/error.h"
 #include "genre/features/extract.h"
 #include "genre/io/h5.h"
+#include "genre/util/atomic_file.h"
+#include "genre/util/csv.h"
 
 namespace {
 
@@ -42,20 +44,6 @@ const std::map<std::string, KindInfo>& Kinds() {
   return kinds;
 }
 
-genre::Matrix& Pick(genre::FeatureSet& f, unsigned feature) {
-  switch (feature) {
-    case genre::kPower: return f.power;
-    case genre::kMel: return f.mel;
-    case genre::kLogMel: return f.logmel;
-    case genre::kMfcc: return f.mfcc;
-    case genre::kCentroid: return f.centroid;
-    case genre::kBandwidth: return f.bandwidth;
-    case genre::kRolloff: return f.rolloff;
-    case genre::kRms: return f.rms;
-    default: return f.zcr;
-  }
-}
-
 struct Result {
   std::string path;
   genre::Matrix values;
@@ -63,13 +51,6 @@ struct Result {
   double duration_s = 0;
   std::string error;
 };
-
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
 
 nlohmann::json OptionsJson(const std::string& kind, const genre::FrontEndOptions& o,
                            const genre::AudioReadOptions& r) {
@@ -95,21 +76,10 @@ nlohmann::json OptionsJson(const std::string& kind, const genre::FrontEndOptions
           {"duration", r.duration_s}};
 }
 
-std::string TempPathFor(const std::string& out) { return out + ".tmp." + std::to_string(::getpid()); }
-
-// Moves a finished temporary file onto `out`; on failure removes it and throws.
-void CommitTemp(const std::string& tmp, const std::string& out) {
-  if (std::rename(tmp.c_str(), out.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw genre::IoError(out + ": cannot rename temporary output into place");
-  }
-}
-
 // Writes to a temporary file beside `out` and renames it into place, so a
 // failed run never leaves a half-written file under the final name.
 void WriteH5(const std::string& out, const std::vector<Result>& results, const nlohmann::json& opts) {
-  const std::string tmp = TempPathFor(out);
-  try {
+  genre::WriteAtomically(out, [&](const std::string& tmp) {
     auto file = genre::h5::File::Create(tmp);
     file.SetAttribute("/", "genre_version", std::string(kVersion));
     std::map<std::string, int> used;
@@ -131,11 +101,7 @@ void WriteH5(const std::string& out, const std::vector<Result>& results, const n
         else file.SetAttribute(ds, key, value.get<double>());
       }
     }
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  CommitTemp(tmp, out);
+  });
 }
 
 void WriteCsv(std::ostream& os, const std::vector<Result>& results, const std::string& column,
@@ -151,7 +117,7 @@ void WriteCsv(std::ostream& os, const std::vector<Result>& results, const std::s
       os << '\n';
       header = true;
     }
-    const std::string path = CsvField(r.path);
+    const std::string path = genre::CsvField(r.path);
     char buf[32];
     for (std::size_t t = 0; t < m.cols; ++t) {
       std::snprintf(buf, sizeof buf, "%.6f", static_cast<double>(t) * frame_seconds);
@@ -277,7 +243,7 @@ int main(int argc, char** argv) {
         r.duration_s = w.duration_s();
       } else {
         genre::Extracted x = genre::ExtractFile(path, *front_end, info.feature, ro);
-        r.values = std::move(Pick(x.features, info.feature));
+        r.values = std::move(x.features.Get(static_cast<genre::Feature>(info.feature)));
         r.info = x.audio.info;
         r.duration_s = x.audio.duration_s();
       }
@@ -297,7 +263,7 @@ int main(int argc, char** argv) {
     } else {
       const double frame_s = info.feature == 0 ? 1.0 / fo.sample_rate
                                                : static_cast<double>(fo.stft.hop_length) / fo.sample_rate;
-      const std::string tmp = out.empty() ? "" : TempPathFor(out);
+      const std::string tmp = out.empty() ? "" : genre::TempPathFor(out);
       std::ofstream file;
       if (!out.empty()) {
         file.open(tmp, std::ios::binary);
@@ -313,7 +279,7 @@ int main(int argc, char** argv) {
       }
       if (!tmp.empty()) {
         file.close();
-        CommitTemp(tmp, out);
+        genre::CommitTemp(tmp, out);
       }
     }
   } catch (const genre::Error& e) {

@@ -14,6 +14,7 @@
 #include "genre/error.h"
 #include "genre/features/extract.h"
 #include "genre/io/h5.h"
+#include "genre/util/atomic_file.h"
 #include "genre/util/hash.h"
 #include "genre/util/parallel.h"
 
@@ -190,8 +191,7 @@ CacheReport FeatureCache::Update(const std::string& path, const std::vector<std:
   }
 
   // 4. A new file beside the old one: copy what is reused, extract the rest.
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  try {
+  WriteAtomically(path, [&](const std::string& tmp) {
     h5::File out = h5::File::Create(tmp);
     std::set<std::string> copied;
     for (std::size_t i = 0; i < files.size(); ++i) {
@@ -262,14 +262,7 @@ CacheReport FeatureCache::Update(const std::string& path, const std::vector<std:
     out.SetAttribute("/", "format_version", kFormatVersion);
     out.SetAttribute("/", "options", options_text);
     out.SetAttribute("/", "options_hash", ToHex(HashBytes(options_text)));
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw IoError(path + ": cannot rename temporary cache into place");
-  }
+  });
   report.written = true;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;

@@ -12,6 +12,7 @@
 
 #include "genre/data/msd.h"
 #include "genre/error.h"
+#include "genre/util/atomic_file.h"
 #include "genre/util/csv.h"
 
 namespace fs = std::filesystem;
@@ -381,8 +382,7 @@ void WriteManifest(const std::string& path, const Dataset& d, const std::vector<
   if (!folds.empty() && folds.size() != d.tracks.size())
     throw OptionError("WriteManifest: one fold per track expected");
   const fs::path base = fs::absolute(fs::path(path).parent_path()).lexically_normal();
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
+  WriteAtomically(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary);
     if (!out) throw IoError(path + ": cannot open for writing");
     out << "path,label,group,split" << (folds.empty() ? "" : ",fold") << '\n';
@@ -398,15 +398,8 @@ void WriteManifest(const std::string& path, const Dataset& d, const std::vector<
       out << '\n';
     }
     out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw IoError(path + ": write failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw IoError(path + ": cannot rename temporary file into place");
-  }
+    if (!out) throw IoError(path + ": write failed");
+  });
 }
 
 }  // namespace genre

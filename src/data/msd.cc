@@ -4,11 +4,11 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
-#include <unistd.h>
 
 #include "genre/error.h"
 #include "genre/features/frontend.h"
 #include "genre/io/h5.h"
+#include "genre/util/atomic_file.h"
 #include "genre/util/hash.h"
 
 namespace genre {
@@ -115,8 +115,7 @@ MsdTrack MsdFile::Read(std::size_t song) const {
 
 void WriteMsdFile(const std::string& path, const std::vector<MsdTrack>& tracks) {
   using h5::Column;
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  try {
+  WriteAtomically(path, [&](const std::string& tmp) {
     auto f = h5::File::Create(tmp);
     std::vector<double> start, loud, timbre, pitches;
     Column sr{"analysis_sample_rate", Column::kInt32}, duration{"duration"}, tempo{"tempo"},
@@ -164,14 +163,7 @@ void WriteMsdFile(const std::string& path, const std::vector<MsdTrack>& tracks) 
     f.SetAttribute("/", "genre_note",
                    std::string("written by genre to-msd: features approximate, and do not equal, "
                                "the Echo Nest analysis"));
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw IoError(path + ": cannot rename temporary file into place");
-  }
+  });
 }
 
 void MsdAnalysisOptions::Validate() const {

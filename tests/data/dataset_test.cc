@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "genre/data/msd.h"
 #include "genre/error.h"
 #include "support.h"
 
@@ -186,6 +187,17 @@ TEST_CASE("the shared MSD files and the tagtraum labels join", "[data][dataset][
   CHECK(d.tracks.size() == 3);
   CHECK(d.skipped.size() == 1);  // TRAAADZ128F9348C2E has no tagtraum label
   for (const Track& t : d.tracks) CHECK(t.label == "Pop_Rock");
+  // All four files load whole, the unlabelled one included.
+  std::size_t loaded = 0;
+  for (const auto& e : fs::directory_iterator(shared / "msd")) {
+    if (e.path().extension() != ".h5") continue;
+    const MsdTrack t = MsdFile::Open(e.path().string()).Read(0);
+    CHECK(t.track_id == e.path().stem().string());
+    CHECK(t.segments() > 100);
+    CHECK(t.timbre.cols == t.segments());
+    ++loaded;
+  }
+  CHECK(loaded == 4);
 }
 
 }  // namespace genre

@@ -1,0 +1,22 @@
+// Files written whole or not at all: write to a temporary name beside the target,
+// then rename(2) it into place (atomic on one file system). A failed or killed
+// writer never leaves a half-written file under the final name.
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace genre {
+
+// "<path>.tmp.<pid>": beside the target, so the rename stays on one file system.
+std::string TempPathFor(const std::string& path);
+
+// Renames a finished temporary file onto `path`; on failure removes it and
+// throws IoError naming `path`.
+void CommitTemp(const std::string& tmp, const std::string& path);
+
+// Calls write(tmp) and commits tmp to `path`; if write throws, tmp is removed and
+// the exception propagates.
+void WriteAtomically(const std::string& path, const std::function<void(const std::string& tmp)>& write);
+
+}  // namespace genre

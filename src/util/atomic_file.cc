@@ -1,0 +1,34 @@
+#include "genre/util/atomic_file.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "genre/error.h"
+
+namespace genre {
+
+std::string TempPathFor(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
+
+void CommitTemp(const std::string& tmp, const std::string& path) {
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(tmp.c_str());
+    throw IoError(path + ": cannot rename temporary file into place: " + std::strerror(err));
+  }
+}
+
+void WriteAtomically(const std::string& path, const std::function<void(const std::string& tmp)>& write) {
+  const std::string tmp = TempPathFor(path);
+  try {
+    write(tmp);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  CommitTemp(tmp, path);
+}
+
+}  // namespace genre
