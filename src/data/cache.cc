@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -116,7 +118,7 @@ CacheReport FeatureCache::Update(const std::string& path, const std::vector<std:
   ParallelFor(files.size(), o.threads, [&](std::size_t i) {
     try {
       struct stat st {};
-      if (::stat(files[i].c_str(), &st) != 0) throw IoError(files[i] + ": cannot open: No such file or directory");
+      if (::stat(files[i].c_str(), &st) != 0) throw IoError(files[i] + ": cannot open: " + std::strerror(errno));
       if (S_ISDIR(st.st_mode)) throw IoError(files[i] + ": is a directory");
       sizes[i] = static_cast<double>(st.st_size);
       hashes[i] = ToHex(HashFile(files[i]));
