@@ -23,6 +23,8 @@ std::uint64_t SplitMix64::Below(std::uint64_t bound) {
     if (const std::uint64_t x = Next(); x < limit) return x % bound;
 }
 
+double SplitMix64::Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
+
 void SplitOptions::Validate() const {
   if (!(valid >= 0 && valid < 1)) throw OptionError("split.valid must be in [0, 1), got " + std::to_string(valid));
   if (!(test >= 0 && test < 1)) throw OptionError("split.test must be in [0, 1), got " + std::to_string(test));

@@ -35,6 +35,8 @@ class SplitMix64 {
   explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
   std::uint64_t Next();
   std::uint64_t Below(std::uint64_t bound);  // uniform in [0, bound), bound > 0
+  double Uniform();                          // uniform in [0, 1), 53 bits
+  std::uint64_t state() const { return state_; }  // SplitMix64(state()) continues the sequence
 
  private:
   std::uint64_t state_;

@@ -1,0 +1,76 @@
+// The model file: one versioned artifact holding a JSON card and the weights.
+//
+//   bytes 0-7    "GENREMDL"
+//   uint32 LE    format_version (1)
+//   uint64 LE    card size, then the card (UTF-8 JSON)
+//   uint64 LE    weights size, then the weights (a libtorch archive)
+//   uint64 LE    content hash of card + weights (detects truncation and corruption)
+//
+// The card is readable without libtorch (model info, class lists, the front end
+// a model needs), so only code that runs the network links it.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "genre/features/options.h"
+
+namespace genre {
+
+inline constexpr int kModelFormatVersion = 1;
+
+// What the network reads, and how it is cut into windows.
+struct InputSpec {
+  std::string kind = "logmel";  // "logmel" [n_mels, frames] | "segments" [24, segments] | "vector" [D, 1]
+  FrontEndOptions front_end;    // the front end that makes the input (logmel, segments)
+  int window = 130;             // columns per window (130 frames = 3.0 s at 22050 / 512)
+  int hop = 65;                 // columns between window starts at inference
+  double segment_s = 0.25;      // segments: grid step (see MsdAnalysisOptions)
+  int rows = 128;               // rows of one input column (n_mels, 24, D)
+};
+
+struct ArchOptions {
+  std::string kind = "cnn2d";       // cnn2d | cnn1d | mlp
+  std::vector<int> channels;        // conv channels per block (cnn2d 4 blocks, cnn1d 3 layers)
+  int kernel = 3;                   // conv kernel (cnn1d temporal kernel)
+  std::vector<int> hidden;          // dense units before the output layer
+  double dropout = 0.3;
+};
+// The defaults of an architecture: cnn2d 16-32-64-128 conv + 128 dense;
+// cnn1d 64-64-64 (kernel 5) + 64 dense; mlp 256-128. Throws OptionError for other kinds.
+ArchOptions DefaultArch(const std::string& kind);
+// Input kind an architecture reads: cnn2d logmel, cnn1d segments, mlp vector.
+std::string InputKindFor(const std::string& arch);
+
+struct ModelCard {
+  int format_version = kModelFormatVersion;
+  std::string name;
+  std::vector<std::string> classes;
+  InputSpec input;
+  ArchOptions arch;
+  std::vector<float> mean, stdev;  // per input row standardisation: (x - mean) / stdev
+  nlohmann::json training = nlohmann::json::object();  // data, split, options, metrics, history
+  std::string git_commit, created;
+  void Validate(const std::string& where) const;  // throws FormatError naming `where`
+};
+
+nlohmann::json ToJson(const ModelCard& card);
+ModelCard CardFromJson(const nlohmann::json& j, const std::string& where);  // throws FormatError
+nlohmann::json ToJson(const FrontEndOptions& o);
+FrontEndOptions FrontEndFromJson(const nlohmann::json& j);
+
+// Container I/O. WriteModelFile is atomic (temp + rename). ReadModelFile throws
+// IoError (unreadable), FormatError (not a model file, unknown format_version,
+// truncated, corrupt, invalid card), naming the file.
+void WriteModelFile(const std::string& path, const ModelCard& card, const std::string& weights);
+struct ModelFileContents {
+  ModelCard card;
+  std::string weights;
+};
+ModelFileContents ReadModelFile(const std::string& path);
+ModelCard ReadModelCard(const std::string& path);
+
+}  // namespace genre

@@ -1,0 +1,51 @@
+// From a dataset (or one decoded song) to what a model reads, as its InputSpec says:
+//   logmel    [n_mels, frames]   the front end's log-mel (cached when a cache is given)
+//   segments  [24, segments]     12 timbre + 12 pitch rows: MSD files as they are, audio
+//                                through AnalyzeAudio (see genre/data/msd.h)
+//   vector    [48, 1]            mean and standard deviation of the 24 segment rows
+// No libtorch here.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "genre/audio/audio_reader.h"
+#include "genre/data/dataset.h"
+#include "genre/data/msd.h"
+#include "genre/features/matrix.h"
+#include "genre/model/card.h"
+
+namespace genre {
+
+struct Example {
+  Matrix x;             // [rows, columns]
+  int label = -1;       // index into the class list
+  std::string group, path;
+};
+
+struct ExampleOptions {
+  std::string cache;    // feature cache for logmel inputs ("" = extract in memory)
+  int threads = 0;      // 0 = all cores
+  bool progress = false;
+};
+
+struct ExampleSet {
+  std::vector<Example> examples;  // one per usable track, in dataset order
+  std::vector<std::size_t> track; // dataset.tracks index of each example
+  std::vector<Skipped> skipped;   // tracks whose input could not be made
+};
+
+// Labels are indices into `classes` (tracks with other labels are skipped).
+ExampleSet BuildExamples(const Dataset& dataset, const std::vector<std::string>& classes,
+                         const InputSpec& input, const ExampleOptions& options = {});
+
+// The model input of one decoded song (at input.front_end.sample_rate); throws
+// InputError when the audio is too short for one frame.
+Matrix InputFromAudio(const Waveform& audio, const InputSpec& input);
+// The model input of one MSD song.
+Matrix InputFromMsd(const MsdTrack& track, const InputSpec& input);
+
+// Rows of each input kind for a front end: n_mels, 24, 48.
+int InputRows(const InputSpec& input);
+
+}  // namespace genre

@@ -1,0 +1,228 @@
+#include "genre/model/card.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "genre/error.h"
+#include "genre/util/atomic_file.h"
+#include "genre/util/hash.h"
+
+namespace genre {
+
+namespace {
+constexpr char kMagic[8] = {'G', 'E', 'N', 'R', 'E', 'M', 'D', 'L'};
+
+template <class T>
+void PutLe(std::string& out, T v) {
+  for (std::size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff));
+}
+
+template <class T>
+bool GetLe(const std::string& in, std::size_t& pos, T& v) {
+  if (in.size() < pos + sizeof(T)) return false;
+  std::uint64_t x = 0;
+  for (std::size_t i = 0; i < sizeof(T); ++i) x |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[pos + i])) << (8 * i);
+  v = static_cast<T>(x);
+  pos += sizeof(T);
+  return true;
+}
+}  // namespace
+
+ArchOptions DefaultArch(const std::string& kind) {
+  ArchOptions a;
+  a.kind = kind;
+  if (kind == "cnn2d") {
+    a.channels = {16, 32, 64, 128};
+    a.kernel = 3;
+    a.hidden = {128};
+  } else if (kind == "cnn1d") {
+    a.channels = {64, 64, 64};
+    a.kernel = 5;
+    a.hidden = {64};
+  } else if (kind == "mlp") {
+    a.hidden = {256, 128};
+  } else {
+    throw OptionError("architecture must be cnn2d, cnn1d or mlp, got '" + kind + "'");
+  }
+  return a;
+}
+
+std::string InputKindFor(const std::string& arch) {
+  if (arch == "cnn2d") return "logmel";
+  if (arch == "cnn1d") return "segments";
+  if (arch == "mlp") return "vector";
+  throw OptionError("architecture must be cnn2d, cnn1d or mlp, got '" + arch + "'");
+}
+
+nlohmann::json ToJson(const FrontEndOptions& o) {
+  return {{"sample_rate", o.sample_rate}, {"n_fft", o.stft.n_fft},       {"hop_length", o.stft.hop_length},
+          {"center", o.stft.center},      {"pad_mode", ToString(o.stft.pad_mode)},
+          {"power", o.power},             {"n_mels", o.mel.n_mels},      {"fmin", o.mel.fmin_hz},
+          {"fmax", o.mel.fmax_hz},        {"htk", o.mel.htk},            {"slaney_norm", o.mel.slaney_norm},
+          {"ref", o.db.ref},              {"ref_max", o.db.ref_max},     {"amin", o.db.amin},
+          {"top_db", o.db.top_db},        {"n_mfcc", o.mfcc.n_mfcc},     {"rolloff_percent", o.spectral.rolloff_percent}};
+}
+
+FrontEndOptions FrontEndFromJson(const nlohmann::json& j) {
+  FrontEndOptions o;
+  o.sample_rate = j.at("sample_rate").get<int>();
+  o.stft.n_fft = j.at("n_fft").get<int>();
+  o.stft.hop_length = j.at("hop_length").get<int>();
+  o.stft.center = j.at("center").get<bool>();
+  o.stft.pad_mode = ParsePadMode(j.at("pad_mode").get<std::string>());
+  o.power = j.at("power").get<double>();
+  o.mel.n_mels = j.at("n_mels").get<int>();
+  o.mel.fmin_hz = j.at("fmin").get<double>();
+  o.mel.fmax_hz = j.at("fmax").get<double>();
+  o.mel.htk = j.at("htk").get<bool>();
+  o.mel.slaney_norm = j.at("slaney_norm").get<bool>();
+  o.db.ref = j.at("ref").get<double>();
+  o.db.ref_max = j.at("ref_max").get<bool>();
+  o.db.amin = j.at("amin").get<double>();
+  o.db.top_db = j.at("top_db").get<double>();
+  o.mfcc.n_mfcc = j.at("n_mfcc").get<int>();
+  o.spectral.rolloff_percent = j.at("rolloff_percent").get<double>();
+  return o;
+}
+
+nlohmann::json ToJson(const ModelCard& c) {
+  return {{"format_version", c.format_version},
+          {"name", c.name},
+          {"classes", c.classes},
+          {"input",
+           {{"kind", c.input.kind},
+            {"front_end", ToJson(c.input.front_end)},
+            {"window", c.input.window},
+            {"hop", c.input.hop},
+            {"segment_s", c.input.segment_s},
+            {"rows", c.input.rows}}},
+          {"arch",
+           {{"kind", c.arch.kind},
+            {"channels", c.arch.channels},
+            {"kernel", c.arch.kernel},
+            {"hidden", c.arch.hidden},
+            {"dropout", c.arch.dropout}}},
+          {"standardisation", {{"mean", c.mean}, {"std", c.stdev}}},
+          {"training", c.training},
+          {"git_commit", c.git_commit},
+          {"created", c.created}};
+}
+
+ModelCard CardFromJson(const nlohmann::json& j, const std::string& where) {
+  ModelCard c;
+  try {
+    c.format_version = j.at("format_version").get<int>();
+    if (c.format_version != kModelFormatVersion)
+      throw FormatError(where + ": model format_version " + std::to_string(c.format_version) +
+                        " is not supported (this build reads " + std::to_string(kModelFormatVersion) + ")");
+    c.name = j.value("name", "");
+    c.classes = j.at("classes").get<std::vector<std::string>>();
+    const auto& in = j.at("input");
+    c.input.kind = in.at("kind").get<std::string>();
+    c.input.front_end = FrontEndFromJson(in.at("front_end"));
+    c.input.window = in.at("window").get<int>();
+    c.input.hop = in.at("hop").get<int>();
+    c.input.segment_s = in.at("segment_s").get<double>();
+    c.input.rows = in.at("rows").get<int>();
+    const auto& a = j.at("arch");
+    c.arch.kind = a.at("kind").get<std::string>();
+    c.arch.channels = a.at("channels").get<std::vector<int>>();
+    c.arch.kernel = a.at("kernel").get<int>();
+    c.arch.hidden = a.at("hidden").get<std::vector<int>>();
+    c.arch.dropout = a.at("dropout").get<double>();
+    c.mean = j.at("standardisation").at("mean").get<std::vector<float>>();
+    c.stdev = j.at("standardisation").at("std").get<std::vector<float>>();
+    c.training = j.value("training", nlohmann::json::object());
+    c.git_commit = j.value("git_commit", "");
+    c.created = j.value("created", "");
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(where + ": invalid model card: " + e.what());
+  } catch (const OptionError& e) {
+    throw FormatError(where + ": invalid model card: " + e.what());
+  }
+  c.Validate(where);
+  return c;
+}
+
+void ModelCard::Validate(const std::string& where) const {
+  auto fail = [&](const std::string& m) { throw FormatError(where + ": invalid model card: " + m); };
+  if (classes.size() < 2) fail("needs at least 2 classes, has " + std::to_string(classes.size()));
+  try {
+    if (InputKindFor(arch.kind) != input.kind) fail("arch " + arch.kind + " cannot read input " + input.kind);
+    input.front_end.Validate();
+  } catch (const OptionError& e) {
+    fail(e.what());
+  }
+  if (input.rows < 1 || input.window < 1 || input.hop < 1) fail("input rows, window and hop must be >= 1");
+  if (mean.size() != static_cast<std::size_t>(input.rows) || stdev.size() != mean.size())
+    fail("standardisation has " + std::to_string(mean.size()) + " means for " + std::to_string(input.rows) + " input rows");
+  if (!(arch.dropout >= 0 && arch.dropout < 1)) fail("dropout must be in [0, 1)");
+  for (int c : arch.channels)
+    if (c < 1) fail("conv channels must be >= 1");
+  for (int h : arch.hidden)
+    if (h < 1) fail("hidden units must be >= 1");
+}
+
+void WriteModelFile(const std::string& path, const ModelCard& card, const std::string& weights) {
+  card.Validate(path);
+  const std::string json = ToJson(card).dump(2);
+  std::string bytes(kMagic, sizeof kMagic);
+  PutLe<std::uint32_t>(bytes, static_cast<std::uint32_t>(card.format_version));
+  PutLe<std::uint64_t>(bytes, json.size());
+  bytes += json;
+  PutLe<std::uint64_t>(bytes, weights.size());
+  bytes += weights;
+  Hasher h;
+  h.Update(json.data(), json.size());
+  h.Update(weights.data(), weights.size());
+  PutLe<std::uint64_t>(bytes, h.Digest());
+  WriteAtomically(path, [&](const std::string& tmp) {
+    std::ofstream out(tmp, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) throw IoError(path + ": cannot write model file");
+  });
+}
+
+ModelFileContents ReadModelFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(path + ": cannot open: " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw IoError(path + ": read error");
+  const std::string bytes = ss.str();
+  if (bytes.size() < sizeof kMagic || bytes.compare(0, sizeof kMagic, kMagic, sizeof kMagic) != 0)
+    throw FormatError(path + ": not a genre model file");
+  std::size_t pos = sizeof kMagic;
+  std::uint32_t version = 0;
+  std::uint64_t json_size = 0, weights_size = 0, hash = 0;
+  auto truncated = [&] { return FormatError(path + ": truncated model file (" + std::to_string(bytes.size()) + " bytes)"); };
+  if (!GetLe(bytes, pos, version)) throw truncated();
+  if (version != static_cast<std::uint32_t>(kModelFormatVersion))
+    throw FormatError(path + ": model format_version " + std::to_string(version) + " is not supported (this build reads " +
+                      std::to_string(kModelFormatVersion) + ")");
+  if (!GetLe(bytes, pos, json_size) || bytes.size() - pos < json_size) throw truncated();
+  const std::string json = bytes.substr(pos, json_size);
+  pos += json_size;
+  if (!GetLe(bytes, pos, weights_size) || bytes.size() - pos < weights_size) throw truncated();
+  std::string weights = bytes.substr(pos, weights_size);
+  pos += weights_size;
+  if (!GetLe(bytes, pos, hash)) throw truncated();
+  Hasher h;
+  h.Update(json.data(), json.size());
+  h.Update(weights.data(), weights.size());
+  if (h.Digest() != hash) throw FormatError(path + ": corrupt model file (content hash mismatch)");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(json);
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(path + ": invalid model card: " + e.what());
+  }
+  return {CardFromJson(j, path), std::move(weights)};
+}
+
+ModelCard ReadModelCard(const std::string& path) { return ReadModelFile(path).card; }
+
+}  // namespace genre

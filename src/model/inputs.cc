@@ -1,0 +1,143 @@
+#include "genre/model/inputs.h"
+
+#include <cmath>
+#include <mutex>
+
+#include "genre/data/cache.h"
+#include "genre/error.h"
+#include "genre/features/extract.h"
+#include "genre/util/hash.h"
+#include "genre/util/parallel.h"
+
+namespace genre {
+
+int InputRows(const InputSpec& input) {
+  if (input.kind == "logmel") return input.front_end.mel.n_mels;
+  if (input.kind == "segments") return 24;
+  if (input.kind == "vector") return 48;
+  throw OptionError("input kind must be logmel, segments or vector, got '" + input.kind + "'");
+}
+
+namespace {
+
+Matrix Segments(const MsdTrack& t) {
+  Matrix x(24, t.segments());
+  for (std::size_t r = 0; r < 12; ++r)
+    for (std::size_t s = 0; s < t.segments(); ++s) {
+      x(r, s) = t.timbre(r, s);
+      x(r + 12, s) = t.pitches(r, s);
+    }
+  return x;
+}
+
+// Mean and standard deviation of every row: [2 * rows, 1].
+Matrix RowStatistics(const Matrix& x) {
+  Matrix v(2 * x.rows, 1);
+  for (std::size_t r = 0; r < x.rows; ++r) {
+    double sum = 0, sq = 0;
+    for (std::size_t c = 0; c < x.cols; ++c) sum += x(r, c);
+    const double mean = x.cols ? sum / static_cast<double>(x.cols) : 0.0;
+    for (std::size_t c = 0; c < x.cols; ++c) sq += (x(r, c) - mean) * (x(r, c) - mean);
+    v(r, 0) = static_cast<float>(mean);
+    v(r + x.rows, 0) = static_cast<float>(x.cols ? std::sqrt(sq / static_cast<double>(x.cols)) : 0.0);
+  }
+  return v;
+}
+
+MsdAnalysisOptions AnalysisOptions(const InputSpec& input) {
+  MsdAnalysisOptions o;
+  o.front_end = input.front_end;
+  o.segment_s = input.segment_s;
+  return o;
+}
+
+}  // namespace
+
+Matrix InputFromMsd(const MsdTrack& track, const InputSpec& input) {
+  if (input.kind == "segments") return Segments(track);
+  if (input.kind == "vector") return RowStatistics(Segments(track));
+  throw InputError("an MSD track cannot give '" + input.kind + "' input (it holds no audio)");
+}
+
+Matrix InputFromAudio(const Waveform& audio, const InputSpec& input) {
+  if (input.kind == "logmel") return FrontEnd(input.front_end).Compute(audio.samples, kLogMel).logmel;
+  const MsdTrack t = AnalyzeAudio(audio, 0, AnalysisOptions(input));
+  return InputFromMsd(t, input);
+}
+
+ExampleSet BuildExamples(const Dataset& d, const std::vector<std::string>& classes, const InputSpec& input,
+                         const ExampleOptions& o) {
+  InputRows(input);  // validates the kind
+  ExampleSet out;
+  std::vector<int> label(d.tracks.size(), -1);
+  for (std::size_t i = 0; i < d.tracks.size(); ++i) {
+    for (std::size_t c = 0; c < classes.size(); ++c)
+      if (classes[c] == d.tracks[i].label) label[i] = static_cast<int>(c);
+  }
+  std::vector<Matrix> x(d.tracks.size());
+  std::vector<std::string> error(d.tracks.size());
+  for (std::size_t i = 0; i < d.tracks.size(); ++i)
+    if (label[i] < 0) error[i] = "label '" + d.tracks[i].label + "' is not one of the model's classes";
+
+  // MSD tracks: read serially (HDF5 is not thread-safe).
+  for (std::size_t i = 0; i < d.tracks.size(); ++i) {
+    const Track& t = d.tracks[i];
+    if (t.kind != TrackKind::kMsd || !error[i].empty()) continue;
+    try {
+      x[i] = InputFromMsd(MsdFile::Open(t.path).Read(t.song), input);
+    } catch (const Error& e) {
+      error[i] = e.what();
+    }
+  }
+
+  std::vector<std::size_t> audio;
+  for (std::size_t i = 0; i < d.tracks.size(); ++i)
+    if (d.tracks[i].kind == TrackKind::kAudio && error[i].empty()) audio.push_back(i);
+  if (input.kind == "logmel" && !o.cache.empty() && !audio.empty()) {
+    CacheOptions co;
+    co.front_end = input.front_end;
+    co.features = kLogMel;
+    co.threads = o.threads;
+    co.progress = o.progress;
+    std::vector<std::string> files;
+    for (std::size_t i : audio) files.push_back(d.tracks[i].path);
+    const CacheReport report = FeatureCache::Update(o.cache, files, co);
+    const FeatureCache cache = FeatureCache::Open(o.cache, &co);
+    for (std::size_t i : audio) {
+      if (cache.Has(d.tracks[i].path)) x[i] = std::move(cache.Load(d.tracks[i].path).logmel);
+      for (const Skipped& s : report.failed)
+        if (s.path == d.tracks[i].path) error[i] = s.reason;
+    }
+  } else {
+    Progress progress("features", audio.size(), o.progress);
+    ParallelFor(audio.size(), o.threads, [&](std::size_t k) {
+      const std::size_t i = audio[k];
+      try {
+        AudioReadOptions read;
+        read.sample_rate = input.front_end.sample_rate;
+        const Waveform w = LoadAudio(d.tracks[i].path, read);
+        try {
+          x[i] = InputFromAudio(w, input);
+        } catch (const Error& e) {
+          e.RethrowWithContext(d.tracks[i].path);
+        }
+      } catch (const Error& e) {
+        error[i] = e.what();
+      }
+      progress.Advance();
+    });
+  }
+
+  for (std::size_t i = 0; i < d.tracks.size(); ++i) {
+    if (error[i].empty() && x[i].data.empty()) error[i] = "no features";
+    if (!error[i].empty()) {
+      out.skipped.push_back({d.tracks[i].path, error[i]});
+      continue;
+    }
+    out.examples.push_back({std::move(x[i]), label[i], d.tracks[i].group, d.tracks[i].path});
+    out.track.push_back(i);
+  }
+  return out;
+}
+
+}  // namespace genre

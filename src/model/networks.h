@@ -1,0 +1,54 @@
+// The networks (libtorch). Private to genre_torch: only model.cc and trainer.cc
+// include it, so only they pay for <torch/torch.h>.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "genre/model/card.h"
+#include "genre/model/model.h"
+
+namespace genre {
+
+// Common interface: forward() takes raw inputs [B, rows, window] and returns
+// logits [B, classes]; standardisation (from the card, not trained) happens inside.
+struct NetImpl : torch::nn::Module {
+  NetImpl(const ModelCard& card);
+  torch::Tensor Standardise(const torch::Tensor& x) const;  // (x - mean) / std per row
+  virtual torch::Tensor forward(torch::Tensor x) = 0;
+  torch::Tensor mean, stdev;  // [rows, 1], not parameters
+};
+
+struct Cnn2dImpl : NetImpl {
+  explicit Cnn2dImpl(const ModelCard& card);
+  torch::Tensor forward(torch::Tensor x) override;
+  torch::nn::Sequential features{nullptr}, head{nullptr};
+};
+
+struct Cnn1dImpl : NetImpl {
+  explicit Cnn1dImpl(const ModelCard& card);
+  torch::Tensor forward(torch::Tensor x) override;
+  torch::nn::Sequential features{nullptr}, head{nullptr};
+};
+
+struct MlpImpl : NetImpl {
+  explicit MlpImpl(const ModelCard& card);
+  torch::Tensor forward(torch::Tensor x) override;
+  torch::nn::Sequential head{nullptr};
+};
+
+std::shared_ptr<NetImpl> MakeNet(const ModelCard& card);
+
+struct Model::Impl {
+  ModelCard card;
+  std::shared_ptr<NetImpl> net;
+};
+
+// [B, rows, window] float tensor from windows (copied).
+torch::Tensor Batch(const std::vector<const Matrix*>& windows);
+
+// Serialised parameters and buffers (a libtorch archive) and back; Load throws
+// FormatError naming `where` when they do not fit the network.
+std::string SaveWeights(NetImpl& net);
+void LoadWeights(NetImpl& net, const std::string& bytes, const std::string& where);
+
+}  // namespace genre

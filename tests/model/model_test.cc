@@ -1,0 +1,216 @@
+// Tests of the libtorch model code (genre_torch): networks, model files,
+// training, early stopping, LR reduction, checkpoints and exact resume.
+#include "genre/model/model.h"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "genre/data/split.h"
+#include "genre/error.h"
+#include "genre/model/trainer.h"
+#include "support.h"
+
+namespace genre {
+
+namespace {
+
+ModelCard Card(const std::string& arch) {
+  ModelCard c;
+  c.name = "test-" + arch;
+  c.classes = {"low", "high", "mid"};
+  c.arch = DefaultArch(arch);
+  c.input.kind = InputKindFor(arch);
+  c.input.front_end.mel.n_mels = 16;
+  c.input.front_end.mfcc.n_mfcc = 13;
+  c.input.rows = arch == "cnn2d" ? 16 : arch == "cnn1d" ? 24 : 48;
+  c.input.window = arch == "mlp" ? 1 : 24;
+  c.input.hop = arch == "mlp" ? 1 : 12;
+  if (arch == "cnn2d") c.arch.channels = {4, 8};
+  if (arch == "cnn1d") c.arch.channels = {8, 8, 8};
+  c.arch.hidden = {16};
+  return c;
+}
+
+// Class c has energy in a third of the rows; noise elsewhere. Learnable in a few epochs.
+std::vector<Example> Synthetic(const ModelCard& card, int per_class, std::uint64_t seed) {
+  SplitMix64 rng(seed);
+  std::vector<Example> out;
+  const std::size_t rows = static_cast<std::size_t>(card.input.rows);
+  for (int c = 0; c < 3; ++c)
+    for (int i = 0; i < per_class; ++i) {
+      const std::size_t cols = card.input.kind == "vector" ? 1 : 30 + rng.Below(40);
+      Example e;
+      e.x = Matrix(rows, cols);
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t t = 0; t < cols; ++t) {
+          const bool on = r * 3 / rows == static_cast<std::size_t>(c);
+          e.x(r, t) = static_cast<float>(rng.Uniform() + (on ? 2.0 : 0.0));
+        }
+      e.label = c;
+      e.group = std::to_string(c) + "-" + std::to_string(i);
+      e.path = e.group + ".wav";
+      out.push_back(std::move(e));
+    }
+  return out;
+}
+
+TrainOptions Quick(int epochs) {
+  TrainOptions o;
+  o.epochs = epochs;
+  o.batch = 8;
+  o.lr = 3e-3;
+  o.threads = 1;  // bit-exact resume is only promised for the same thread count
+  o.seed = 5;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("every architecture predicts probabilities and survives save / load", "[model]") {
+  test::TempDir dir;
+  for (const std::string arch : {"cnn2d", "cnn1d", "mlp"}) {
+    INFO(arch);
+    ModelCard card = Card(arch);
+    const auto data = Synthetic(card, 2, 1);
+    ComputeStandardisation(card, data);
+    Model m = Model::Create(card, 3);
+    CHECK(m.parameters() > 0);
+    const auto windows = Windows(m.card(), data[0].x);
+    const auto p = m.Predict(windows);
+    REQUIRE(p.size() == windows.size());
+    for (const auto& row : p) {
+      REQUIRE(row.size() == 3);
+      CHECK(row[0] + row[1] + row[2] == Approx(1.0).epsilon(1e-5));
+    }
+    const std::string path = (dir / (arch + ".gmdl")).string();
+    m.Save(path);
+    const Model back = Model::Load(path);
+    CHECK(back.WeightsHash() == m.WeightsHash());
+    CHECK(back.Predict(windows) == m.Predict(windows));
+  }
+}
+
+TEST_CASE("weights that do not fit the card are refused with a clear message", "[model][errors]") {
+  test::TempDir dir;
+  ModelCard card = Card("cnn2d");
+  card.mean.assign(16, 0.0f);
+  card.stdev.assign(16, 1.0f);
+  const std::string path = (dir / "a.gmdl").string();
+  Model::Create(card, 1).Save(path);
+  // Same weights under a card that promises wider convolutions.
+  ModelFileContents contents = ReadModelFile(path);
+  contents.card.arch.channels = {4, 16};
+  const std::string other = (dir / "b.gmdl").string();
+  WriteModelFile(other, contents.card, contents.weights);
+  CHECK_THROWS_WITH(Model::Load(other), Catch::StartsWith(other + ": weights do not fit the model's architecture"));
+}
+
+TEST_CASE("a tiny training run learns and yields a loadable model", "[model][train]") {
+  test::TempDir dir;
+  for (const std::string arch : {"cnn2d", "cnn1d", "mlp"}) {
+    INFO(arch);
+    const ModelCard card = Card(arch);
+    const auto train = Synthetic(card, 12, 2), valid = Synthetic(card, 4, 3);
+    Model m = Model::Create(card, 4);
+    TrainOptions o = Quick(arch == "mlp" ? 30 : 6);
+    o.checkpoint_dir = (dir / arch).string();
+    int callbacks = 0;
+    const TrainResult r = Train(m, train, valid, o, [&](const EpochStats&, int) { ++callbacks; });
+    CHECK(callbacks == static_cast<int>(r.history.size()));
+    CHECK(r.history.back().train_loss < r.history.front().train_loss);
+    const Evaluation ev = Evaluate(m, valid);
+    CHECK(ev.tracks.accuracy >= 0.9);
+    CHECK(std::filesystem::exists(dir / arch / "last.ckpt"));
+    CHECK(std::filesystem::exists(dir / arch / "best.ckpt"));
+    m.Save((dir / (arch + ".gmdl")).string());
+    CHECK(Evaluate(Model::Load((dir / (arch + ".gmdl")).string()), valid).tracks.accuracy == ev.tracks.accuracy);
+  }
+}
+
+TEST_CASE("a run stopped and resumed ends with the same weights as an uninterrupted one", "[model][train]") {
+  test::TempDir dir;
+  const ModelCard card = Card("cnn2d");
+  const auto train = Synthetic(card, 6, 7), valid = Synthetic(card, 2, 8);
+  TrainOptions o = Quick(4);
+  o.balanced_sampler = true;  // exercises the data RNG too
+
+  Model whole = Model::Create(card, 9);
+  o.checkpoint_dir = (dir / "whole").string();
+  const TrainResult a = Train(whole, train, valid, o);
+  REQUIRE(a.history.size() == 4);
+
+  Model part = Model::Create(card, 9);
+  o.checkpoint_dir = (dir / "part").string();
+  o.stop_after = 2;
+  const TrainResult first = Train(part, train, valid, o);
+  CHECK_FALSE(first.finished);
+  CHECK(first.history.size() == 2);
+  Model resumed = Model::Create(card, 123);  // a fresh process: other initial weights
+  o.stop_after = 0;
+  o.resume = true;
+  const TrainResult b = Train(resumed, train, valid, o);
+  REQUIRE(b.history.size() == 4);
+  CHECK(resumed.WeightsHash() == whole.WeightsHash());
+  CHECK(b.history.back().train_loss == a.history.back().train_loss);
+  CHECK(b.history.back().lr == a.history.back().lr);
+}
+
+TEST_CASE("early stopping and LR reduction fire on a crafted plateau", "[model][train]") {
+  const ModelCard card = Card("mlp");
+  const auto train = Synthetic(card, 6, 11), valid = Synthetic(card, 3, 12);
+  Model m = Model::Create(card, 1);
+  TrainOptions o = Quick(30);
+  o.lr = 1e-12;  // nothing moves: the validation loss is flat
+  o.plateau = {0.5, 1, 1e-4, 1e-14};
+  o.early_stopping = {4, 1e-3, true};
+  o.augment.random_crop = false;
+  const TrainResult r = Train(m, train, valid, o);
+  CHECK(r.stop_reason == "early stopping");
+  CHECK(r.history.size() == 5);  // epoch 1 is the best, 4 more without improvement
+  CHECK(r.best_epoch == 1);
+  // The rate used in each epoch: halved after two epochs without improvement (patience 1).
+  std::vector<double> lr;
+  for (const EpochStats& s : r.history) lr.push_back(s.lr);
+  CHECK(lr == std::vector<double>{1e-12, 1e-12, 1e-12, 0.5e-12, 0.5e-12});
+}
+
+TEST_CASE("training refuses hostile setups with one clear message", "[model][train][errors]") {
+  test::TempDir dir;
+  const ModelCard card = Card("mlp");
+  auto train = Synthetic(card, 3, 1);
+  Model m = Model::Create(card, 1);
+  CHECK_THROWS_WITH(Train(m, {}, {}, Quick(1)), "no training examples");
+  std::vector<Example> one_class(train.begin(), train.begin() + 3);
+  CHECK_THROWS_WITH(Train(m, one_class, {}, Quick(1)), "the training data has a single class (low): nothing to learn");
+
+  TrainOptions o = Quick(2);
+  o.checkpoint_dir = (dir / "ck").string();
+  Train(m, train, {}, o);
+  // Resume with another class list.
+  ModelCard other = card;
+  other.classes = {"x", "y", "z"};
+  Model m2 = Model::Create(other, 1);
+  o.resume = true;
+  o.epochs = 3;
+  CHECK_THROWS_WITH(Train(m2, train, {}, o),
+                    Catch::StartsWith((dir / "ck/last.ckpt").string() + ": cannot resume: the checkpoint has classes [low,high,mid]"));
+  // Resume with another architecture.
+  ModelCard wider = card;
+  wider.arch.hidden = {32};
+  Model m3 = Model::Create(wider, 1);
+  CHECK_THROWS_WITH(Train(m3, train, {}, o),
+                    (dir / "ck/last.ckpt").string() + ": cannot resume: the checkpoint has another architecture or input");
+  // A truncated checkpoint.
+  const std::string bytes = test::ReadBytes(dir / "ck/last.ckpt");
+  test::WriteBytes(dir / "ck/last.ckpt", bytes.substr(0, bytes.size() / 2));
+  Model m4 = Model::Create(card, 1);
+  CHECK_THROWS_WITH(Train(m4, train, {}, o), (dir / "ck/last.ckpt").string() + ": truncated or corrupt checkpoint");
+  o.resume = true;
+  o.checkpoint_dir = (dir / "empty").string();
+  CHECK_THROWS_WITH(Train(m4, train, {}, o), (dir / "empty/last.ckpt").string() + ": no checkpoint to resume from");
+  o = Quick(0);
+  CHECK_THROWS_AS(Train(m4, train, {}, o), OptionError);
+}
+
+}  // namespace genre
