@@ -12,6 +12,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev catch2
   libbenchmark-dev
   sox
+  gnuplot-nox zlib1g-dev
 )
 
 missing=()

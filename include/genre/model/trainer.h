@@ -10,6 +10,7 @@
 #include "genre/model/inputs.h"
 #include "genre/model/model.h"
 #include "genre/train/metrics.h"
+#include "genre/train/report.h"
 #include "genre/train/schedule.h"
 
 namespace genre {
@@ -41,14 +42,6 @@ struct TrainOptions {
   bool resume = false;          // continue from checkpoint_dir/last.ckpt
   int stop_after = 0;           // stop after this many epochs of this run (a simulated kill; 0 = off)
   void Validate() const;        // throws OptionError
-};
-
-struct EpochStats {
-  int epoch = 0;  // 1-based
-  double train_loss = 0, train_accuracy = 0;
-  double valid_loss = 0, valid_accuracy = 0, valid_track_accuracy = 0;  // 0 without validation
-  double lr = 0, seconds = 0, windows_per_second = 0;
-  bool best = false;
 };
 
 struct TrainResult {

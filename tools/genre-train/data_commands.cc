@@ -1,121 +1,23 @@
-// genre-train: datasets in, models out. This build has the data side:
-//
-//   genre-train data inspect FILE.h5...
-//   genre-train data summary SOURCE... [--labels F.cls[.gz]]... [--split-lists DIR] [--folds K]
-//   genre-train data split   SOURCE... -o split.csv [--folds K]
-//   genre-train data cache   SOURCE... --cache feats.h5 [-j N]
-//   genre-train data to-msd  SOURCE... OUTDIR [-j N]
-//
-// SOURCE: a genre folder tree (ROOT/<genre>/*.flac), a CSV manifest
-// (path,label[,group][,split]), an MSD .h5 file or a folder of them.
-//
-// Exit codes: 0 done; 1 done, but some files were skipped (listed on stderr);
-// 2 usage error or invalid option; 4 output could not be written;
-// 5 no usable data (a source is missing or empty, nothing decodes).
-#include <CLI/CLI.hpp>
+// genre-train data ...: inspect, summary, split, cache, to-msd.
 #include <nlohmann/json.hpp>
 
-#include <cstdio>
-#include <filesystem>
-#include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
-#include <string>
-#include <vector>
 
+#include "common.h"
 #include "genre/audio/audio_reader.h"
 #include "genre/data/cache.h"
-#include "genre/data/dataset.h"
 #include "genre/data/msd.h"
-#include "genre/data/split.h"
 #include "genre/data/summary.h"
-#include "genre/error.h"
 #include "genre/io/h5.h"
 #include "genre/util/hash.h"
 #include "genre/util/parallel.h"
 
-namespace fs = std::filesystem;
+namespace genre_train {
 
 namespace {
-
-constexpr int kExitOk = 0, kExitSkipped = 1, kExitUsage = 2, kExitOutput = 4, kExitNoData = 5;
-constexpr const char* kVersion = "0.1.0";
-
-// Options shared by the subcommands that read a dataset.
-struct DatasetArgs {
-  genre::DatasetOptions dataset;
-  std::string conflicts = "first";
-  std::string split_lists;  // folder with train*/valid*/test* lists
-  genre::SplitOptions split;
-  int folds = 0;
-  int threads = 0;
-  std::string cache;
-
-  void AddTo(CLI::App* app, bool with_split) {
-    app->add_option("sources", dataset.sources,
-                    "Genre folders, CSV manifests, MSD .h5 files or folders of them")
-        ->required();
-    app->add_option("--labels", dataset.label_files,
-                    "MSD label file (tagtraum / Top-MAGD / MASD .cls, gzip ok); repeatable");
-    app->add_option("--conflicts", conflicts,
-                    "When label files disagree: first (the first file given wins) | drop")
-        ->check(CLI::IsMember({"first", "drop"}))
-        ->capture_default_str();
-    app->add_option("--train-list", dataset.train_list, "Split list of training ids");
-    app->add_option("--valid-list", dataset.valid_list, "Split list of validation ids");
-    app->add_option("--test-list", dataset.test_list, "Split list of test ids");
-    app->add_option("--split-lists", split_lists,
-                    "Folder holding train*.txt, valid*.txt and test*.txt split lists");
-    app->add_option("-j,--threads", threads, "Threads (default: all cores)");
-    if (!with_split) return;
-    app->add_option("--valid", split.valid, "Share of each label for validation")->capture_default_str();
-    app->add_option("--test", split.test, "Share of each label for test")->capture_default_str();
-    app->add_option("--seed", split.seed, "Seed of the split")->capture_default_str();
-    app->add_option("--folds", folds, "Also assign K grouped, stratified folds");
-  }
-
-  // Fills derived options; throws genre::Error.
-  void Resolve() {
-    dataset.conflicts = genre::ParseConflictPolicy(conflicts);
-    if (!split_lists.empty()) {
-      std::error_code ec;
-      for (const auto& entry : fs::directory_iterator(split_lists, ec)) {
-        const std::string name = entry.path().filename().string();
-        auto pick = [&](const char* prefix, std::string& into) {
-          if (name.rfind(prefix, 0) == 0 && into.empty()) into = entry.path().string();
-        };
-        pick("train", dataset.train_list);
-        pick("valid", dataset.valid_list);
-        pick("test", dataset.test_list);
-      }
-      if (ec) throw genre::IoError(split_lists + ": cannot list: " + ec.message());
-    }
-    split.Validate();
-  }
-};
-
-void PrintSkipped(const genre::Dataset& d) {
-  for (const genre::Skipped& s : d.skipped)
-    std::cerr << "genre-train: skipped " << (s.reason.rfind(s.path, 0) == 0 ? s.reason : s.path + ": " + s.reason)
-              << "\n";
-}
-
-int ExitFor(const genre::Error& e) {
-  if (dynamic_cast<const genre::OptionError*>(&e)) return kExitUsage;
-  return kExitNoData;
-}
-
-std::string Fixed(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
-std::string Pad(const std::string& s, std::size_t width, bool left = false) {
-  if (s.size() >= width) return s;
-  return left ? s + std::string(width - s.size(), ' ') : std::string(width - s.size(), ' ') + s;
-}
 
 // ---- inspect -----------------------------------------------------------------
 
@@ -364,84 +266,66 @@ int ToMsd(DatasetArgs& a, std::vector<std::string> positional, const genre::MsdA
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  CLI::App app{"Train and evaluate genre models; prepare datasets.", "genre-train"};
-  app.set_version_flag("--version", kVersion);
-  app.require_subcommand(1);
-  app.footer(
-      "Exit codes: 0 done; 1 done, some files skipped (listed on stderr); 2 usage error or\n"
-      "            invalid option; 4 output could not be written; 5 no usable data.");
-  CLI::App* data = app.add_subcommand("data", "Inspect, summarise, split, cache and convert datasets");
+void AddDataCommands(CLI::App* data, Action& action) {
+  struct State {
+    std::vector<std::string> inspect_files;
+    DatasetArgs summary_args, split_args, cache_args, msd_args;
+    std::string format = "table", split_out, split_file, features = "logmel,mfcc";
+    genre::CacheOptions cache_options;
+    bool quiet = false, msd_quiet = false;
+    std::vector<std::string> msd_positional;
+    genre::MsdAnalysisOptions msd_options;
+  };
+  auto s = std::make_shared<State>();
   data->require_subcommand(1);
 
-  std::vector<std::string> inspect_files;
   CLI::App* inspect = data->add_subcommand("inspect", "Print an HDF5 file's tree: groups, datasets, shapes, types, compound fields");
-  inspect->add_option("files", inspect_files, "HDF5 files")->required();
+  inspect->add_option("files", s->inspect_files, "HDF5 files")->required();
+  inspect->callback([s, &action] { action = [s] { return Inspect(s->inspect_files); }; });
 
-  DatasetArgs summary_args;
-  std::string format = "table", split_out;
   CLI::App* summary = data->add_subcommand("summary", "Tracks and seconds per label per split, and skipped files");
-  summary_args.AddTo(summary, true);
-  summary->add_option("--cache", summary_args.cache, "Feature cache to take durations and failures from");
-  summary->add_option("--format", format, "table|json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
-  summary->add_option("--save-split", split_out, "Also write the split as a CSV manifest");
+  s->summary_args.AddTo(summary, true);
+  summary->add_option("--cache", s->summary_args.cache, "Feature cache to take durations and failures from");
+  summary->add_option("--format", s->format, "table|json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
+  summary->add_option("--save-split", s->split_out, "Also write the split as a CSV manifest");
+  summary->callback([s, &action] { action = [s] { return Summary(s->summary_args, s->format, s->split_out); }; });
 
-  DatasetArgs split_args;
-  std::string split_file;
   CLI::App* split = data->add_subcommand("split", "Write a seeded, grouped, stratified split as a CSV manifest");
-  split_args.AddTo(split, true);
-  split->add_option("-o,--out", split_file, "Manifest to write (path,label,group,split[,fold])")->required();
+  s->split_args.AddTo(split, true);
+  split->add_option("-o,--out", s->split_file, "Manifest to write (path,label,group,split[,fold])")->required();
+  split->callback([s, &action] {
+    action = [s] {
+      const int status = Summary(s->split_args, "table", s->split_file);
+      if (status <= kExitSkipped) std::cout << "split written to " << s->split_file << "\n";
+      return status;
+    };
+  });
 
-  DatasetArgs cache_args;
-  genre::CacheOptions cache_options;
-  std::string features = "logmel,mfcc";
-  bool quiet = false;
   CLI::App* cache = data->add_subcommand("cache", "Extract features of all audio into an HDF5 cache (only new or changed files)");
-  cache_args.AddTo(cache, false);
-  cache->add_option("--cache", cache_args.cache, "Cache file (HDF5)")->required();
-  cache->add_option("--features", features, "Comma-separated: power,mel,logmel,mfcc,centroid,bandwidth,rolloff,rms,zcr")
+  s->cache_args.AddTo(cache, false);
+  cache->add_option("--cache", s->cache_args.cache, "Cache file (HDF5)")->required();
+  cache->add_option("--features", s->features, "Comma-separated: power,mel,logmel,mfcc,centroid,bandwidth,rolloff,rms,zcr")
       ->capture_default_str();
-  cache->add_option("--sr", cache_options.front_end.sample_rate, "Sample rate, Hz")->capture_default_str();
-  cache->add_option("--n-fft", cache_options.front_end.stft.n_fft, "FFT size")->capture_default_str();
-  cache->add_option("--hop", cache_options.front_end.stft.hop_length, "Hop length")->capture_default_str();
-  cache->add_option("--n-mels", cache_options.front_end.mel.n_mels, "Mel bands")->capture_default_str();
-  cache->add_option("--n-mfcc", cache_options.front_end.mfcc.n_mfcc, "MFCCs")->capture_default_str();
-  cache->add_option("--gzip", cache_options.gzip, "Deflate level 0-9")->capture_default_str();
-  cache->add_flag("-q,--quiet", quiet, "No progress line");
+  genre::FrontEndOptions& fe = s->cache_options.front_end;
+  cache->add_option("--sr", fe.sample_rate, "Sample rate, Hz")->capture_default_str();
+  cache->add_option("--n-fft", fe.stft.n_fft, "FFT size")->capture_default_str();
+  cache->add_option("--hop", fe.stft.hop_length, "Hop length")->capture_default_str();
+  cache->add_option("--n-mels", fe.mel.n_mels, "Mel bands")->capture_default_str();
+  cache->add_option("--n-mfcc", fe.mfcc.n_mfcc, "MFCCs")->capture_default_str();
+  cache->add_option("--gzip", s->cache_options.gzip, "Deflate level 0-9")->capture_default_str();
+  cache->add_flag("-q,--quiet", s->quiet, "No progress line");
+  cache->callback([s, &action] { action = [s] { return Cache(s->cache_args, s->cache_options, s->features, s->quiet); }; });
 
-  DatasetArgs msd_args;
-  std::vector<std::string> msd_positional;
-  genre::MsdAnalysisOptions msd_options;
-  bool msd_quiet = false;
   CLI::App* to_msd = data->add_subcommand(
       "to-msd", "Write one MSD-layout HDF5 per audio file (features APPROXIMATE the Echo Nest analysis)");
-  msd_args.AddTo(to_msd, false);
+  s->msd_args.AddTo(to_msd, false);
   to_msd->remove_option(to_msd->get_option("sources"));
-  to_msd->add_option("paths", msd_positional, "SOURCE... OUTDIR")->required();
-  to_msd->add_option("--segment", msd_options.segment_s, "Segment grid step, seconds")->capture_default_str();
-  to_msd->add_flag("-q,--quiet", msd_quiet, "No progress line");
-
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "genre-train: " << e.what() << " (see --help)\n";
-    return kExitUsage;
-  }
-
-  if (*inspect) return Inspect(inspect_files);
-  if (*summary) return Summary(summary_args, format, split_out);
-  if (*split) {
-    const int status = Summary(split_args, "table", split_file);
-    if (status <= kExitSkipped) std::cout << "split written to " << split_file << "\n";
-    return status;
-  }
-  if (*cache) return Cache(cache_args, cache_options, features, quiet);
-  if (*to_msd) return ToMsd(msd_args, msd_positional, msd_options, msd_quiet);
-  return kExitUsage;
+  to_msd->add_option("paths", s->msd_positional, "SOURCE... OUTDIR")->required();
+  to_msd->add_option("--segment", s->msd_options.segment_s, "Segment grid step, seconds")->capture_default_str();
+  to_msd->add_flag("-q,--quiet", s->msd_quiet, "No progress line");
+  to_msd->callback([s, &action] {
+    action = [s] { return ToMsd(s->msd_args, s->msd_positional, s->msd_options, s->msd_quiet); };
+  });
 }
+
+}  // namespace genre_train

@@ -1,0 +1,123 @@
+#include "genre/model/experiment.h"
+
+#include <chrono>
+#include <cmath>
+#include <set>
+
+#include "genre/error.h"
+
+namespace genre {
+
+PreparedData PrepareData(const DatasetOptions& dataset_options, const SplitOptions& split, ModelCard& card,
+                         const ExampleOptions& example_options) {
+  PreparedData d;
+  d.dataset = LoadDataset(dataset_options);
+  AssignSplits(d.dataset, split);
+  card.classes = d.dataset.classes;
+  card.input.rows = InputRows(card.input);
+  d.examples = BuildExamples(d.dataset, card.classes, card.input, example_options);
+  std::set<int> labels;
+  for (const Example& e : d.examples.examples) labels.insert(e.label);
+  if (labels.size() < 2)
+    throw InputError("the dataset has " + std::to_string(labels.size()) +
+                     " class(es) with usable tracks; a classifier needs at least 2");
+  return d;
+}
+
+SplitExamples BySplit(const PreparedData& data) {
+  SplitExamples s;
+  for (std::size_t i = 0; i < data.examples.examples.size(); ++i) {
+    const Example& e = data.examples.examples[i];
+    switch (data.dataset.tracks[data.examples.track[i]].split) {
+      case Split::kValid: s.valid.push_back(e); break;
+      case Split::kTest: s.test.push_back(e); break;
+      default: s.train.push_back(e); break;
+    }
+  }
+  return s;
+}
+
+RunOutcome TrainOnSplit(Model& model, const PreparedData& data, const TrainOptions& options,
+                        const EpochCallback& on_epoch) {
+  const SplitExamples s = BySplit(data);
+  RunOutcome out;
+  out.n_train = s.train.size();
+  out.n_valid = s.valid.size();
+  out.n_test = s.test.size();
+  out.result = Train(model, s.train, s.valid, options, on_epoch);
+  if (!s.test.empty() && out.result.finished) {
+    out.has_test = true;
+    out.test = Evaluate(model, s.test);
+  }
+  return out;
+}
+
+namespace {
+void MeanStd(const std::vector<double>& v, double& mean, double& sd) {
+  mean = 0;
+  for (double x : v) mean += x / static_cast<double>(v.size());
+  double var = 0;
+  for (double x : v) var += (x - mean) * (x - mean) / static_cast<double>(v.size());
+  sd = std::sqrt(var);
+}
+}  // namespace
+
+CvOutcome CrossValidate(const ModelCard& card, const PreparedData& data, int k, double valid, std::uint64_t seed,
+                        const TrainOptions& options, const FoldCallback& on_epoch) {
+  // The folds are drawn over the usable tracks only.
+  Dataset usable;
+  for (std::size_t i : data.examples.track) usable.tracks.push_back(data.dataset.tracks[i]);
+  usable.UpdateClasses();
+  const std::vector<int> fold = AssignFolds(usable, k, seed);
+  CvOutcome cv;
+  std::vector<int> pooled_truth, pooled_pred;
+  std::vector<double> accuracy, f1;
+  for (int f = 0; f < k; ++f) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Dataset rest;
+    std::vector<std::size_t> rest_index;
+    std::vector<Example> train, val, test;
+    for (std::size_t i = 0; i < usable.tracks.size(); ++i) {
+      if (fold[i] == f) {
+        test.push_back(data.examples.examples[i]);
+      } else {
+        Track t = usable.tracks[i];
+        t.split = Split::kNone;
+        rest.tracks.push_back(std::move(t));
+        rest_index.push_back(i);
+      }
+    }
+    rest.UpdateClasses();
+    AssignSplits(rest, SplitOptions{valid, 0.0, seed + static_cast<std::uint64_t>(f)});
+    for (std::size_t j = 0; j < rest.tracks.size(); ++j)
+      (rest.tracks[j].split == Split::kValid ? val : train).push_back(data.examples.examples[rest_index[j]]);
+    Model model = Model::Create(card, seed + 1000 + static_cast<std::uint64_t>(f));
+    TrainOptions o = options;
+    o.checkpoint_dir.clear();
+    o.resume = false;
+    const TrainResult r = Train(model, train, val, o, [&](const EpochStats& s, int epochs) {
+      if (on_epoch) on_epoch(f, k, s, epochs);
+    });
+    const Evaluation ev = Evaluate(model, test);
+    FoldOutcome out;
+    out.fold = f;
+    out.tracks = ev.tracks;
+    out.windows = ev.windows;
+    out.epochs = static_cast<int>(r.history.size());
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (std::size_t i = 0; i < test.size(); ++i) {
+      pooled_truth.push_back(test[i].label);
+      const auto& p = ev.track_probs[i];
+      pooled_pred.push_back(static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin()));
+    }
+    accuracy.push_back(ev.tracks.accuracy);
+    f1.push_back(ev.tracks.macro_f1);
+    cv.folds.push_back(std::move(out));
+  }
+  MeanStd(accuracy, cv.accuracy_mean, cv.accuracy_std);
+  MeanStd(f1, cv.macro_f1_mean, cv.macro_f1_std);
+  cv.pooled = ComputeMetrics(pooled_truth, pooled_pred, card.classes);
+  return cv;
+}
+
+}  // namespace genre

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# CLI tests for genre-train train / eval / cv / search on a tiny dataset: a model
+# comes out and loads, a killed run resumes to the same weights, hostile setups
+# give one line and the documented exit code, nothing is overwritten.
+# Usage: genre_train_model_test.sh PATH/TO/genre-train tests/data
+set -u
+bin=$1
+data=$(cd "$2" && pwd)
+in=$data/inputs
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/cli_lib.sh"
+
+# Three genres, two clips each (the second one an offset copy made by symlinks
+# to the same audio would be one group; use distinct stems).
+for g in blues classical metal; do mkdir -p "$tmp/ds/$g"; done
+ln -s "$in/blues.00000.flac" "$tmp/ds/blues/blues.00000.flac"
+ln -s "$in/synth_8k_mono.wav" "$tmp/ds/blues/blues.00099.wav"
+ln -s "$in/classical.00001.flac" "$tmp/ds/classical/classical.00001.flac"
+ln -s "$in/silence_3s.wav" "$tmp/ds/classical/classical.00099.wav"
+ln -s "$in/metal.00002.flac" "$tmp/ds/metal/metal.00002.flac"
+ln -s "$in/synth_44k_stereo.flac" "$tmp/ds/metal/metal.00099.flac"
+small=(--channels 4,8 --hidden 8 --window 43 --windows-per-track 2 --valid 0 --test 0 -j 1 --log-format json)
+
+# --- a tiny run yields a loadable model ---------------------------------------------
+expect train 0 "" -- train "$tmp/ds" -o "$tmp/m.gmdl" --epochs 2 "${small[@]}"
+has train-epoch-json "$tmp/out" '^\{"best":(true|false),"epoch":1,"epochs":2,'
+has train-done "$tmp/out" '"event":"done"'
+whole=$(grep '"event":"done"' "$tmp/out" | sed 's/.*"weights_hash":"\([0-9a-f]*\)".*/\1/')
+[ -s "$tmp/m.gmdl" ] && ok || bad "train: no model file"
+for f in split.csv history.csv curves.svg checkpoints/last.ckpt checkpoints/best.ckpt features.h5; do
+  [ -s "$tmp/m.gmdl.run/$f" ] && ok || bad "train: run file $f missing"
+done
+has history-header "$tmp/m.gmdl.run/history.csv" '^epoch,train_loss,train_accuracy,valid_loss,'
+[ "$(grep -c '' "$tmp/m.gmdl.run/history.csv")" -eq 3 ] && ok || bad "history: 2 epochs expected"
+expect eval 0 "" -- eval "$tmp/m.gmdl" "$tmp/ds" -j 1 --out-dir "$tmp/ev"
+has eval-accuracy "$tmp/out" '^.*m\.gmdl on 6 tracks: track accuracy [0-9.]+, macro-F1 [0-9.]+ \(6 tracks\)'
+has eval-confusion "$tmp/out" '^true\\pred +blues +classical +metal$'
+for f in metrics.json confusion.txt confusion.csv report.txt; do
+  [ -s "$tmp/ev/$f" ] && ok || bad "eval: $f missing"
+done
+
+# --- stopped, then really killed, then resumed: the same weights ----------------------
+expect stop-after 0 "" -- train "$tmp/ds" -o "$tmp/r.gmdl" --epochs 2 "${small[@]}" --stop-after 1
+[ ! -e "$tmp/r.gmdl" ] && ok || bad "stop-after: a model was written"
+expect resume 0 "" -- train "$tmp/ds" -o "$tmp/r.gmdl" --epochs 2 "${small[@]}" --resume
+resumed=$(grep '"event":"done"' "$tmp/out" | sed 's/.*"weights_hash":"\([0-9a-f]*\)".*/\1/')
+[ -n "$whole" ] && [ "$whole" = "$resumed" ] && ok || bad "resume: weights $resumed != uninterrupted $whole"
+# A real SIGKILL once the first checkpoint exists, then --resume to 6 epochs; compare
+# with an uninterrupted 6-epoch run.
+expect long 0 "" -- train "$tmp/ds" -o "$tmp/long.gmdl" --epochs 6 "${small[@]}"
+long=$(grep '"event":"done"' "$tmp/out" | sed 's/.*"weights_hash":"\([0-9a-f]*\)".*/\1/')
+"$bin" train "$tmp/ds" -o "$tmp/k.gmdl" --epochs 6 "${small[@]}" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do [ -e "$tmp/k.gmdl.run/checkpoints/last.ckpt" ] && break; sleep 0.05; done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+expect killed-resume 0 "" -- train "$tmp/ds" -o "$tmp/k.gmdl" --epochs 6 "${small[@]}" --resume
+killed=$(grep '"event":"done"' "$tmp/out" | sed 's/.*"weights_hash":"\([0-9a-f]*\)".*/\1/')
+[ -n "$long" ] && [ "$long" = "$killed" ] && ok || bad "kill -9 + resume: weights $killed != uninterrupted $long"
+
+# --- cv and search ---------------------------------------------------------------------
+expect cv 0 "" -- cv "$tmp/ds" --folds 2 --epochs 1 --channels 4,8 --hidden 8 --window 43 --windows-per-track 2 -j 1 --out-dir "$tmp/cv"
+has cv-summary "$tmp/out" '^track accuracy [0-9.]+ ± [0-9.]+, macro-F1 [0-9.]+ ± [0-9.]+$'
+has cv-folds "$tmp/out" '^  fold 2: track accuracy '
+[ -s "$tmp/cv/cv.json" ] && ok || bad "cv: cv.json missing"
+expect search 0 "" -- search "$tmp/ds" --folds 2 --epochs 1 --channels 4,8 --hidden 8 --window 43 --windows-per-track 2 -j 1 --grid-lr 1e-3,1e-4 --grid-dropout 0.3 --out-dir "$tmp/search"
+has search-ranked "$tmp/out" '^   1  +[0-9.e-]+ +32 +0\.30 '
+has search-ranked-2 "$tmp/out" '^   2  +[0-9.e-]+ +32 +0\.30 '
+
+# --- hostile input: one line, documented exit code, nothing overwritten ----------------
+mkdir -p "$tmp/empty/rock" "$tmp/one/rock"
+: >"$tmp/empty/rock/notes.txt"
+ln -s "$in/blues.00000.flac" "$tmp/one/rock/rock.00000.flac"
+ln -s "$in/metal.00002.flac" "$tmp/one/rock/rock.00001.flac"
+expect empty-dataset 5 "^genre-train: $tmp/empty: no audio files " -- train "$tmp/empty" -o "$tmp/e.gmdl" "${small[@]}"
+expect single-class 5 "^genre-train: the dataset has 1 class\(es\) with usable tracks; a classifier needs at least 2$" -- train "$tmp/one" -o "$tmp/e.gmdl" "${small[@]}"
+[ ! -e "$tmp/e.gmdl" ] && ok || bad "hostile: a model was written"
+cp "$tmp/m.gmdl" "$tmp/m.before"
+expect resume-other-arch 3 "^genre-train: $tmp/m.gmdl.run/checkpoints/last.ckpt: cannot resume: the checkpoint has another architecture or input$" -- train "$tmp/ds" -o "$tmp/m.gmdl" --epochs 3 "${small[@]}" --hidden 16 --resume
+mkdir -p "$tmp/ds2/jazz" "$tmp/ds2/rock"
+ln -s "$in/blues.00000.flac" "$tmp/ds2/jazz/jazz.00000.flac"
+ln -s "$in/metal.00002.flac" "$tmp/ds2/rock/rock.00000.flac"
+expect resume-other-classes 3 "^genre-train: .*last.ckpt: cannot resume: the checkpoint has classes \[blues,classical,metal\], this run other classes$" -- train "$tmp/ds2" -o "$tmp/m.gmdl" --run-dir "$tmp/m.gmdl.run" --epochs 3 "${small[@]}" --resume
+cmp -s "$tmp/m.gmdl" "$tmp/m.before" && ok || bad "failed resume overwrote the model"
+head -c 300 "$tmp/m.gmdl.run/checkpoints/last.ckpt" >"$tmp/cut.ckpt"
+cp "$tmp/cut.ckpt" "$tmp/m.gmdl.run/checkpoints/last.ckpt"
+expect truncated-checkpoint 3 "^genre-train: $tmp/m.gmdl.run/checkpoints/last.ckpt: truncated or corrupt checkpoint$" -- train "$tmp/ds" -o "$tmp/m.gmdl" --epochs 3 "${small[@]}" --resume
+cmp -s "$tmp/m.gmdl" "$tmp/m.before" && ok || bad "failed resume overwrote the model"
+head -c 1000 "$tmp/m.gmdl" >"$tmp/cut.gmdl"
+expect truncated-model 3 "^genre-train: $tmp/cut.gmdl: truncated model file \(1000 bytes\)$" -- eval "$tmp/cut.gmdl" "$tmp/ds"
+expect not-a-model 3 "^genre-train: $in/short_0.3s.wav: not a genre model file$" -- eval "$in/short_0.3s.wav" "$tmp/ds"
+expect bad-lr 2 "^genre-train: lr must be > 0, got -1.000000$" -- train "$tmp/ds" -o "$tmp/e.gmdl" --lr -1
+expect bad-arch 2 "^genre-train: .*--arch" -- train "$tmp/ds" -o "$tmp/e.gmdl" --arch resnet
+
+echo "genre-train model CLI: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,107 @@
+// Shared by the genre-train command files: exit codes, dataset options, small
+// formatting helpers, and the registration of each command group.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "genre/data/dataset.h"
+#include "genre/data/split.h"
+#include "genre/error.h"
+
+namespace genre_train {
+
+namespace fs = std::filesystem;
+
+
+constexpr int kExitOk = 0, kExitSkipped = 1, kExitUsage = 2, kExitModel = 3, kExitOutput = 4, kExitNoData = 5;
+inline constexpr const char* kVersion = "0.1.0";
+
+// Options shared by the subcommands that read a dataset.
+struct DatasetArgs {
+  genre::DatasetOptions dataset;
+  std::string conflicts = "first";
+  std::string split_lists;  // folder with train*/valid*/test* lists
+  genre::SplitOptions split;
+  int folds = 0;
+  int threads = 0;
+  std::string cache;
+
+  void AddTo(CLI::App* app, bool with_split) {
+    app->add_option("sources", dataset.sources,
+                    "Genre folders, CSV manifests, MSD .h5 files or folders of them")
+        ->required();
+    app->add_option("--labels", dataset.label_files,
+                    "MSD label file (tagtraum / Top-MAGD / MASD .cls, gzip ok); repeatable");
+    app->add_option("--conflicts", conflicts,
+                    "When label files disagree: first (the first file given wins) | drop")
+        ->check(CLI::IsMember({"first", "drop"}))
+        ->capture_default_str();
+    app->add_option("--train-list", dataset.train_list, "Split list of training ids");
+    app->add_option("--valid-list", dataset.valid_list, "Split list of validation ids");
+    app->add_option("--test-list", dataset.test_list, "Split list of test ids");
+    app->add_option("--split-lists", split_lists,
+                    "Folder holding train*.txt, valid*.txt and test*.txt split lists");
+    app->add_option("-j,--threads", threads, "Threads (default: all cores)");
+    if (!with_split) return;
+    app->add_option("--valid", split.valid, "Share of each label for validation")->capture_default_str();
+    app->add_option("--test", split.test, "Share of each label for test")->capture_default_str();
+    app->add_option("--seed", split.seed, "Seed of the split")->capture_default_str();
+    app->add_option("--folds", folds, "Also assign K grouped, stratified folds");
+  }
+
+  // Fills derived options; throws genre::Error.
+  void Resolve() {
+    dataset.conflicts = genre::ParseConflictPolicy(conflicts);
+    if (!split_lists.empty()) {
+      std::error_code ec;
+      for (const auto& entry : fs::directory_iterator(split_lists, ec)) {
+        const std::string name = entry.path().filename().string();
+        auto pick = [&](const char* prefix, std::string& into) {
+          if (name.rfind(prefix, 0) == 0 && into.empty()) into = entry.path().string();
+        };
+        pick("train", dataset.train_list);
+        pick("valid", dataset.valid_list);
+        pick("test", dataset.test_list);
+      }
+      if (ec) throw genre::IoError(split_lists + ": cannot list: " + ec.message());
+    }
+    split.Validate();
+  }
+};
+
+inline void PrintSkipped(const genre::Dataset& d) {
+  for (const genre::Skipped& s : d.skipped)
+    std::cerr << "genre-train: skipped " << (s.reason.rfind(s.path, 0) == 0 ? s.reason : s.path + ": " + s.reason)
+              << "\n";
+}
+
+inline int ExitFor(const genre::Error& e) {
+  if (dynamic_cast<const genre::OptionError*>(&e)) return kExitUsage;
+  return kExitNoData;
+}
+
+inline std::string Fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+inline std::string Pad(const std::string& s, std::size_t width, bool left = false) {
+  if (s.size() >= width) return s;
+  return left ? s + std::string(width - s.size(), ' ') : std::string(width - s.size(), ' ') + s;
+}
+
+
+// Each command group adds its subcommands; the chosen one sets `action`.
+using Action = std::function<int()>;
+void AddDataCommands(CLI::App* data, Action& action);
+void AddModelCommands(CLI::App* app, Action& action, const std::string& command);
+
+}  // namespace genre_train

@@ -1,0 +1,584 @@
+// genre-train train | eval | cv | search: models from datasets, measured honestly.
+#include <nlohmann/json.hpp>
+
+#include <ctime>
+#include <memory>
+#include <sstream>
+
+#include "common.h"
+#include "genre/model/experiment.h"
+#include "genre/model/model.h"
+#include "genre/train/report.h"
+#include "genre/util/parallel.h"
+
+#ifndef GENRE_GIT_COMMIT
+#define GENRE_GIT_COMMIT "unknown"
+#endif
+
+namespace genre_train {
+
+namespace {
+
+struct ModelArgs {
+  DatasetArgs data;
+  std::string arch = "cnn2d";
+  genre::TrainOptions train;
+  genre::FrontEndOptions front_end;
+  int window = 0, hop = 0;  // 0: the architecture's default
+  std::vector<int> channels, hidden;
+  double dropout = -1;      // < 0: the architecture's default
+  bool no_class_weights = false, no_augment = false, no_restore_best = false;
+  std::string log_format = "text";
+
+  void AddTo(CLI::App* app) {
+    data.AddTo(app, true);
+    app->add_option("--cache", data.cache, "Feature cache for log-mel inputs (default: beside the output)");
+    app->add_option("--arch", arch, "cnn2d (log-mel windows) | cnn1d (segment sequences) | mlp (song vectors)")
+        ->check(CLI::IsMember({"cnn2d", "cnn1d", "mlp"}))
+        ->capture_default_str();
+    app->add_option("--epochs", train.epochs, "Most epochs")->capture_default_str();
+    app->add_option("--batch", train.batch, "Windows per batch")->capture_default_str();
+    app->add_option("--lr", train.lr, "Adam learning rate")->capture_default_str();
+    app->add_option("--weight-decay", train.weight_decay, "Adam weight decay")->capture_default_str();
+    app->add_option("--dropout", dropout, "Dropout of the dense layers (default: the architecture's)");
+    app->add_option("--channels", channels, "Conv channels per block, e.g. 16,32,64,128")->delimiter(',');
+    app->add_option("--hidden", hidden, "Dense units, e.g. 128")->delimiter(',');
+    app->add_option("--window", window, "Input columns per window (cnn2d: 130 frames = 3 s; cnn1d: 32 segments)");
+    app->add_option("--hop", hop, "Columns between windows at evaluation (default: half a window)");
+    app->add_option("--n-mels", front_end.mel.n_mels, "Mel bands")->capture_default_str();
+    app->add_option("--sr", front_end.sample_rate, "Sample rate, Hz")->capture_default_str();
+    app->add_option("--train-seed", train.seed, "Seed of initialisation, order and augmentation")->capture_default_str();
+    app->add_option("--patience", train.early_stopping.patience, "Early stopping: epochs without improvement")
+        ->capture_default_str();
+    app->add_option("--min-delta", train.early_stopping.min_delta, "Early stopping: least improvement")->capture_default_str();
+    app->add_flag("--no-restore-best", no_restore_best, "Keep the last epoch's weights instead of the best");
+    app->add_option("--plateau-factor", train.plateau.factor, "LR-on-plateau factor")->capture_default_str();
+    app->add_option("--plateau-patience", train.plateau.patience, "LR-on-plateau patience")->capture_default_str();
+    app->add_option("--min-lr", train.plateau.min_lr, "Lowest learning rate")->capture_default_str();
+    app->add_flag("--no-class-weights", no_class_weights, "Plain cross-entropy instead of balanced class weights");
+    app->add_flag("--balanced-sampler", train.balanced_sampler, "Draw every class equally often");
+    app->add_option("--per-genre-cap", train.per_genre_cap, "At most N training tracks per genre (0 = all)");
+    app->add_option("--windows-per-track", train.windows_per_track, "Most windows per long track per epoch")
+        ->capture_default_str();
+    app->add_flag("--no-augment", no_augment, "No random crops, gain or masks");
+    app->add_option("--log-format", log_format, "text|json (one JSON object per line)")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+  }
+
+  genre::ModelCard Card() {
+    genre::ModelCard card;
+    card.arch = genre::DefaultArch(arch);
+    if (!channels.empty()) card.arch.channels = channels;
+    if (!hidden.empty()) card.arch.hidden = hidden;
+    if (dropout >= 0) card.arch.dropout = dropout;
+    card.input.kind = genre::InputKindFor(arch);
+    card.input.front_end = front_end;
+    card.input.window = window > 0 ? window : arch == "cnn2d" ? 130 : arch == "cnn1d" ? 32 : 1;
+    card.input.hop = hop > 0 ? hop : std::max(1, card.input.window / 2);
+    card.input.rows = genre::InputRows(card.input);
+    card.git_commit = GENRE_GIT_COMMIT;
+    std::time_t now = std::time(nullptr);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    card.created = when;
+    return card;
+  }
+
+  genre::TrainOptions Options() {
+    genre::TrainOptions o = train;
+    o.threads = data.threads;
+    o.class_weights = !no_class_weights;
+    o.early_stopping.restore_best = !no_restore_best;
+    if (no_augment) {
+      o.augment.random_crop = false;
+      o.augment.gain_db = 0;
+      o.augment.time_masks = o.augment.freq_masks = 0;
+    }
+    o.Validate();
+    return o;
+  }
+};
+
+nlohmann::json EpochJson(const genre::EpochStats& s) {
+  return {{"epoch", s.epoch},           {"train_loss", s.train_loss},
+          {"train_accuracy", s.train_accuracy}, {"valid_loss", s.valid_loss},
+          {"valid_accuracy", s.valid_accuracy}, {"valid_track_accuracy", s.valid_track_accuracy},
+          {"lr", s.lr},                 {"seconds", s.seconds},
+          {"windows_per_second", s.windows_per_second}, {"best", s.best}};
+}
+
+// One line per epoch: text with an ETA, or a JSON object.
+class EpochPrinter {
+ public:
+  explicit EpochPrinter(std::string format) : format_(std::move(format)) {}
+  void operator()(const genre::EpochStats& s, int epochs, const std::string& prefix, int fold = -1) {
+    seconds_ += s.seconds;
+    ++seen_;
+    if (format_ == "json") {
+      nlohmann::json j = EpochJson(s);
+      j["event"] = "epoch";
+      j["epochs"] = epochs;
+      if (fold >= 0) j["fold"] = fold;
+      std::cout << j.dump() << std::endl;
+      return;
+    }
+    const double eta = seconds_ / seen_ * (epochs - s.epoch);
+    char buf[400];
+    std::snprintf(buf, sizeof buf,
+                  "%sepoch %3d/%d  train loss %.4f acc %.3f | valid loss %.4f acc %.3f tracks %.3f | lr %.1e | "
+                  "%.1f s, %.0f win/s | ETA %dm%02ds%s",
+                  prefix.c_str(), s.epoch, epochs, s.train_loss, s.train_accuracy, s.valid_loss, s.valid_accuracy,
+                  s.valid_track_accuracy, s.lr, s.seconds, s.windows_per_second, static_cast<int>(eta) / 60,
+                  static_cast<int>(eta) % 60, s.best ? "  *" : "");
+    std::cout << buf << std::endl;
+  }
+  void NewRun() { seconds_ = 0, seen_ = 0; }
+
+ private:
+  std::string format_;
+  double seconds_ = 0;
+  int seen_ = 0;
+};
+
+nlohmann::json DataJson(const genre::PreparedData& d, const DatasetArgs& a) {
+  nlohmann::json counts = nlohmann::json::object();
+  for (std::size_t i = 0; i < d.examples.examples.size(); ++i) {
+    const genre::Track& t = d.dataset.tracks[d.examples.track[i]];
+    const std::string split = genre::ToString(t.split).empty() ? "train" : genre::ToString(t.split);
+    nlohmann::json& c = counts[t.label];
+    if (!c.is_object()) c = nlohmann::json::object();
+    c[split] = c.value(split, 0) + 1;
+  }
+  return {{"sources", a.dataset.sources},         {"label_files", a.dataset.label_files},
+          {"tracks", d.examples.examples.size()}, {"skipped", d.examples.skipped.size() + d.dataset.skipped.size()},
+          {"per_class", counts}};
+}
+
+nlohmann::json OptionsJson(const genre::TrainOptions& o) {
+  return {{"epochs", o.epochs},
+          {"batch", o.batch},
+          {"lr", o.lr},
+          {"weight_decay", o.weight_decay},
+          {"seed", o.seed},
+          {"class_weights", o.class_weights ? "balanced" : "none"},
+          {"balanced_sampler", o.balanced_sampler},
+          {"per_genre_cap", o.per_genre_cap},
+          {"windows_per_track", o.windows_per_track},
+          {"augment",
+           {{"random_crop", o.augment.random_crop},
+            {"gain_db", o.augment.gain_db},
+            {"time_masks", o.augment.time_masks},
+            {"time_mask", o.augment.time_mask},
+            {"freq_masks", o.augment.freq_masks},
+            {"freq_mask", o.augment.freq_mask}}},
+          {"early_stopping",
+           {{"patience", o.early_stopping.patience},
+            {"min_delta", o.early_stopping.min_delta},
+            {"restore_best", o.early_stopping.restore_best}}},
+          {"plateau",
+           {{"factor", o.plateau.factor}, {"patience", o.plateau.patience}, {"min_lr", o.plateau.min_lr}}},
+          {"threads", genre::ResolveThreads(o.threads)}};
+}
+
+void PrintAllSkipped(const genre::PreparedData& d) {
+  PrintSkipped(d.dataset);
+  for (const genre::Skipped& s : d.examples.skipped)
+    std::cerr << "genre-train: skipped " << (s.reason.rfind(s.path, 0) == 0 ? s.reason : s.path + ": " + s.reason)
+              << "\n";
+}
+
+// Writes the evaluation files into dir: metrics.json, confusion.{txt,csv,svg}, report.txt.
+void WriteEvaluation(const std::string& dir, const genre::Evaluation& ev, const std::string& title) {
+  fs::create_directories(dir);
+  genre::WriteTextFile((fs::path(dir) / "metrics.json").string(),
+                       nlohmann::json{{"tracks", genre::ToJson(ev.tracks)}, {"windows", genre::ToJson(ev.windows)},
+                                      {"window_loss", ev.loss}}
+                           .dump(2));
+  genre::WriteTextFile((fs::path(dir) / "confusion.txt").string(), genre::ConfusionTable(ev.tracks));
+  genre::WriteTextFile((fs::path(dir) / "confusion.csv").string(), genre::ConfusionCsv(ev.tracks));
+  genre::WriteTextFile((fs::path(dir) / "report.txt").string(), genre::ClassReport(ev.tracks));
+  if (!genre::PlotConfusion((fs::path(dir) / "confusion.svg").string(), ev.tracks, title))
+    std::cerr << "genre-train: note: confusion.svg not drawn (gnuplot not found)\n";
+}
+
+void PrintEvaluation(const genre::Evaluation& ev, const std::string& what) {
+  std::cout << what << ": track accuracy " << Fixed(ev.tracks.accuracy, 4) << ", macro-F1 "
+            << Fixed(ev.tracks.macro_f1, 4) << " (" << ev.tracks.n << " tracks); window accuracy "
+            << Fixed(ev.windows.accuracy, 4) << " (" << ev.windows.n << " windows)\n\n"
+            << genre::ClassReport(ev.tracks) << "\n"
+            << genre::ConfusionTable(ev.tracks);
+}
+
+int ErrorExit(const genre::Error& e) {
+  std::cerr << "genre-train: " << e.what() << "\n";
+  if (dynamic_cast<const genre::OptionError*>(&e)) return kExitUsage;
+  return kExitNoData;
+}
+
+// ---- train --------------------------------------------------------------------
+
+int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool resume, int stop_after,
+                 const std::string& command) {
+  if (run_dir.empty()) run_dir = out + ".run";
+  genre::ModelCard card;
+  genre::TrainOptions options;
+  genre::PreparedData data;
+  try {
+    a.data.Resolve();
+    card = a.Card();
+    options = a.Options();
+    options.checkpoint_dir = (fs::path(run_dir) / "checkpoints").string();
+    options.resume = resume;
+    options.stop_after = stop_after;
+    fs::create_directories(run_dir);
+    genre::SetTorchThreads(a.data.threads);
+    genre::ExampleOptions eo;
+    eo.cache = !a.data.cache.empty() ? a.data.cache
+               : card.input.kind == "logmel" ? (fs::path(run_dir) / "features.h5").string()
+                                             : "";
+    eo.threads = a.data.threads;
+    eo.progress = genre::Progress::StderrIsTerminal();
+    data = genre::PrepareData(a.data.dataset, a.data.split, card, eo);
+  } catch (const genre::IoError& e) {
+    std::cerr << "genre-train: " << e.what() << "\n";
+    return fs::exists(run_dir) ? kExitNoData : kExitOutput;
+  } catch (const genre::Error& e) {
+    return ErrorExit(e);
+  }
+  PrintAllSkipped(data);
+  genre::Model model = genre::Model::Create(card, options.seed);
+  EpochPrinter printer(a.log_format);
+  genre::RunOutcome run;
+  try {
+    genre::WriteManifest((fs::path(run_dir) / "split.csv").string(), data.dataset);
+    const genre::SplitExamples s = genre::BySplit(data);
+    if (a.log_format == "text")
+      std::cout << "training " << card.arch.kind << " (" << model.parameters() << " parameters) on " << s.train.size()
+                << " tracks, validating on " << s.valid.size() << ", testing on " << s.test.size() << "; "
+                << genre::ResolveThreads(a.data.threads) << " threads\n";
+    run = genre::TrainOnSplit(model, data, options,
+                              [&](const genre::EpochStats& st, int epochs) { printer(st, epochs, ""); });
+  } catch (const genre::FormatError& e) {
+    std::cerr << "genre-train: " << e.what() << "\n";
+    return kExitModel;
+  } catch (const genre::InputError& e) {
+    std::cerr << "genre-train: " << e.what() << "\n";
+    return std::string(e.what()).find("cannot resume") != std::string::npos ? kExitModel : kExitNoData;
+  } catch (const genre::IoError& e) {
+    std::cerr << "genre-train: " << e.what() << "\n";
+    return kExitOutput;
+  }
+  if (!run.result.finished) {
+    std::cout << "stopped after " << stop_after << " epoch(s) as asked; continue with --resume\n";
+    return kExitOk;
+  }
+  genre::ModelCard& c = model.card();
+  c.name = fs::path(out).stem().string();
+  c.training = {{"data", DataJson(data, a.data)},
+                {"split",
+                 {{"seed", a.data.split.seed},
+                  {"valid", a.data.split.valid},
+                  {"test", a.data.split.test},
+                  {"train_tracks", run.n_train},
+                  {"valid_tracks", run.n_valid},
+                  {"test_tracks", run.n_test},
+                  {"file", (fs::path(run_dir) / "split.csv").string()}}},
+                {"options", OptionsJson(options)},
+                {"stop_reason", run.result.stop_reason},
+                {"best_epoch", run.result.best_epoch},
+                {"epochs_run", run.result.history.size()},
+                {"command", command}};
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& st : run.result.history) history.push_back(EpochJson(st));
+  c.training["history"] = history;
+  if (run.has_test)
+    c.training["metrics"] = {{"test_tracks", genre::ToJson(run.test.tracks)},
+                             {"test_windows_accuracy", run.test.windows.accuracy}};
+  try {
+    model.Save(out);
+    genre::WriteTextFile((fs::path(run_dir) / "history.csv").string(), genre::HistoryCsv(run.result.history));
+    if (!genre::PlotLearningCurves((fs::path(run_dir) / "curves.svg").string(), run.result.history, c.name))
+      std::cerr << "genre-train: note: curves.svg not drawn (gnuplot not found)\n";
+    if (run.has_test) WriteEvaluation(run_dir, run.test, c.name + ": test split");
+  } catch (const genre::Error& e) {
+    std::cerr << "genre-train: " << e.what() << "\n";
+    return kExitOutput;
+  }
+  if (a.log_format == "json") {
+    nlohmann::json done = {{"event", "done"}, {"model", out}, {"stop_reason", run.result.stop_reason},
+                           {"best_epoch", run.result.best_epoch}, {"weights_hash", model.WeightsHash()}};
+    if (run.has_test) done["test"] = genre::ToJson(run.test.tracks);
+    std::cout << done.dump() << std::endl;
+  } else {
+    std::cout << "\nstopped: " << run.result.stop_reason << "; best epoch " << run.result.best_epoch << "; model "
+              << out << " (weights " << model.WeightsHash() << "); run files in " << run_dir << "\n";
+    if (run.has_test) PrintEvaluation(run.test, "\ntest split");
+  }
+  return data.dataset.skipped.empty() && data.examples.skipped.empty() ? kExitOk : kExitSkipped;
+}
+
+// ---- eval ---------------------------------------------------------------------
+
+int EvalCommand(DatasetArgs& a, const std::string& model_path, const std::string& split, const std::string& out_dir) {
+  std::unique_ptr<genre::Model> model;
+  try {
+    genre::SetTorchThreads(a.threads);
+    model = std::make_unique<genre::Model>(genre::Model::Load(model_path));
+  } catch (const genre::Error& e) {
+    std::cerr << "genre-train: " << e.what() << "\n";
+    return kExitModel;
+  }
+  genre::PreparedData data;
+  try {
+    a.Resolve();
+    data.dataset = genre::LoadDataset(a.dataset);
+    if (split != "all") {
+      const genre::Split want = genre::ParseSplit(split);
+      std::vector<genre::Track> kept;
+      for (const genre::Track& t : data.dataset.tracks)
+        if (t.split == want) kept.push_back(t);
+      if (kept.empty())
+        throw genre::InputError("no tracks in split '" + split + "' (give the run's split.csv as the dataset)");
+      data.dataset.tracks = std::move(kept);
+    }
+    genre::ExampleOptions eo;
+    eo.cache = a.cache;
+    eo.threads = a.threads;
+    eo.progress = genre::Progress::StderrIsTerminal();
+    data.examples = genre::BuildExamples(data.dataset, model->card().classes, model->card().input, eo);
+    if (data.examples.examples.empty()) throw genre::InputError("no usable tracks to evaluate");
+  } catch (const genre::Error& e) {
+    PrintSkipped(data.dataset);
+    return ErrorExit(e);
+  }
+  PrintAllSkipped(data);
+  const genre::Evaluation ev = genre::Evaluate(*model, data.examples.examples);
+  PrintEvaluation(ev, model_path + " on " + std::to_string(ev.tracks.n) + " tracks");
+  if (!out_dir.empty()) {
+    try {
+      WriteEvaluation(out_dir, ev, fs::path(model_path).stem().string());
+    } catch (const genre::Error& e) {
+      std::cerr << "genre-train: " << e.what() << "\n";
+      return kExitOutput;
+    }
+  }
+  return data.dataset.skipped.empty() && data.examples.skipped.empty() ? kExitOk : kExitSkipped;
+}
+
+// ---- cv and search ------------------------------------------------------------
+
+struct CvRequest {
+  genre::ModelCard card;
+  genre::TrainOptions options;
+};
+
+int PrepareForCv(ModelArgs& a, genre::ModelCard& card, genre::TrainOptions& options, genre::PreparedData& data,
+                 const std::string& out_dir) {
+  try {
+    a.data.Resolve();
+    card = a.Card();
+    options = a.Options();
+    genre::SetTorchThreads(a.data.threads);
+    genre::ExampleOptions eo;
+    eo.cache = !a.data.cache.empty() ? a.data.cache
+               : card.input.kind == "logmel" && !out_dir.empty() ? (fs::path(out_dir) / "features.h5").string()
+                                                                 : "";
+    if (!out_dir.empty()) fs::create_directories(out_dir);
+    eo.threads = a.data.threads;
+    eo.progress = genre::Progress::StderrIsTerminal();
+    data = genre::PrepareData(a.data.dataset, a.data.split, card, eo);
+  } catch (const genre::Error& e) {
+    return ErrorExit(e);
+  }
+  PrintAllSkipped(data);
+  return -1;
+}
+
+nlohmann::json CvJson(const genre::CvOutcome& cv) {
+  nlohmann::json folds = nlohmann::json::array();
+  for (const auto& f : cv.folds)
+    folds.push_back({{"fold", f.fold},
+                     {"track_accuracy", f.tracks.accuracy},
+                     {"macro_f1", f.tracks.macro_f1},
+                     {"window_accuracy", f.windows.accuracy},
+                     {"tracks", f.tracks.n},
+                     {"epochs", f.epochs},
+                     {"seconds", f.seconds}});
+  return {{"track_accuracy", {{"mean", cv.accuracy_mean}, {"std", cv.accuracy_std}}},
+          {"macro_f1", {{"mean", cv.macro_f1_mean}, {"std", cv.macro_f1_std}}},
+          {"folds", folds},
+          {"pooled", genre::ToJson(cv.pooled)}};
+}
+
+int CvCommand(ModelArgs& a, const std::string& out_dir, const std::string& command) {
+  genre::ModelCard card;
+  genre::TrainOptions options;
+  genre::PreparedData data;
+  if (int status = PrepareForCv(a, card, options, data, out_dir); status >= 0) return status;
+  const int k = a.data.folds > 0 ? a.data.folds : 5;
+  EpochPrinter printer(a.log_format);
+  genre::CvOutcome cv;
+  try {
+    cv = genre::CrossValidate(card, data, k, a.data.split.valid, a.data.split.seed, options,
+                              [&](int fold, int folds, const genre::EpochStats& s, int epochs) {
+                                if (s.epoch == 1) printer.NewRun();
+                                printer(s, epochs, "fold " + std::to_string(fold + 1) + "/" + std::to_string(folds) + "  ",
+                                        fold);
+                              });
+  } catch (const genre::Error& e) {
+    return ErrorExit(e);
+  }
+  nlohmann::json j = CvJson(cv);
+  j["command"] = command;
+  j["arch"] = genre::ToJson(card)["arch"];
+  j["options"] = OptionsJson(options);
+  j["folds_k"] = k;
+  j["seed"] = a.data.split.seed;
+  if (a.log_format == "json") {
+    j["event"] = "cv";
+    std::cout << j.dump() << std::endl;
+  } else {
+    std::cout << "\n" << k << "-fold grouped CV of " << card.arch.kind << " on " << cv.pooled.n << " tracks:\n";
+    for (const auto& f : cv.folds)
+      std::cout << "  fold " << f.fold + 1 << ": track accuracy " << Fixed(f.tracks.accuracy, 4) << ", macro-F1 "
+                << Fixed(f.tracks.macro_f1, 4) << " (" << f.tracks.n << " tracks, " << f.epochs << " epochs, "
+                << Fixed(f.seconds, 0) << " s)\n";
+    std::cout << "track accuracy " << Fixed(cv.accuracy_mean, 4) << " ± " << Fixed(cv.accuracy_std, 4) << ", macro-F1 "
+              << Fixed(cv.macro_f1_mean, 4) << " ± " << Fixed(cv.macro_f1_std, 4) << "\n\npooled over folds:\n"
+              << genre::ClassReport(cv.pooled) << "\n"
+              << genre::ConfusionTable(cv.pooled);
+  }
+  if (!out_dir.empty()) {
+    try {
+      genre::WriteTextFile((fs::path(out_dir) / "cv.json").string(), j.dump(2));
+      genre::WriteTextFile((fs::path(out_dir) / "confusion.txt").string(), genre::ConfusionTable(cv.pooled));
+      genre::WriteTextFile((fs::path(out_dir) / "confusion.csv").string(), genre::ConfusionCsv(cv.pooled));
+      if (!genre::PlotConfusion((fs::path(out_dir) / "confusion.svg").string(), cv.pooled,
+                                std::to_string(k) + "-fold CV, " + card.arch.kind))
+        std::cerr << "genre-train: note: confusion.svg not drawn (gnuplot not found)\n";
+    } catch (const genre::Error& e) {
+      std::cerr << "genre-train: " << e.what() << "\n";
+      return kExitOutput;
+    }
+  }
+  return data.dataset.skipped.empty() && data.examples.skipped.empty() ? kExitOk : kExitSkipped;
+}
+
+int SearchCommand(ModelArgs& a, const std::vector<double>& lrs, const std::vector<int>& batches,
+                  const std::vector<double>& dropouts, const std::string& out_dir, const std::string& command) {
+  genre::ModelCard card;
+  genre::TrainOptions options;
+  genre::PreparedData data;
+  if (int status = PrepareForCv(a, card, options, data, out_dir); status >= 0) return status;
+  const int k = a.data.folds > 0 ? a.data.folds : 3;
+  struct Entry {
+    double lr, dropout;
+    int batch;
+    genre::CvOutcome cv;
+  };
+  std::vector<Entry> results;
+  const std::size_t total = lrs.size() * batches.size() * dropouts.size();
+  try {
+    for (double lr : lrs)
+      for (int batch : batches)
+        for (double dropout : dropouts) {
+          genre::ModelCard c = card;
+          c.arch.dropout = dropout;
+          genre::TrainOptions o = options;
+          o.lr = lr;
+          o.batch = batch;
+          o.Validate();
+          if (!(dropout >= 0 && dropout < 1))
+            throw genre::OptionError("dropout must be in [0, 1), got " + std::to_string(dropout));
+          const genre::CvOutcome cv = genre::CrossValidate(c, data, k, a.data.split.valid, a.data.split.seed, o);
+          results.push_back({lr, dropout, batch, cv});
+          char buf[200];
+          std::snprintf(buf, sizeof buf, "[%zu/%zu] lr %.1e batch %d dropout %.2f: macro-F1 %.4f ± %.4f, track accuracy %.4f ± %.4f",
+                        results.size(), total, lr, batch, dropout, cv.macro_f1_mean, cv.macro_f1_std, cv.accuracy_mean,
+                        cv.accuracy_std);
+          if (a.log_format == "json")
+            std::cout << nlohmann::json{{"event", "search"}, {"lr", lr}, {"batch", batch}, {"dropout", dropout},
+                                        {"cv", CvJson(cv)}}.dump()
+                      << std::endl;
+          else
+            std::cout << buf << std::endl;
+        }
+  } catch (const genre::Error& e) {
+    return ErrorExit(e);
+  }
+  std::stable_sort(results.begin(), results.end(),
+                   [](const Entry& x, const Entry& y) { return x.cv.macro_f1_mean > y.cv.macro_f1_mean; });
+  nlohmann::json ranked = nlohmann::json::array();
+  std::cout << "\nranked by " << k << "-fold grouped CV macro-F1:\nrank        lr  batch  dropout   macro-F1          track accuracy\n";
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const Entry& e = results[i];
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "%4zu  %8.1e  %5d  %7.2f   %.4f ± %.4f   %.4f ± %.4f\n", i + 1, e.lr, e.batch, e.dropout,
+                  e.cv.macro_f1_mean, e.cv.macro_f1_std, e.cv.accuracy_mean, e.cv.accuracy_std);
+    std::cout << buf;
+    ranked.push_back({{"rank", i + 1}, {"lr", e.lr}, {"batch", e.batch}, {"dropout", e.dropout}, {"cv", CvJson(e.cv)}});
+  }
+  if (!out_dir.empty()) {
+    try {
+      genre::WriteTextFile((fs::path(out_dir) / "search.json").string(),
+                           nlohmann::json{{"command", command}, {"folds", k}, {"ranked", ranked}}.dump(2));
+    } catch (const genre::Error& e) {
+      std::cerr << "genre-train: " << e.what() << "\n";
+      return kExitOutput;
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddModelCommands(CLI::App* app, Action& action, const std::string& command) {
+  struct State {
+    ModelArgs train_args, cv_args, search_args;
+    DatasetArgs eval_args;
+    std::string out, run_dir, model, split = "all", eval_out, cv_out, search_out;
+    bool resume = false;
+    int stop_after = 0;
+    std::vector<double> lrs{1e-3, 3e-4}, dropouts{0.3, 0.5};
+    std::vector<int> batches{32};
+  };
+  auto s = std::make_shared<State>();
+
+  CLI::App* train = app->add_subcommand("train", "Train a model on a dataset (split: train / valid / test)");
+  s->train_args.AddTo(train);
+  train->add_option("-o,--out", s->out, "Model file to write")->required();
+  train->add_option("--run-dir", s->run_dir, "Checkpoints, split, history, metrics and plots (default: OUT.run)");
+  train->add_flag("--resume", s->resume, "Continue a stopped or killed run from its last checkpoint");
+  train->add_option("--stop-after", s->stop_after, "Stop after N epochs of this run, as if killed (for tests)")
+      ->group("");
+  train->callback([s, &action, command] {
+    action = [s, command] { return TrainCommand(s->train_args, s->out, s->run_dir, s->resume, s->stop_after, command); };
+  });
+
+  CLI::App* eval = app->add_subcommand("eval", "Evaluate a model on a dataset: accuracy, F1, confusion matrix");
+  eval->add_option("model", s->model, "Model file")->required();
+  s->eval_args.AddTo(eval, false);
+  eval->add_option("--cache", s->eval_args.cache, "Feature cache for log-mel inputs");
+  eval->add_option("--split", s->split, "all | train | valid | test (needs a manifest with a split column)")
+      ->capture_default_str();
+  eval->add_option("--out-dir", s->eval_out, "Write metrics.json, confusion.{txt,csv,svg}, report.txt here");
+  eval->callback([s, &action] { action = [s] { return EvalCommand(s->eval_args, s->model, s->split, s->eval_out); }; });
+
+  CLI::App* cv = app->add_subcommand("cv", "k-fold cross-validation over groups (--folds, default 5)");
+  s->cv_args.AddTo(cv);
+  cv->add_option("--out-dir", s->cv_out, "Write cv.json and the pooled confusion matrix here");
+  cv->callback([s, &action, command] { action = [s, command] { return CvCommand(s->cv_args, s->cv_out, command); }; });
+
+  CLI::App* search = app->add_subcommand("search", "Grid search ranked by grouped CV (--folds, default 3)");
+  s->search_args.AddTo(search);
+  search->add_option("--grid-lr", s->lrs, "Learning rates")->delimiter(',')->capture_default_str();
+  search->add_option("--grid-batch", s->batches, "Batch sizes")->delimiter(',')->capture_default_str();
+  search->add_option("--grid-dropout", s->dropouts, "Dropouts")->delimiter(',')->capture_default_str();
+  search->add_option("--out-dir", s->search_out, "Write search.json here");
+  search->callback([s, &action, command] {
+    action = [s, command] { return SearchCommand(s->search_args, s->lrs, s->batches, s->dropouts, s->search_out, command); };
+  });
+}
+
+}  // namespace genre_train
