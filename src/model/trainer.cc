@@ -264,7 +264,7 @@ TrainResult Train(Model& model, const std::vector<Example>& train, const std::ve
   std::string best_weights;
   const std::string last_path = o.checkpoint_dir.empty() ? "" : (std::filesystem::path(o.checkpoint_dir) / "last.ckpt").string();
   const std::string best_path = o.checkpoint_dir.empty() ? "" : (std::filesystem::path(o.checkpoint_dir) / "best.ckpt").string();
-  if (!o.checkpoint_dir.empty()) std::filesystem::create_directories(o.checkpoint_dir);
+  MakeDirectories(o.checkpoint_dir);
 
   // Training tracks (a per-genre cap picks a seeded subset once).
   std::vector<std::size_t> used;

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "genre/error.h"
 
@@ -29,6 +30,13 @@ void WriteAtomically(const std::string& path, const std::function<void(const std
     throw;
   }
   CommitTemp(tmp, path);
+}
+
+void MakeDirectories(const std::string& path) {
+  if (path.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) throw IoError(path + ": cannot create folder: " + ec.message());
 }
 
 }  // namespace genre

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common.h"
+#include "genre/util/atomic_file.h"
 #include "genre/audio/audio_reader.h"
 #include "genre/data/cache.h"
 #include "genre/data/msd.h"
@@ -241,8 +242,7 @@ int ToMsd(DatasetArgs& a, std::vector<std::string> positional, const genre::MsdA
       m.group = t.group;
       m.title = genre::FileStem(t.path);
       std::lock_guard lock(h5_mutex);
-      std::error_code ec;
-      fs::create_directories(fs::path(out_paths[k]).parent_path(), ec);
+      genre::MakeDirectories(fs::path(out_paths[k]).parent_path().string());
       genre::WriteMsdFile(out_paths[k], {m});
       ++written;
     } catch (const genre::Error& e) {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common.h"
+#include "genre/util/atomic_file.h"
 #include "genre/model/experiment.h"
 #include "genre/model/model.h"
 #include "genre/train/report.h"
@@ -190,7 +191,7 @@ void PrintAllSkipped(const genre::PreparedData& d) {
 
 // Writes the evaluation files into dir: metrics.json, confusion.{txt,csv,svg}, report.txt.
 void WriteEvaluation(const std::string& dir, const genre::Evaluation& ev, const std::string& title) {
-  fs::create_directories(dir);
+  genre::MakeDirectories(dir);
   genre::WriteTextFile((fs::path(dir) / "metrics.json").string(),
                        nlohmann::json{{"tracks", genre::ToJson(ev.tracks)}, {"windows", genre::ToJson(ev.windows)},
                                       {"window_loss", ev.loss}}
@@ -231,7 +232,7 @@ int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool
     options.checkpoint_dir = (fs::path(run_dir) / "checkpoints").string();
     options.resume = resume;
     options.stop_after = stop_after;
-    fs::create_directories(run_dir);
+    genre::MakeDirectories(run_dir);
     genre::SetTorchThreads(a.data.threads);
     genre::ExampleOptions eo;
     eo.cache = !a.data.cache.empty() ? a.data.cache
@@ -384,7 +385,7 @@ int PrepareForCv(ModelArgs& a, genre::ModelCard& card, genre::TrainOptions& opti
     eo.cache = !a.data.cache.empty() ? a.data.cache
                : card.input.kind == "logmel" && !out_dir.empty() ? (fs::path(out_dir) / "features.h5").string()
                                                                  : "";
-    if (!out_dir.empty()) fs::create_directories(out_dir);
+    genre::MakeDirectories(out_dir);
     eo.threads = a.data.threads;
     eo.progress = genre::Progress::StderrIsTerminal();
     data = genre::PrepareData(a.data.dataset, a.data.split, card, eo);

@@ -19,4 +19,7 @@ void CommitTemp(const std::string& tmp, const std::string& path);
 // the exception propagates.
 void WriteAtomically(const std::string& path, const std::function<void(const std::string& tmp)>& write);
 
+// Creates a folder and its parents (no error if it exists); throws IoError naming it.
+void MakeDirectories(const std::string& path);
+
 }  // namespace genre
