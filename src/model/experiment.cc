@@ -1,5 +1,6 @@
 #include "genre/model/experiment.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <set>

@@ -369,11 +369,6 @@ int EvalCommand(DatasetArgs& a, const std::string& model_path, const std::string
 
 // ---- cv and search ------------------------------------------------------------
 
-struct CvRequest {
-  genre::ModelCard card;
-  genre::TrainOptions options;
-};
-
 int PrepareForCv(ModelArgs& a, genre::ModelCard& card, genre::TrainOptions& options, genre::PreparedData& data,
                  const std::string& out_dir) {
   try {
