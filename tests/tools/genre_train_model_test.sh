@@ -90,6 +90,7 @@ cmp -s "$tmp/m.gmdl" "$tmp/m.before" && ok || bad "failed resume overwrote the m
 head -c 1000 "$tmp/m.gmdl" >"$tmp/cut.gmdl"
 expect truncated-model 3 "^genre-train: $tmp/cut.gmdl: truncated model file \(1000 bytes\)$" -- eval "$tmp/cut.gmdl" "$tmp/ds"
 expect not-a-model 3 "^genre-train: $in/short_0.3s.wav: not a genre model file$" -- eval "$in/short_0.3s.wav" "$tmp/ds"
+expect resume-nothing 3 "^genre-train: $tmp/none.gmdl.run/checkpoints/last.ckpt: no checkpoint to resume from$" -- train "$tmp/ds" -o "$tmp/none.gmdl" "${small[@]}" --resume
 expect bad-lr 2 "^genre-train: lr must be > 0, got -1.000000$" -- train "$tmp/ds" -o "$tmp/e.gmdl" --lr -1
 expect bad-arch 2 "^genre-train: .*--arch" -- train "$tmp/ds" -o "$tmp/e.gmdl" --arch resnet
 

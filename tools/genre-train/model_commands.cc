@@ -265,7 +265,10 @@ int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool
     return kExitModel;
   } catch (const genre::InputError& e) {
     std::cerr << "genre-train: " << e.what() << "\n";
-    return std::string(e.what()).find("cannot resume") != std::string::npos ? kExitModel : kExitNoData;
+    const std::string what = e.what();
+    const bool checkpoint = what.find("cannot resume") != std::string::npos ||
+                            what.find("no checkpoint to resume") != std::string::npos;
+    return checkpoint ? kExitModel : kExitNoData;
   } catch (const genre::IoError& e) {
     std::cerr << "genre-train: " << e.what() << "\n";
     return kExitOutput;
