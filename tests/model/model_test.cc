@@ -214,3 +214,49 @@ TEST_CASE("training refuses hostile setups with one clear message", "[model][tra
 }
 
 }  // namespace genre
+
+#include "genre/model/classifier.h"
+
+namespace genre {
+
+TEST_CASE("a model with another front end (64 bands, 16 kHz) is served with exactly it", "[model][classifier]") {
+  test::TempDir dir;
+  ModelCard card = Card("cnn2d");
+  card.input.front_end.sample_rate = 16000;
+  card.input.front_end.mel.n_mels = 64;
+  card.input.rows = 64;
+  card.mean.assign(64, -40.0f);
+  card.stdev.assign(64, 20.0f);
+  const std::string path = (dir / "m64.gmdl").string();
+  Model::Create(card, 2).Save(path);
+
+  auto model = std::make_shared<const Model>(Model::Load(path));
+  const Classifier classifier(model);
+  const std::string audio = test::Input("synth_44k_stereo.flac").string();
+  ClassifyOptions o;
+  o.timeline = true;
+  const Classification c = classifier.ClassifyFile(audio, o);
+
+  // By hand: decode at 16 kHz, 64-band log-mel, the model's windows, mean probabilities.
+  AudioReadOptions read;
+  read.sample_rate = 16000;
+  const Matrix x = InputFromAudio(LoadAudio(audio, read), model->card().input);
+  REQUIRE(x.rows == 64);
+  const auto windows = Windows(model->card(), x);
+  const auto probs = model->Predict(windows);
+  REQUIRE(c.windows == windows.size());
+  for (std::size_t k = 0; k < 3; ++k) {
+    float mean = 0;
+    for (const auto& p : probs) mean += p[k] / static_cast<float>(probs.size());
+    CHECK(c.probs[k] == Approx(mean).epsilon(1e-6));
+  }
+  CHECK(c.probs[0] + c.probs[1] + c.probs[2] == Approx(1.0).epsilon(1e-5));
+  REQUIRE(c.timeline.size() == windows.size());
+  CHECK(c.timeline[1].start_s == Approx(12 * 512.0 / 16000));  // hop 12 frames at 16 kHz
+  CHECK(c.duration_s == Approx(LoadAudio(audio, read).duration_s()));
+
+  CHECK_THROWS_WITH(classifier.ClassifyFile((dir / "none.wav").string()),
+                    (dir / "none.wav").string() + ": cannot open: No such file or directory");
+}
+
+}  // namespace genre

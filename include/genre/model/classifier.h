@@ -1,0 +1,52 @@
+// Whole-song classification with a Model: the input its card describes, windows
+// slid over the whole track (hop configurable), class probabilities averaged.
+// The front end is built from the model file, never hard-coded.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "genre/audio/audio_reader.h"
+#include "genre/model/model.h"
+
+namespace genre {
+
+struct ClassifyOptions {
+  double offset_s = 0.0;    // analyse from here (seconds)
+  double duration_s = -1;   // analyse at most this long; < 0: to the end
+  int hop = 0;              // window hop in input columns; 0: the model's (half a window)
+  bool timeline = false;    // keep each window's probabilities and start time
+};
+
+struct WindowProbabilities {
+  double start_s = 0;
+  std::vector<float> probs;
+};
+
+struct Classification {
+  std::vector<float> probs;  // per class, mean over windows; sums to 1
+  double duration_s = 0;     // of the analysed audio
+  std::size_t windows = 0;
+  std::vector<WindowProbabilities> timeline;  // when asked for
+};
+
+class Classifier {
+ public:
+  explicit Classifier(std::shared_ptr<const Model> model);
+  const Model& model() const { return *model_; }
+
+  // An audio file, "-" (standard input) or an MSD .h5 track file (models trained
+  // on MSD features only). Errors name the file. Thread-safe (MSD reads are serialised).
+  Classification ClassifyFile(const std::string& path, const ClassifyOptions& options = {}) const;
+  Classification ClassifyAudio(const Waveform& audio, const ClassifyOptions& options = {}) const;
+  // Audio already in memory (e.g. standard input), `name` for messages.
+  Classification ClassifyBytes(std::string bytes, const std::string& name, const ClassifyOptions& options = {}) const;
+
+ private:
+  Classification FromInput(const Matrix& x, double seconds_per_column, double duration_s,
+                           const ClassifyOptions& options) const;
+  std::shared_ptr<const Model> model_;
+};
+
+}  // namespace genre

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# CLI tests for genre-guess: every output format, stdin, --files-from -, folders,
+# input order under -j, exit codes, probabilities summing to 1, hostile inputs in a batch.
+# Usage: genre_guess_test.sh PATH/TO/genre-guess PATH/TO/genre-train tests/data
+set -u
+bin=$1
+train=$2
+data=$(cd "$3" && pwd)
+in=$data/inputs
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/cli_lib.sh"
+unset GENRE_MODEL
+
+# A tiny model trained here (64 bands, 16 kHz: served with exactly those options).
+for g in blues classical metal; do mkdir -p "$tmp/ds/$g"; done
+ln -s "$in/blues.00000.flac" "$tmp/ds/blues/blues.00000.flac"
+ln -s "$in/classical.00001.flac" "$tmp/ds/classical/classical.00001.flac"
+ln -s "$in/metal.00002.flac" "$tmp/ds/metal/metal.00002.flac"
+"$train" train "$tmp/ds" -o "$tmp/m.gmdl" --epochs 2 --channels 4,8 --hidden 8 --window 43 --n-mels 64 --sr 16000 \
+  --valid 0 --test 0 -j 1 --log-format json >/dev/null 2>&1 || { echo "FAIL: could not train the test model"; exit 1; }
+m=(-m "$tmp/m.gmdl")
+
+# --- model handling -----------------------------------------------------------------
+expect help 0 "" -- --help
+has help-exit-codes "$tmp/out" "Exit codes: 0 all inputs classified; 1 some inputs failed"
+expect list-genres 0 "" -- "${m[@]}" --list-genres
+[ "$(tr '\n' ' ' <"$tmp/out")" = "blues classical metal " ] && ok || bad "list-genres: $(cat "$tmp/out")"
+expect model-info 0 "" -- "${m[@]}" --model-info
+has model-info-mels "$tmp/out" '"n_mels": 64'
+has model-info-sr "$tmp/out" '"sample_rate": 16000'
+expect no-model 3 "^genre-guess: no model: give --model PATH or set GENRE_MODEL" -- "$in/short_0.3s.wav"
+GENRE_MODEL="$tmp/m.gmdl" "$bin" "$in/blues.00000.flac" --format jsonl >"$tmp/out" 2>"$tmp/err" && ok || bad "GENRE_MODEL not used"
+head -c 500 "$tmp/m.gmdl" >"$tmp/cut.gmdl"
+expect truncated-model 3 "^genre-guess: $tmp/cut.gmdl: truncated model file" -- -m "$tmp/cut.gmdl" "$in/blues.00000.flac"
+expect bad-format 2 "^genre-guess: .*--format" -- "${m[@]}" "$in/blues.00000.flac" --format xml
+expect no-inputs 2 "^genre-guess: no inputs" -- "${m[@]}"
+expect stdin-twice 2 "^genre-guess: standard input can be read once" -- "${m[@]}" - -
+
+# --- formats ------------------------------------------------------------------------
+expect table 0 "" -- "${m[@]}" "$in/blues.00000.flac" --top 2
+has table-head "$tmp/out" "^$in/blues.00000.flac  \(30.0 s, [0-9]+ windows, model m\)$"
+has table-rank "$tmp/out" '^     1  [a-z]+ +[0-9.]+ %'
+[ "$(grep -c '^     [0-9]  ' "$tmp/out")" -eq 2 ] && ok || bad "table: --top 2 shows 2 rows"
+expect jsonl 0 "" -- "${m[@]}" "$in/blues.00000.flac" "$in/metal.00002.flac" --format jsonl
+[ "$(grep -c '' "$tmp/out")" -eq 2 ] && ok || bad "jsonl: 2 lines"
+# Probabilities over all classes sum to 1.
+sum=$(head -1 "$tmp/out" | sed 's/.*"probabilities":{\([^}]*\)}.*/\1/' | tr ',' '\n' | cut -d: -f2 | awk '{s+=$1} END {printf "%.4f", s}')
+[ "$sum" = "1.0000" ] && ok || bad "probabilities sum to $sum"
+expect json 0 "" -- "${m[@]}" "$in/blues.00000.flac" --format json --timeline
+has json-array "$tmp/out" '^\[$'
+has json-timeline "$tmp/out" '"timeline": \['
+expect csv 0 "" -- "${m[@]}" "$in/blues.00000.flac" --format csv
+has csv-header "$tmp/out" '^path,status,duration_s,windows,top_genre,top_confidence,blues,classical,metal,error$'
+has csv-row "$tmp/out" "^$in/blues.00000.flac,ok,30.0[0-9]*,[0-9]+,[a-z]+,0\.[0-9]+,"
+expect tsv 0 "" -- "${m[@]}" "$in/blues.00000.flac" --format tsv
+has tsv-header "$tmp/out" $'^path\tstatus\tduration_s'
+
+# --- inputs: stdin, --files-from -, folders, order under -j --------------------------------
+"$bin" "${m[@]}" - --format csv <"$in/metal.00002.flac" >"$tmp/out" 2>"$tmp/err" && ok || bad "stdin: $(cat "$tmp/err")"
+has stdin-row "$tmp/out" '^-,ok,30\.0'
+printf '%s\n%s\n' "$in/classical.00001.flac" "$in/blues.00000.flac" | "$bin" "${m[@]}" --files-from - --format csv >"$tmp/out" 2>"$tmp/err" && ok || bad "files-from: $(cat "$tmp/err")"
+[ "$(cut -d, -f1 "$tmp/out" | tail -n +2 | tr '\n' ' ')" = "$in/classical.00001.flac $in/blues.00000.flac " ] && ok || bad "files-from order: $(cat "$tmp/out")"
+expect folder 0 "" -- "${m[@]}" "$tmp/ds" --format csv
+[ "$(tail -n +2 "$tmp/out" | wc -l)" -eq 3 ] && ok || bad "folder: 3 files expected"
+list=("$in/metal.00002.flac" "$in/short_0.3s.wav" "$in/blues.00000.flac" "$in/classical.00001.flac" "$in/synth_8k_mono.wav" "$in/silence_3s.wav")
+expect order-j4 0 "" -- "${m[@]}" "${list[@]}" --format csv -j 4
+[ "$(cut -d, -f1 "$tmp/out" | tail -n +2 | tr '\n' ' ')" = "${list[*]} " ] && ok || bad "-j 4 changed the order"
+cp "$tmp/out" "$tmp/j4.csv"
+expect order-j1 0 "" -- "${m[@]}" "${list[@]}" --format csv -j 1
+cmp -s "$tmp/out" "$tmp/j4.csv" && ok || bad "-j 1 and -j 4 differ"
+
+# --- hostile inputs inside a batch: reported, the batch goes on, exit 1 ----------------------
+: >"$tmp/empty.wav"
+head -c 4000 /dev/urandom >"$tmp/random.flac"
+head -c 20000 "$in/blues.00000.flac" >"$tmp/truncated.flac"
+expect batch 1 "" -- "${m[@]}" "$in/blues.00000.flac" "$tmp/missing.wav" "$tmp/empty.wav" "$tmp/random.flac" "$tmp/truncated.flac" "$in" "$in/metal.00002.flac" --format jsonl -j 2
+has batch-first-ok "$tmp/out" "\"path\":\"$in/blues.00000.flac\".*\"status\":\"ok\""
+has batch-last-ok "$tmp/out" "\"path\":\"$in/metal.00002.flac\".*\"status\":\"ok\""
+has batch-missing "$tmp/err" "^genre-guess: $tmp/missing.wav: cannot open: No such file or directory$"
+has batch-empty "$tmp/err" "^genre-guess: $tmp/empty.wav: "
+has batch-random "$tmp/err" "^genre-guess: $tmp/random.flac: "
+has batch-truncated "$tmp/err" "^genre-guess: $tmp/truncated.flac: "
+[ "$(grep -c '"status":"error"' "$tmp/out")" -ge 4 ] && ok || bad "batch: 4 error records expected"
+
+echo "genre-guess CLI: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
