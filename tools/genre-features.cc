@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "cli_common.h"
 #include "genre/error.h"
 #include "genre/features/extract.h"
 #include "genre/io/h5.h"
@@ -195,16 +196,7 @@ int main(int argc, char** argv) {
       "Exit codes: 0 all inputs written; 1 some inputs failed (the others are written);\n"
       "            2 usage error or invalid option; 4 output could not be written.");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "genre-features: " << e.what() << " (see --help)\n";
-    return kExitUsage;
-  }
+  if (const int status = genre_cli::Parse(app, argc, argv, "genre-features", kExitUsage); status >= 0) return status;
 
   if (format.empty()) {
     const std::string ext = std::filesystem::path(out).extension().string();

@@ -23,6 +23,7 @@
 #include <optional>
 #include <thread>
 
+#include "cli_common.h"
 #include "genre/data/dataset.h"
 #include "genre/error.h"
 #include "genre/model/classifier.h"
@@ -217,16 +218,7 @@ int main(int argc, char** argv) {
       "  confidence}]}; csv/tsv: path,status,duration_s,windows,top_genre,top_confidence,<genres...>,error.\n"
       "Exit codes: 0 all inputs classified; 1 some inputs failed (the others are classified);\n"
       "            2 usage error or invalid option; 3 model problem (missing, unreadable, wrong version).");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "genre-guess: " << e.what() << " (see --help)\n";
-    return kExitUsage;
-  }
+  if (const int status = genre_cli::Parse(app, argc, argv, "genre-guess", kExitUsage); status >= 0) return status;
   co.timeline = timeline;
 
   // The model: from the file, with the front end it was trained with.

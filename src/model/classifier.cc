@@ -83,12 +83,16 @@ Classification Classifier::ClassifyFile(const std::string& path, const ClassifyO
   read.sample_rate = in.front_end.sample_rate;
   read.offset_s = o.offset_s;
   read.duration_s = o.duration_s;
-  const Waveform w = LoadAudio(path, read);
+  return ClassifyNamed(LoadAudio(path, read), path, o);
+}
+
+Classification Classifier::ClassifyNamed(const Waveform& audio, const std::string& name,
+                                         const ClassifyOptions& o) const {
   Classification c;
   try {
-    c = ClassifyAudio(w, o);
+    c = ClassifyAudio(audio, o);
   } catch (const Error& e) {
-    e.RethrowWithContext(path);
+    e.RethrowWithContext(name);
   }
   return c;
 }
@@ -106,13 +110,7 @@ Classification Classifier::ClassifyBytes(std::string bytes, const std::string& n
   for (std::size_t n; (n = stream.Read(block.data(), block.size())) > 0;)
     w.samples.insert(w.samples.end(), block.begin(), block.begin() + static_cast<long>(n));
   if (w.samples.empty()) throw InputError(name + ": no audio samples");
-  Classification c;
-  try {
-    c = ClassifyAudio(w, o);
-  } catch (const Error& e) {
-    e.RethrowWithContext(name);
-  }
-  return c;
+  return ClassifyNamed(w, name, o);
 }
 
 }  // namespace genre

@@ -12,6 +12,7 @@
 //
 // SOURCE: a genre folder tree (ROOT/<genre>/*.flac), a CSV manifest
 // (path,label[,group][,split]), an MSD .h5 file or a folder of them.
+#include "../cli_common.h"
 #include "common.h"
 
 int main(int argc, char** argv) {
@@ -28,17 +29,7 @@ int main(int argc, char** argv) {
   std::string command = "genre-train";
   for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
   genre_train::AddModelCommands(&app, action, command);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "genre-train: " << e.what() << " (see --help)\n";
-    return genre_train::kExitUsage;
-  }
+  if (const int status = genre_cli::Parse(app, argc, argv, "genre-train", genre_train::kExitUsage); status >= 0)
+    return status;
   return action ? action() : genre_train::kExitUsage;
 }

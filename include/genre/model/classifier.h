@@ -44,6 +44,8 @@ class Classifier {
   Classification ClassifyBytes(std::string bytes, const std::string& name, const ClassifyOptions& options = {}) const;
 
  private:
+  // ClassifyAudio with errors prefixed by `name`.
+  Classification ClassifyNamed(const Waveform& audio, const std::string& name, const ClassifyOptions& options) const;
   Classification FromInput(const Matrix& x, double seconds_per_column, double duration_s,
                            const ClassifyOptions& options) const;
   std::shared_ptr<const Model> model_;
