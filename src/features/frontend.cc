@@ -194,8 +194,15 @@ void MelFilterBank::Apply(const float* spectrum, float* mel, std::size_t mel_str
 }
 
 Matrix PowerToDb(const Matrix& power, const DbOptions& options) {
+  Matrix out = power;
+  PowerToDbInPlace(out, options);
+  return out;
+}
+
+void PowerToDbInPlace(Matrix& m, const DbOptions& options) {
   options.Validate();
-  Matrix out(power.rows, power.cols);
+  const Matrix& power = m;
+  Matrix& out = m;
   double ref = options.ref;
   if (options.ref_max) {
     ref = power.empty() ? 0.0 : *std::max_element(power.data.begin(), power.data.end());
@@ -214,7 +221,6 @@ Matrix PowerToDb(const Matrix& power, const DbOptions& options) {
     const float floor = static_cast<float>(peak - options.top_db);
     for (float& v : out.data) v = std::max(v, floor);
   }
-  return out;
 }
 
 FrontEnd::FrontEnd(const FrontEndOptions& options)

@@ -83,5 +83,13 @@ has batch-random "$tmp/err" "^genre-guess: $tmp/random.flac: "
 has batch-truncated "$tmp/err" "^genre-guess: $tmp/truncated.flac: "
 [ "$(grep -c '"status":"error"' "$tmp/out")" -ge 4 ] && ok || bad "batch: 4 error records expected"
 
+# --- MSD track files, for a model trained on MSD features ------------------------------
+msd=$data/msd
+"$train" train "$msd/TRAAABD128F429CF47.h5" "$msd/TRAAADZ128F9348C2E.h5" --labels "$msd/tagtraum_sample.cls" \
+  --labels "$msd/topmagd_sample.cls" --arch mlp --hidden 8 -o "$tmp/msd.gmdl" --epochs 2 --valid 0 --test 0 -j 1 \
+  --log-format json >/dev/null 2>&1 && ok || bad "could not train the MSD test model"
+expect msd-track 0 "" -- -m "$tmp/msd.gmdl" "$msd/TRAAADZ128F9348C2E.h5" --format csv
+has msd-row "$tmp/out" "^$msd/TRAAADZ128F9348C2E.h5,ok,177\.475,1,(Country|Pop_Rock),"
+
 echo "genre-guess CLI: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -74,6 +74,7 @@ std::vector<double> PeriodicHann(int n);
 
 // librosa.power_to_db. Throws OptionError for invalid options.
 Matrix PowerToDb(const Matrix& power, const DbOptions& options);
+void PowerToDbInPlace(Matrix& power, const DbOptions& options);  // the same, overwriting its input
 
 class FrontEnd {
  public:

@@ -1,5 +1,7 @@
 // Whole-song classification with a Model: the input its card describes, windows
 // slid over the whole track (hop configurable), class probabilities averaged.
+// Log-mel models read files and standard input streaming: the decoded song is
+// never held, only its mel frames (about 80 MB per hour at 128 bands).
 // The front end is built from the model file, never hard-coded.
 #pragma once
 
@@ -44,6 +46,9 @@ class Classifier {
   Classification ClassifyBytes(std::string bytes, const std::string& name, const ClassifyOptions& options = {}) const;
 
  private:
+  // Log-mel models: decode block by block into a streaming log-mel (only mel frames
+  // are held), then the windows in batches.
+  Classification ClassifyStream(AudioStream& stream, const std::string& name, const ClassifyOptions& options) const;
   // ClassifyAudio with errors prefixed by `name`.
   Classification ClassifyNamed(const Waveform& audio, const std::string& name, const ClassifyOptions& options) const;
   Classification FromInput(const Matrix& x, double seconds_per_column, double duration_s,
