@@ -61,27 +61,21 @@ std::string FindModel(const std::string& given, std::vector<std::string>& looked
   return "";
 }
 
-bool IsInputFile(const fs::path& p) {
-  std::string ext = p.extension().string();
-  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const auto& audio = genre::AudioExtensions();
-  return ext == ".h5" || std::find(audio.begin(), audio.end(), ext) != audio.end();
-}
-
 // Expands folders (recursively, sorted, audio and .h5 files only); files stay as given.
-std::vector<std::string> Expand(const std::vector<std::string>& inputs) {
+// A folder that cannot be listed is reported in `errors` and skipped.
+std::vector<std::string> Expand(const std::vector<std::string>& inputs, std::vector<std::string>& errors) {
   std::vector<std::string> out;
   for (const std::string& in : inputs) {
     std::error_code ec;
-    if (in != "-" && fs::is_directory(in, ec)) {
-      std::vector<std::string> found;
-      for (fs::recursive_directory_iterator it(in, fs::directory_options::skip_permission_denied, ec), end;
-           !ec && it != end; it.increment(ec))
-        if (it->is_regular_file(ec) && IsInputFile(it->path())) found.push_back(it->path().string());
-      std::sort(found.begin(), found.end());
-      out.insert(out.end(), found.begin(), found.end());
-    } else {
+    if (in == "-" || !fs::is_directory(in, ec)) {
       out.push_back(in);
+      continue;
+    }
+    try {
+      for (const std::string& f : genre::ListFiles(in, /*follow_symlinks=*/false))
+        if (genre::IsAudioPath(f) || genre::IsH5Path(f)) out.push_back(f);
+    } catch (const genre::Error& e) {
+      errors.push_back(e.what());
     }
   }
   return out;
@@ -272,7 +266,9 @@ int main(int argc, char** argv) {
       if (!line.empty()) inputs.push_back(line);
     }
   }
-  const std::vector<std::string> paths = Expand(inputs);
+  std::vector<std::string> list_errors;
+  const std::vector<std::string> paths = Expand(inputs, list_errors);
+  for (const std::string& e : list_errors) std::cerr << "genre-guess: " << e << "\n";
   const auto stdin_uses = std::count(paths.begin(), paths.end(), "-");
   if (stdin_uses > 1 || (stdin_uses == 1 && files_from == "-")) {
     std::cerr << "genre-guess: standard input can be read once: give - once, and not with --files-from -\n";
@@ -309,7 +305,7 @@ int main(int argc, char** argv) {
       ready.notify_all();
     });
   });
-  int failed = 0;
+  int failed = static_cast<int>(list_errors.size());
   nlohmann::json all = nlohmann::json::array();
   if (format == "csv" || format == "tsv") {
     const char sep = format == "csv" ? ',' : '\t';

@@ -404,6 +404,10 @@ std::size_t AudioStream::Read(float* out, std::size_t max) {
 
 Waveform LoadAudio(const std::string& path, const AudioReadOptions& options) {
   AudioStream stream(path, options);
+  return ReadAll(stream);
+}
+
+Waveform ReadAll(AudioStream& stream) {
   Waveform w;
   w.sample_rate = stream.sample_rate();
   w.samples.resize(static_cast<std::size_t>(std::max<std::int64_t>(stream.expected_samples(), 0)));

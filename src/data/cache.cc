@@ -15,6 +15,7 @@
 
 #include "genre/error.h"
 #include "genre/features/extract.h"
+#include "genre/features/options_json.h"
 #include "genre/io/h5.h"
 #include "genre/util/atomic_file.h"
 #include "genre/util/hash.h"
@@ -25,12 +26,6 @@ namespace genre {
 namespace {
 constexpr const char* kFormat = "genre-feature-cache";
 constexpr std::int64_t kFormatVersion = 1;
-
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
 
 struct IndexEntry {
   std::string hash;
@@ -79,20 +74,13 @@ void CacheOptions::Validate() const {
 }
 
 std::string CacheOptionsText(const CacheOptions& o) {
-  const FrontEndOptions& f = o.front_end;
+  FrontEndOptions f = o.front_end;
+  f.mel.fmax_hz = f.mel.FmaxHz(f.sample_rate);  // "sr / 2" and its value make the same features
   std::string features;
   for (const FeatureName& n : FeatureNames())
     if (o.features & n.feature) features += std::string(features.empty() ? "" : ",") + n.name;
   return "cache_format=" + std::to_string(kFormatVersion) + ";features=" + features +
-         ";sample_rate=" + std::to_string(f.sample_rate) + ";n_fft=" + std::to_string(f.stft.n_fft) +
-         ";hop_length=" + std::to_string(f.stft.hop_length) + ";center=" + std::to_string(f.stft.center) +
-         ";pad_mode=" + ToString(f.stft.pad_mode) + ";window=hann;power=" + Num(f.power) +
-         ";n_mels=" + std::to_string(f.mel.n_mels) + ";fmin=" + Num(f.mel.fmin_hz) +
-         ";fmax=" + Num(f.mel.FmaxHz(f.sample_rate)) + ";htk=" + std::to_string(f.mel.htk) +
-         ";mel_norm=" + (f.mel.slaney_norm ? "slaney" : "none") + ";ref=" + Num(f.db.ref) +
-         ";ref_max=" + std::to_string(f.db.ref_max) + ";amin=" + Num(f.db.amin) +
-         ";top_db=" + Num(f.db.top_db) + ";n_mfcc=" + std::to_string(f.mfcc.n_mfcc) +
-         ";rolloff_percent=" + Num(f.spectral.rolloff_percent);
+         ";front_end=" + ToJson(f).dump();
 }
 
 CacheReport FeatureCache::Update(const std::string& path, const std::vector<std::string>& input,

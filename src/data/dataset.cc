@@ -61,12 +61,14 @@ std::string FileStem(const std::string& path) {
   return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
 }
 
-namespace {
+std::string Skipped::Line() const { return reason.rfind(path, 0) == 0 ? reason : path + ": " + reason; }
 
+namespace {
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
+}  // namespace
 
 bool IsAudioPath(const std::string& path) {
   const std::string ext = Lower(fs::path(path).extension().string());
@@ -78,6 +80,23 @@ bool IsH5Path(const std::string& path) {
   const std::string ext = Lower(fs::path(path).extension().string());
   return ext == ".h5" || ext == ".hdf5";
 }
+
+std::vector<std::string> ListFiles(const std::string& root, bool follow_symlinks) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(root, ec);
+  if (ec || !fs::exists(st)) throw IoError(root + ": cannot open: No such file or directory");
+  if (!fs::is_directory(st)) throw IoError(root + ": not a folder");
+  std::vector<std::string> files;
+  auto options = fs::directory_options::skip_permission_denied;
+  if (follow_symlinks) options |= fs::directory_options::follow_directory_symlink;
+  for (fs::recursive_directory_iterator it(root, options, ec), end; !ec && it != end; it.increment(ec))
+    if (it->is_regular_file(ec)) files.push_back(it->path().string());
+  if (ec) throw IoError(root + ": cannot list: " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+namespace {
 
 // "file.h5#3": song 3 of an aggregate file (built by append: GCC 12 warns
 // falsely on '"#" + std::string' under -O3).
@@ -161,18 +180,7 @@ void ResolveMsd(Dataset& d, const LabelSet& labels) {
 }  // namespace
 
 Dataset ScanFolder(const std::string& root, bool follow_symlinks) {
-  std::error_code ec;
-  const fs::file_status st = fs::status(root, ec);
-  if (ec || !fs::exists(st)) throw IoError(root + ": cannot open: No such file or directory");
-  if (!fs::is_directory(st)) throw IoError(root + ": not a folder");
-  std::vector<std::string> files;
-  auto options = fs::directory_options::skip_permission_denied;
-  if (follow_symlinks) options |= fs::directory_options::follow_directory_symlink;
-  for (fs::recursive_directory_iterator it(root, options, ec), end; !ec && it != end; it.increment(ec))
-    if (it->is_regular_file(ec)) files.push_back(it->path().string());
-  if (ec) throw IoError(root + ": cannot list: " + ec.message());
-  std::sort(files.begin(), files.end());
-
+  const std::vector<std::string> files = ListFiles(root, follow_symlinks);
   Dataset d;
   std::size_t audio = 0, h5 = 0;
   for (const std::string& file : files) {
@@ -369,9 +377,8 @@ Dataset LoadDataset(const DatasetOptions& o) {
   if (d.tracks.empty()) {
     std::string message = "no usable tracks in the dataset";
     if (!d.skipped.empty()) {
-      const Skipped& s = d.skipped.front();
       message += " (" + std::to_string(d.skipped.size()) + " files skipped; first: " +
-                 (s.reason.rfind(s.path, 0) == 0 ? s.reason : s.path + ": " + s.reason) + ")";
+                 d.skipped.front().Line() + ")";
     }
     throw InputError(message);
   }

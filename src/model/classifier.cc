@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "genre/data/dataset.h"
 #include "genre/data/msd.h"
 #include "genre/error.h"
 #include "genre/features/streaming.h"
@@ -17,13 +18,6 @@ std::mutex& Hdf5Mutex() {
   return m;
 }
 
-bool IsH5(const std::string& path) {
-  const auto dot = path.rfind('.');
-  if (dot == std::string::npos) return false;
-  std::string ext = path.substr(dot);
-  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return ext == ".h5" || ext == ".hdf5";
-}
 // Window `start` of a frame-major [frames, rows] matrix as [rows, window], padded with `pad`.
 Matrix WindowOfFrames(const Matrix& fm, std::size_t start, std::size_t window, float pad) {
   Matrix w(fm.cols, window, pad);
@@ -37,53 +31,15 @@ Classifier::Classifier(std::shared_ptr<const Model> model) : model_(std::move(mo
   if (!model_) throw OptionError("Classifier needs a model");
 }
 
-Classification Classifier::FromInput(const Matrix& x, double seconds_per_column, double duration_s,
-                                     const ClassifyOptions& o) const {
+Classification Classifier::Slide(std::size_t columns, const std::function<Matrix(std::size_t, std::size_t)>& window,
+                                 double seconds_per_column, double duration_s, const ClassifyOptions& o) const {
   const ModelCard& card = model_->card();
   if (o.hop < 0) throw OptionError("hop must be >= 0, got " + std::to_string(o.hop));
   const auto W = static_cast<std::size_t>(card.input.window);
   const auto hop = static_cast<std::size_t>(o.hop > 0 ? o.hop : card.input.hop);
-  const float pad = card.input.kind == "logmel" ? MinValue(x) : 0.0f;
-  const std::vector<std::size_t> starts = WindowStarts(x.cols, W, hop);
-  std::vector<Matrix> windows;
-  for (std::size_t s : starts) windows.push_back(Window(x, s, W, pad));
-  const auto probs = model_->Predict(windows);
+  const std::vector<std::size_t> starts = WindowStarts(columns, W, hop);
   Classification c;
   c.duration_s = duration_s;
-  c.windows = probs.size();
-  c.probs.assign(card.classes.size(), 0.0f);
-  for (std::size_t i = 0; i < probs.size(); ++i) {
-    for (std::size_t k = 0; k < c.probs.size(); ++k) c.probs[k] += probs[i][k] / static_cast<float>(probs.size());
-    if (o.timeline) c.timeline.push_back({static_cast<double>(starts[i]) * seconds_per_column, probs[i]});
-  }
-  return c;
-}
-
-Classification Classifier::ClassifyStream(AudioStream& stream, const std::string& name, const ClassifyOptions& o) const {
-  const ModelCard& card = model_->card();
-  const InputSpec& in = card.input;
-  StreamingLogMel logmel(in.front_end);
-  if (stream.expected_samples() > 0) logmel.Reserve(static_cast<std::size_t>(stream.expected_samples()));
-  std::vector<float> block(1 << 16);
-  for (std::size_t n; (n = stream.Read(block.data(), block.size())) > 0;)
-    logmel.Push(std::span<const float>(block.data(), n));
-  if (logmel.samples() == 0) throw InputError(name + ": no audio samples");
-  Matrix fm;
-  try {
-    fm = logmel.Finish();
-  } catch (const Error& e) {
-    e.RethrowWithContext(name);
-  }
-  if (fm.cols != static_cast<std::size_t>(in.rows))
-    throw InputError(name + ": input has " + std::to_string(fm.cols) + " rows, the model " + std::to_string(in.rows));
-  if (o.hop < 0) throw OptionError("hop must be >= 0, got " + std::to_string(o.hop));
-  const auto W = static_cast<std::size_t>(in.window);
-  const auto hop = static_cast<std::size_t>(o.hop > 0 ? o.hop : in.hop);
-  const float pad = MinValue(fm);
-  const std::vector<std::size_t> starts = WindowStarts(fm.rows, W, hop);
-  const double per_column = static_cast<double>(in.front_end.stft.hop_length) / in.front_end.sample_rate;
-  Classification c;
-  c.duration_s = static_cast<double>(logmel.samples()) / in.front_end.sample_rate;
   c.windows = starts.size();
   c.probs.assign(card.classes.size(), 0.0f);
   constexpr std::size_t kBatch = 64;  // windows in memory at once
@@ -92,15 +48,45 @@ Classification Classifier::ClassifyStream(AudioStream& stream, const std::string
   constexpr int kNetBatch = 4;
   for (std::size_t b = 0; b < starts.size(); b += kBatch) {
     std::vector<Matrix> windows;
-    for (std::size_t i = b; i < std::min(starts.size(), b + kBatch); ++i)
-      windows.push_back(WindowOfFrames(fm, starts[i], W, pad));
+    for (std::size_t i = b; i < std::min(starts.size(), b + kBatch); ++i) windows.push_back(window(starts[i], W));
     const auto probs = model_->Predict(windows, kNetBatch);
     for (std::size_t i = 0; i < probs.size(); ++i) {
       for (std::size_t k = 0; k < c.probs.size(); ++k) c.probs[k] += probs[i][k] / static_cast<float>(starts.size());
-      if (o.timeline) c.timeline.push_back({static_cast<double>(starts[b + i]) * per_column, probs[i]});
+      if (o.timeline) c.timeline.push_back({static_cast<double>(starts[b + i]) * seconds_per_column, probs[i]});
     }
   }
   return c;
+}
+
+Classification Classifier::FromInput(const Matrix& x, double seconds_per_column, double duration_s,
+                                     const ClassifyOptions& o) const {
+  const float pad = PadValue(model_->card().input, x);
+  return Slide(
+      x.cols, [&](std::size_t start, std::size_t w) { return Window(x, start, w, pad); }, seconds_per_column,
+      duration_s, o);
+}
+
+Classification Classifier::ClassifyStream(AudioStream& stream, const std::string& name, const ClassifyOptions& o) const {
+  const InputSpec& in = model_->card().input;
+  StreamingLogMel logmel(in.front_end);
+  if (stream.expected_samples() > 0) logmel.Reserve(static_cast<std::size_t>(stream.expected_samples()));
+  std::vector<float> block(1 << 16);
+  for (std::size_t n; (n = stream.Read(block.data(), block.size())) > 0;)
+    logmel.Push(std::span<const float>(block.data(), n));
+  if (logmel.samples() == 0) throw InputError(name + ": no audio samples to analyse");
+  Matrix fm;
+  try {
+    fm = logmel.Finish();
+  } catch (const Error& e) {
+    e.RethrowWithContext(name);
+  }
+  if (fm.cols != static_cast<std::size_t>(in.rows))
+    throw InputError(name + ": input has " + std::to_string(fm.cols) + " rows, the model " + std::to_string(in.rows));
+  const float pad = PadValue(in, fm);
+  return Slide(
+      fm.rows, [&](std::size_t start, std::size_t w) { return WindowOfFrames(fm, start, w, pad); },
+      static_cast<double>(in.front_end.stft.hop_length) / in.front_end.sample_rate,
+      static_cast<double>(logmel.samples()) / in.front_end.sample_rate, o);
 }
 
 Classification Classifier::ClassifyAudio(const Waveform& audio, const ClassifyOptions& o) const {
@@ -117,7 +103,7 @@ Classification Classifier::ClassifyAudio(const Waveform& audio, const ClassifyOp
 
 Classification Classifier::ClassifyFile(const std::string& path, const ClassifyOptions& o) const {
   const InputSpec& in = model_->card().input;
-  if (path != "-" && IsH5(path)) {
+  if (path != "-" && IsH5Path(path)) {
     MsdTrack t;
     {
       std::lock_guard lock(Hdf5Mutex());
@@ -131,19 +117,26 @@ Classification Classifier::ClassifyFile(const std::string& path, const ClassifyO
     }
     return c;
   }
-  AudioReadOptions read;
-  read.sample_rate = in.front_end.sample_rate;
-  read.offset_s = o.offset_s;
-  read.duration_s = o.duration_s;
-  if (in.kind == "logmel") {
-    AudioStream stream(path, read);
-    return ClassifyStream(stream, path, o);
-  }
-  return ClassifyNamed(LoadAudio(path, read), path, o);
+  AudioStream stream(path, ReadOptions(o));
+  return ClassifyOpen(stream, path, o);
 }
 
-Classification Classifier::ClassifyNamed(const Waveform& audio, const std::string& name,
-                                         const ClassifyOptions& o) const {
+Classification Classifier::ClassifyBytes(std::string bytes, const std::string& name, const ClassifyOptions& o) const {
+  AudioStream stream = AudioStream::FromMemory(std::move(bytes), name, ReadOptions(o));
+  return ClassifyOpen(stream, name, o);
+}
+
+AudioReadOptions Classifier::ReadOptions(const ClassifyOptions& o) const {
+  AudioReadOptions read;
+  read.sample_rate = model_->card().input.front_end.sample_rate;
+  read.offset_s = o.offset_s;
+  read.duration_s = o.duration_s;
+  return read;
+}
+
+Classification Classifier::ClassifyOpen(AudioStream& stream, const std::string& name, const ClassifyOptions& o) const {
+  if (model_->card().input.kind == "logmel") return ClassifyStream(stream, name, o);
+  const Waveform audio = ReadAll(stream);
   Classification c;
   try {
     c = ClassifyAudio(audio, o);
@@ -151,23 +144,6 @@ Classification Classifier::ClassifyNamed(const Waveform& audio, const std::strin
     e.RethrowWithContext(name);
   }
   return c;
-}
-
-Classification Classifier::ClassifyBytes(std::string bytes, const std::string& name, const ClassifyOptions& o) const {
-  AudioReadOptions read;
-  read.sample_rate = model_->card().input.front_end.sample_rate;
-  read.offset_s = o.offset_s;
-  read.duration_s = o.duration_s;
-  AudioStream stream = AudioStream::FromMemory(std::move(bytes), name, read);
-  if (model_->card().input.kind == "logmel") return ClassifyStream(stream, name, o);
-  Waveform w;
-  w.info = stream.info();
-  w.sample_rate = stream.sample_rate();
-  std::vector<float> block(1 << 16);
-  for (std::size_t n; (n = stream.Read(block.data(), block.size())) > 0;)
-    w.samples.insert(w.samples.end(), block.begin(), block.begin() + static_cast<long>(n));
-  if (w.samples.empty()) throw InputError(name + ": no audio samples");
-  return ClassifyNamed(w, name, o);
 }
 
 }  // namespace genre

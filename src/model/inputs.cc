@@ -1,12 +1,11 @@
 #include "genre/model/inputs.h"
 
 #include <cmath>
-#include <mutex>
 
 #include "genre/data/cache.h"
 #include "genre/error.h"
 #include "genre/features/extract.h"
-#include "genre/util/hash.h"
+#include "genre/train/windows.h"
 #include "genre/util/parallel.h"
 
 namespace genre {
@@ -17,6 +16,8 @@ int InputRows(const InputSpec& input) {
   if (input.kind == "vector") return 48;
   throw OptionError("input kind must be logmel, segments or vector, got '" + input.kind + "'");
 }
+
+float PadValue(const InputSpec& input, const Matrix& x) { return input.kind == "logmel" ? MinValue(x) : 0.0f; }
 
 namespace {
 

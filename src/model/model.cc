@@ -16,7 +16,9 @@ int SetTorchThreads(int n) {
   return threads;
 }
 
-NetImpl::NetImpl(const ModelCard& card) {
+NetImpl::NetImpl(const ModelCard& card) { SetStandardisation(card); }
+
+void NetImpl::SetStandardisation(const ModelCard& card) {
   const auto rows = static_cast<long>(card.mean.size());
   mean = torch::from_blob(const_cast<float*>(card.mean.data()), {rows, 1}, torch::kFloat32).clone();
   stdev = torch::from_blob(const_cast<float*>(card.stdev.data()), {rows, 1}, torch::kFloat32).clone();

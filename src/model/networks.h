@@ -14,6 +14,7 @@ namespace genre {
 struct NetImpl : torch::nn::Module {
   NetImpl(const ModelCard& card);
   torch::Tensor Standardise(const torch::Tensor& x) const;  // (x - mean) / std per row
+  void SetStandardisation(const ModelCard& card);           // mean / std from the card
   virtual torch::Tensor forward(torch::Tensor x) = 0;
   torch::Tensor mean, stdev;  // [rows, 1], not parameters
 };

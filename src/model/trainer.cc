@@ -36,7 +36,7 @@ void TrainOptions::Validate() const {
 
 std::vector<Matrix> Windows(const ModelCard& card, const Matrix& x) {
   const auto W = static_cast<std::size_t>(card.input.window);
-  const float pad = card.input.kind == "logmel" ? MinValue(x) : 0.0f;
+  const float pad = PadValue(card.input, x);
   std::vector<Matrix> out;
   for (std::size_t s : WindowStarts(x.cols, W, static_cast<std::size_t>(card.input.hop)))
     out.push_back(Window(x, s, W, pad));
@@ -98,12 +98,6 @@ namespace {
 struct Sample {
   std::size_t example;
 };
-
-void SetStandardisation(NetImpl& net, const ModelCard& card) {
-  const auto rows = static_cast<long>(card.mean.size());
-  net.mean = torch::from_blob(const_cast<float*>(card.mean.data()), {rows, 1}, torch::kFloat32).clone();
-  net.stdev = torch::from_blob(const_cast<float*>(card.stdev.data()), {rows, 1}, torch::kFloat32).clone();
-}
 
 std::string ArchJson(const ModelCard& card) {
   nlohmann::json j = ToJson(card);
@@ -199,7 +193,7 @@ State LoadCheckpoint(const std::string& path, NetImpl& net, torch::optim::Optimi
     throw InputError(path + ": cannot resume: the checkpoint has another architecture or input");
   card.mean = j.at("mean").get<std::vector<float>>();
   card.stdev = j.at("std").get<std::vector<float>>();
-  SetStandardisation(net, card);
+  net.SetStandardisation(card);
   try {
     archive.read("model", model);
     net.load(model);
@@ -252,7 +246,7 @@ TrainResult Train(Model& model, const std::vector<Example>& train, const std::ve
                        "): nothing to learn");
   }
   ComputeStandardisation(card, train);  // a resumed run takes the checkpoint's instead
-  SetStandardisation(net, card);
+  net.SetStandardisation(card);
 
   SplitMix64 rng(o.seed ^ 0xda7a5eedull);
   torch::manual_seed(o.seed);
@@ -296,7 +290,7 @@ TrainResult Train(Model& model, const std::vector<Example>& train, const std::ve
   if (o.class_weights) weights = BalancedClassWeights(base_labels, static_cast<int>(k));
   const torch::Tensor class_weight = torch::tensor(std::vector<float>(weights.begin(), weights.end()));
   std::vector<float> pads(train.size());
-  for (std::size_t i = 0; i < train.size(); ++i) pads[i] = card.input.kind == "logmel" ? MinValue(train[i].x) : 0.0f;
+  for (std::size_t i = 0; i < train.size(); ++i) pads[i] = PadValue(card.input, train[i].x);
 
   if (o.resume) {
     state = LoadCheckpoint(last_path, net, optimizer, card);

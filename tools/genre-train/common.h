@@ -78,8 +78,7 @@ struct DatasetArgs {
 
 inline void PrintSkipped(const genre::Dataset& d) {
   for (const genre::Skipped& s : d.skipped)
-    std::cerr << "genre-train: skipped " << (s.reason.rfind(s.path, 0) == 0 ? s.reason : s.path + ": " + s.reason)
-              << "\n";
+    std::cerr << "genre-train: skipped " << s.Line() << "\n";
 }
 
 inline int ExitFor(const genre::Error& e) {
@@ -98,6 +97,26 @@ inline std::string Pad(const std::string& s, std::size_t width, bool left = fals
   return left ? s + std::string(width - s.size(), ' ') : std::string(width - s.size(), ' ') + s;
 }
 
+
+inline constexpr const char* kFooter =
+    "Exit codes: 0 done; 1 done, some files skipped (listed on stderr); 2 usage error or\n"
+    "            invalid option; 3 model or checkpoint problem (unreadable, truncated, another\n"
+    "            class list or architecture; the model tool missing); 4 output could not be\n"
+    "            written; 5 no usable data.";
+
+// The model commands and their one-line help. They run in genre-train-model (the
+// only genre-train code that links libtorch, ~0.5 s and ~150 MB at start-up):
+// genre-train hands them over with exec, so `genre-train data ...` never loads it.
+struct ModelCommand {
+  const char* name;
+  const char* help;
+};
+inline constexpr ModelCommand kModelCommands[] = {
+    {"train", "Train a model on a dataset (split: train / valid / test)"},
+    {"eval", "Evaluate a model on a dataset: accuracy, F1, confusion matrix"},
+    {"cv", "k-fold cross-validation over groups (--folds, default 5)"},
+    {"search", "Grid search ranked by grouped CV (--folds, default 3)"},
+};
 
 // Each command group adds its subcommands; the chosen one sets `action`.
 using Action = std::function<int()>;

@@ -12,24 +12,51 @@
 //
 // SOURCE: a genre folder tree (ROOT/<genre>/*.flac), a CSV manifest
 // (path,label[,group][,split]), an MSD .h5 file or a folder of them.
+#include <unistd.h>
+
+#include <cstring>
+
 #include "../cli_common.h"
 #include "common.h"
 
+namespace {
+
+namespace fs = std::filesystem;
+
+// genre-train-model beside this executable (build tree) or in libexec/genre (installed).
+std::string FindModelTool(std::string& looked) {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  for (const fs::path& p : {exe.parent_path() / "genre-train-model",
+                            exe.parent_path() / ".." / "libexec" / "genre" / "genre-train-model"}) {
+    if (!looked.empty()) looked += ", ";
+    looked += p.lexically_normal().string();
+    if (::access(p.c_str(), X_OK) == 0) return p.lexically_normal().string();
+  }
+  return "";
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  using namespace genre_train;
+  for (const ModelCommand& c : kModelCommands) {
+    if (argc < 2 || std::strcmp(argv[1], c.name) != 0) continue;
+    std::string looked;
+    const std::string tool = FindModelTool(looked);
+    if (!tool.empty()) ::execv(tool.c_str(), argv);
+    std::cerr << "genre-train: cannot run the model tool genre-train-model (looked at " << looked << ")\n";
+    return kExitModel;
+  }
   CLI::App app{"Train and evaluate genre models; prepare datasets.", "genre-train"};
-  app.set_version_flag("--version", genre_train::kVersion);
+  app.set_version_flag("--version", kVersion);
   app.require_subcommand(1);
-  app.footer(
-      "Exit codes: 0 done; 1 done, some files skipped (listed on stderr); 2 usage error or\n"
-      "            invalid option; 3 model or checkpoint problem (unreadable, truncated, another\n"
-      "            class list or architecture); 4 output could not be written; 5 no usable data.");
-  genre_train::Action action;
+  app.footer(kFooter);
+  Action action;
   CLI::App* data = app.add_subcommand("data", "Inspect, summarise, split, cache and convert datasets");
-  genre_train::AddDataCommands(data, action);
-  std::string command = "genre-train";
-  for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
-  genre_train::AddModelCommands(&app, action, command);
-  if (const int status = genre_cli::Parse(app, argc, argv, "genre-train", genre_train::kExitUsage); status >= 0)
-    return status;
-  return action ? action() : genre_train::kExitUsage;
+  AddDataCommands(data, action);
+  for (const ModelCommand& c : kModelCommands) app.add_subcommand(c.name, c.help)->allow_extras();  // listed in --help
+  if (const int status = genre_cli::Parse(app, argc, argv, "genre-train", kExitUsage); status >= 0) return status;
+  return action ? action() : kExitUsage;
 }

@@ -184,9 +184,7 @@ nlohmann::json OptionsJson(const genre::TrainOptions& o) {
 
 void PrintAllSkipped(const genre::PreparedData& d) {
   PrintSkipped(d.dataset);
-  for (const genre::Skipped& s : d.examples.skipped)
-    std::cerr << "genre-train: skipped " << (s.reason.rfind(s.path, 0) == 0 ? s.reason : s.path + ": " + s.reason)
-              << "\n";
+  for (const genre::Skipped& s : d.examples.skipped) std::cerr << "genre-train: skipped " << s.Line() << "\n";
 }
 
 // Writes the evaluation files into dir: metrics.json, confusion.{txt,csv,svg}, report.txt.
@@ -217,6 +215,40 @@ int ErrorExit(const genre::Error& e) {
   return kExitNoData;
 }
 
+// Everything train, cv and search do before training: options, the run folder
+// `dir` ("" = none; it also holds the default log-mel cache), the dataset, its
+// split and inputs. Returns -1 to go on, else the exit code (after one line).
+int Prepare(ModelArgs& a, const std::string& dir, genre::ModelCard& card, genre::TrainOptions& options,
+            genre::PreparedData& data) {
+  try {
+    a.data.Resolve();
+    card = a.Card();
+    options = a.Options();
+  } catch (const genre::Error& e) {
+    return ErrorExit(e);
+  }
+  try {
+    genre::MakeDirectories(dir);
+  } catch (const genre::Error& e) {
+    std::cerr << "genre-train: " << e.what() << "\n";
+    return kExitOutput;
+  }
+  try {
+    genre::SetTorchThreads(a.data.threads);
+    genre::ExampleOptions eo;
+    eo.cache = !a.data.cache.empty() ? a.data.cache
+               : card.input.kind == "logmel" && !dir.empty() ? (fs::path(dir) / "features.h5").string()
+                                                             : "";
+    eo.threads = a.data.threads;
+    eo.progress = genre::Progress::StderrIsTerminal();
+    data = genre::PrepareData(a.data.dataset, a.data.split, card, eo);
+  } catch (const genre::Error& e) {
+    return ErrorExit(e);
+  }
+  PrintAllSkipped(data);
+  return -1;
+}
+
 // ---- train --------------------------------------------------------------------
 
 int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool resume, int stop_after,
@@ -225,29 +257,10 @@ int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool
   genre::ModelCard card;
   genre::TrainOptions options;
   genre::PreparedData data;
-  try {
-    a.data.Resolve();
-    card = a.Card();
-    options = a.Options();
-    options.checkpoint_dir = (fs::path(run_dir) / "checkpoints").string();
-    options.resume = resume;
-    options.stop_after = stop_after;
-    genre::MakeDirectories(run_dir);
-    genre::SetTorchThreads(a.data.threads);
-    genre::ExampleOptions eo;
-    eo.cache = !a.data.cache.empty() ? a.data.cache
-               : card.input.kind == "logmel" ? (fs::path(run_dir) / "features.h5").string()
-                                             : "";
-    eo.threads = a.data.threads;
-    eo.progress = genre::Progress::StderrIsTerminal();
-    data = genre::PrepareData(a.data.dataset, a.data.split, card, eo);
-  } catch (const genre::IoError& e) {
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return fs::exists(run_dir) ? kExitNoData : kExitOutput;
-  } catch (const genre::Error& e) {
-    return ErrorExit(e);
-  }
-  PrintAllSkipped(data);
+  if (int status = Prepare(a, run_dir, card, options, data); status >= 0) return status;
+  options.checkpoint_dir = (fs::path(run_dir) / "checkpoints").string();
+  options.resume = resume;
+  options.stop_after = stop_after;
   genre::Model model = genre::Model::Create(card, options.seed);
   EpochPrinter printer(a.log_format);
   genre::RunOutcome run;
@@ -372,28 +385,6 @@ int EvalCommand(DatasetArgs& a, const std::string& model_path, const std::string
 
 // ---- cv and search ------------------------------------------------------------
 
-int PrepareForCv(ModelArgs& a, genre::ModelCard& card, genre::TrainOptions& options, genre::PreparedData& data,
-                 const std::string& out_dir) {
-  try {
-    a.data.Resolve();
-    card = a.Card();
-    options = a.Options();
-    genre::SetTorchThreads(a.data.threads);
-    genre::ExampleOptions eo;
-    eo.cache = !a.data.cache.empty() ? a.data.cache
-               : card.input.kind == "logmel" && !out_dir.empty() ? (fs::path(out_dir) / "features.h5").string()
-                                                                 : "";
-    genre::MakeDirectories(out_dir);
-    eo.threads = a.data.threads;
-    eo.progress = genre::Progress::StderrIsTerminal();
-    data = genre::PrepareData(a.data.dataset, a.data.split, card, eo);
-  } catch (const genre::Error& e) {
-    return ErrorExit(e);
-  }
-  PrintAllSkipped(data);
-  return -1;
-}
-
 nlohmann::json CvJson(const genre::CvOutcome& cv) {
   nlohmann::json folds = nlohmann::json::array();
   for (const auto& f : cv.folds)
@@ -414,7 +405,7 @@ int CvCommand(ModelArgs& a, const std::string& out_dir, const std::string& comma
   genre::ModelCard card;
   genre::TrainOptions options;
   genre::PreparedData data;
-  if (int status = PrepareForCv(a, card, options, data, out_dir); status >= 0) return status;
+  if (int status = Prepare(a, out_dir, card, options, data); status >= 0) return status;
   const int k = a.data.folds > 0 ? a.data.folds : 5;
   EpochPrinter printer(a.log_format);
   genre::CvOutcome cv;
@@ -469,7 +460,7 @@ int SearchCommand(ModelArgs& a, const std::vector<double>& lrs, const std::vecto
   genre::ModelCard card;
   genre::TrainOptions options;
   genre::PreparedData data;
-  if (int status = PrepareForCv(a, card, options, data, out_dir); status >= 0) return status;
+  if (int status = Prepare(a, out_dir, card, options, data); status >= 0) return status;
   const int k = a.data.folds > 0 ? a.data.folds : 3;
   struct Entry {
     double lr, dropout;
@@ -544,7 +535,7 @@ void AddModelCommands(CLI::App* app, Action& action, const std::string& command)
   };
   auto s = std::make_shared<State>();
 
-  CLI::App* train = app->add_subcommand("train", "Train a model on a dataset (split: train / valid / test)");
+  CLI::App* train = app->add_subcommand(kModelCommands[0].name, kModelCommands[0].help);
   s->train_args.AddTo(train);
   train->add_option("-o,--out", s->out, "Model file to write")->required();
   train->add_option("--run-dir", s->run_dir, "Checkpoints, split, history, metrics and plots (default: OUT.run)");
@@ -555,7 +546,7 @@ void AddModelCommands(CLI::App* app, Action& action, const std::string& command)
     action = [s, command] { return TrainCommand(s->train_args, s->out, s->run_dir, s->resume, s->stop_after, command); };
   });
 
-  CLI::App* eval = app->add_subcommand("eval", "Evaluate a model on a dataset: accuracy, F1, confusion matrix");
+  CLI::App* eval = app->add_subcommand(kModelCommands[1].name, kModelCommands[1].help);
   eval->add_option("model", s->model, "Model file")->required();
   s->eval_args.AddTo(eval, false);
   eval->add_option("--cache", s->eval_args.cache, "Feature cache for log-mel inputs");
@@ -564,12 +555,12 @@ void AddModelCommands(CLI::App* app, Action& action, const std::string& command)
   eval->add_option("--out-dir", s->eval_out, "Write metrics.json, confusion.{txt,csv,svg}, report.txt here");
   eval->callback([s, &action] { action = [s] { return EvalCommand(s->eval_args, s->model, s->split, s->eval_out); }; });
 
-  CLI::App* cv = app->add_subcommand("cv", "k-fold cross-validation over groups (--folds, default 5)");
+  CLI::App* cv = app->add_subcommand(kModelCommands[2].name, kModelCommands[2].help);
   s->cv_args.AddTo(cv);
   cv->add_option("--out-dir", s->cv_out, "Write cv.json and the pooled confusion matrix here");
   cv->callback([s, &action, command] { action = [s, command] { return CvCommand(s->cv_args, s->cv_out, command); }; });
 
-  CLI::App* search = app->add_subcommand("search", "Grid search ranked by grouped CV (--folds, default 3)");
+  CLI::App* search = app->add_subcommand(kModelCommands[3].name, kModelCommands[3].help);
   s->search_args.AddTo(search);
   search->add_option("--grid-lr", s->lrs, "Learning rates")->delimiter(',')->capture_default_str();
   search->add_option("--grid-batch", s->batches, "Batch sizes")->delimiter(',')->capture_default_str();

@@ -79,6 +79,8 @@ struct Waveform {
 // Reads a whole file (or "-") through AudioStream. Throws as AudioStream does,
 // and InputError when no samples are left.
 Waveform LoadAudio(const std::string& path, const AudioReadOptions& options = {});
+// Drains an open stream into a Waveform; throws as LoadAudio does.
+Waveform ReadAll(AudioStream& stream);
 
 // Reads all of standard input into memory (binary).
 std::string ReadStdin();

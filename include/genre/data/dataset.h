@@ -39,6 +39,8 @@ struct Track {
 struct Skipped {
   std::string path;
   std::string reason;
+  // "path: reason", or the reason alone when it already starts with the path.
+  std::string Line() const;
 };
 
 struct Dataset {
@@ -52,6 +54,11 @@ struct Dataset {
 
 // File extensions (lower case, with dot) taken as audio when walking folders.
 const std::vector<std::string>& AudioExtensions();
+bool IsAudioPath(const std::string& path);  // by extension, any case
+bool IsH5Path(const std::string& path);     // .h5 / .hdf5, any case
+// Every regular file below `root`, sorted. Throws IoError when root is missing,
+// not a folder, or cannot be listed.
+std::vector<std::string> ListFiles(const std::string& root, bool follow_symlinks = true);
 
 struct DatasetOptions {
   // Folders (genre trees, or trees of MSD .h5 files), manifests (.csv) and MSD

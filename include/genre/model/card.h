@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "genre/features/options.h"
+#include "genre/features/options_json.h"
 
 namespace genre {
 
@@ -59,8 +60,6 @@ struct ModelCard {
 
 nlohmann::json ToJson(const ModelCard& card);
 ModelCard CardFromJson(const nlohmann::json& j, const std::string& where);  // throws FormatError
-nlohmann::json ToJson(const FrontEndOptions& o);
-FrontEndOptions FrontEndFromJson(const nlohmann::json& j);
 
 // Container I/O. WriteModelFile is atomic (temp + rename). ReadModelFile throws
 // IoError (unreadable), FormatError (not a model file, unknown format_version,

@@ -5,6 +5,7 @@
 // The front end is built from the model file, never hard-coded.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,13 +47,18 @@ class Classifier {
   Classification ClassifyBytes(std::string bytes, const std::string& name, const ClassifyOptions& options = {}) const;
 
  private:
+  AudioReadOptions ReadOptions(const ClassifyOptions& options) const;
+  // An open audio stream: log-mel models stream it, the others read it whole.
+  Classification ClassifyOpen(AudioStream& stream, const std::string& name, const ClassifyOptions& options) const;
   // Log-mel models: decode block by block into a streaming log-mel (only mel frames
   // are held), then the windows in batches.
   Classification ClassifyStream(AudioStream& stream, const std::string& name, const ClassifyOptions& options) const;
-  // ClassifyAudio with errors prefixed by `name`.
-  Classification ClassifyNamed(const Waveform& audio, const std::string& name, const ClassifyOptions& options) const;
   Classification FromInput(const Matrix& x, double seconds_per_column, double duration_s,
                            const ClassifyOptions& options) const;
+  // Slides the model's window over `columns` input columns (window(start, width) makes
+  // one window), a few windows at a time, and averages the probabilities.
+  Classification Slide(std::size_t columns, const std::function<Matrix(std::size_t, std::size_t)>& window,
+                       double seconds_per_column, double duration_s, const ClassifyOptions& options) const;
   std::shared_ptr<const Model> model_;
 };
 

@@ -48,4 +48,8 @@ Matrix InputFromMsd(const MsdTrack& track, const InputSpec& input);
 // Rows of each input kind for a front end: n_mels, 24, 48.
 int InputRows(const InputSpec& input);
 
+// What fills a window past the end of an input: its quietest value for log-mel
+// (silence), 0 otherwise.
+float PadValue(const InputSpec& input, const Matrix& x);
+
 }  // namespace genre
