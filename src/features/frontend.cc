@@ -2,96 +2,27 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numbers>
 #include <sstream>
 
 #include "genre/error.h"
+#include "kernels.h"
 
 namespace genre {
 namespace {
 
 constexpr double kPi = std::numbers::pi;
 
-// Hot loops get an AVX2 clone picked at load time, so a generic x86-64 build
-// still vectorises them on machines that have AVX2. (No FMA: ISO C++ mode keeps
-// -ffp-contract=off, so results do not depend on the clone taken.)
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define GENRE_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define GENRE_SIMD_CLONES
-#endif
-
-// numpy: float32 frame times float64 window, in float64.
-GENRE_SIMD_CLONES void WindowFrame(const float* x, const double* w, double* out, int n) {
-  for (int i = 0; i < n; ++i) out[i] = static_cast<double>(x[i]) * w[i];
-}
-
-// |X|^2 from the float64 spectrum (interleaved re, im), stored as float32.
-GENRE_SIMD_CLONES void PowerSpectrum(const double* spec, float* out, std::size_t bins) {
-  for (std::size_t k = 0; k < bins; ++k) {
-    const double re = spec[2 * k], im = spec[2 * k + 1];
-    out[k] = static_cast<float>(re * re + im * im);
-  }
-}
-
-// |X| as librosa has it: the spectrum rounded to complex64, |.| rounded to float32.
-GENRE_SIMD_CLONES void MagnitudeSpectrum(const double* spec, float* out, std::size_t bins) {
-  for (std::size_t k = 0; k < bins; ++k) {
-    const double re = static_cast<float>(spec[2 * k]);
-    const double im = static_cast<float>(spec[2 * k + 1]);
-    out[k] = static_cast<float>(std::sqrt(re * re + im * im));
-  }
-}
-
-// sum_j w[j] * s[j] in float64 with eight partial sums (vectorises without -ffast-math).
-GENRE_SIMD_CLONES double Dot(const float* w, const float* s, std::size_t n) {
-  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  std::size_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int i = 0; i < 8; ++i) a[i] += static_cast<double>(w[j + i]) * static_cast<double>(s[j + i]);
-  double tail = 0;
-  for (; j < n; ++j) tail += static_cast<double>(w[j]) * static_cast<double>(s[j]);
-  return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])) + tail;
-}
-
-// acc[t] += d * x[t]
-GENRE_SIMD_CLONES void Axpy(double d, const float* x, double* acc, std::size_t n) {
-  for (std::size_t t = 0; t < n; ++t) acc[t] += d * static_cast<double>(x[t]);
-}
-
-// Index into a signal of n samples for a padded position i (may be < 0 or >= n).
-std::ptrdiff_t ReflectIndex(std::ptrdiff_t i, std::ptrdiff_t n) {
-  if (n == 1) return 0;
-  const std::ptrdiff_t period = 2 * (n - 1);
-  std::ptrdiff_t m = i % period;
-  if (m < 0) m += period;
-  return m < n ? m : period - m;
-}
-
-// Raw sample at padded position i under a pad mode (zero for kConstant outside).
-float PaddedSample(std::span<const float> y, std::ptrdiff_t i, PadMode mode) {
-  const auto n = static_cast<std::ptrdiff_t>(y.size());
-  if (i >= 0 && i < n) return y[static_cast<std::size_t>(i)];
-  switch (mode) {
-    case PadMode::kConstant: return 0.0f;
-    case PadMode::kEdge: return y[i < 0 ? 0 : static_cast<std::size_t>(n - 1)];
-    case PadMode::kReflect: return y[static_cast<std::size_t>(ReflectIndex(i, n))];
-  }
-  return 0.0f;
-}
-
-// Copies the frame starting at padded position `start` into `out` (length len).
-void CopyFrame(std::span<const float> y, std::ptrdiff_t start, int len, PadMode mode, float* out) {
-  const auto n = static_cast<std::ptrdiff_t>(y.size());
-  if (start >= 0 && start + len <= n) {
-    std::copy_n(y.data() + start, len, out);
-    return;
-  }
-  for (int i = 0; i < len; ++i) out[i] = PaddedSample(y, start + i, mode);
-}
-
 }  // namespace
+
+using kernels::Axpy;
+using kernels::CopyFrame;
+using kernels::Dot;
+using kernels::MagnitudeSpectrum;
+using kernels::PowerSpectrum;
+using kernels::WindowFrame;
 
 double HzToMel(double hz, bool htk) {
   if (htk) return 2595.0 * std::log10(1.0 + hz / 700.0);
@@ -294,10 +225,9 @@ FeatureSet FrontEnd::Compute(std::span<const float> y, unsigned features) const 
   if ((features & kPower) || want_mel || want_spectral) {
     AlignedBuffer<double> frame(static_cast<std::size_t>(n_fft));
     AlignedBuffer<std::complex<double>> spec(bins);
-    std::vector<float> raw(static_cast<std::size_t>(n_fft)), mag(bins), pw(bins);
+    std::vector<float> raw(static_cast<std::size_t>(n_fft)), mag(bins), pw(bins), scratch(bins);
     const double power = options_.power;
     const float rolloff_share = static_cast<float>(options_.spectral.rolloff_percent);
-    const float tiny = std::numeric_limits<float>::min();
     const auto n = static_cast<std::ptrdiff_t>(y.size());
     const double* spec_d = reinterpret_cast<const double*>(spec.data());
     for (std::size_t t = 0; t < T; ++t) {
@@ -322,67 +252,46 @@ FeatureSet FrontEnd::Compute(std::span<const float> y, unsigned features) const 
           for (std::size_t k = 0; k < bins; ++k) out.power(k, t) = pw[k];
         if (want_mel) mel_.Apply(pw.data(), mel.data.data() + t, T);
       }
-      if (want_spectral) {
-        // librosa.util.normalize(S, norm=1): float64 sum, float32 result; silent frames give 0.
-        double total = 0.0;
-        for (std::size_t k = 0; k < bins; ++k) total += mag[k];
-        const double length = total < tiny ? 1.0 : total;
-        double centroid = 0.0;
-        for (std::size_t k = 0; k < bins; ++k)
-          centroid += freqs_[k] * static_cast<float>(mag[k] / length);
-        if (features & kCentroid) out.centroid(0, t) = static_cast<float>(centroid);
-        if (features & kBandwidth) {
-          double acc = 0.0;
-          for (std::size_t k = 0; k < bins; ++k) {
-            const double dev = freqs_[k] - centroid;
-            acc += static_cast<float>(mag[k] / length) * dev * dev;
-          }
-          out.bandwidth(0, t) = static_cast<float>(std::sqrt(acc));
-        }
-        if (features & kRolloff) {
-          // float32 running sum and float32 threshold, as numpy's cumsum on float32.
-          float cum_total = 0.0f;
-          for (std::size_t k = 0; k < bins; ++k) cum_total += mag[k];
-          const float threshold = rolloff_share * cum_total;
-          float cum = 0.0f;
-          std::size_t k = 0;
-          for (; k < bins; ++k) {
-            cum += mag[k];
-            if (cum >= threshold) break;
-          }
-          out.rolloff(0, t) = static_cast<float>(freqs_[std::min(k, bins - 1)]);
-        }
-      }
+      if (want_spectral)
+        kernels::SpectralShape(mag.data(), bins, freqs_.data(), rolloff_share,
+                               (features & kCentroid) ? &out.centroid(0, t) : nullptr,
+                               (features & kBandwidth) ? &out.bandwidth(0, t) : nullptr,
+                               (features & kRolloff) ? &out.rolloff(0, t) : nullptr, scratch.data());
     }
   }
 
   if (features & kRms) {
     out.rms = Matrix(1, T);
     std::vector<float> raw(static_cast<std::size_t>(n_fft));
+    const auto n = static_cast<std::ptrdiff_t>(y.size());
     for (std::size_t t = 0; t < T; ++t) {
-      CopyFrame(y, static_cast<std::ptrdiff_t>(t) * hop - offset, n_fft, so.pad_mode, raw.data());
-      double acc = 0.0;
-      for (float v : raw) acc += static_cast<double>(v) * v;
+      const std::ptrdiff_t start = static_cast<std::ptrdiff_t>(t) * hop - offset;
+      const float* x = y.data() + start;
+      if (start < 0 || start + n_fft > n) {
+        CopyFrame(y, start, n_fft, so.pad_mode, raw.data());
+        x = raw.data();
+      }
+      const double acc = Dot(x, x, static_cast<std::size_t>(n_fft));
       out.rms(0, t) = static_cast<float>(std::sqrt(acc / n_fft));
     }
   }
   if (features & kZcr) {
     out.zcr = Matrix(1, T);
-    std::vector<float> raw(static_cast<std::size_t>(n_fft));
+    // librosa.feature.zero_crossing_rate pads with 'edge' whatever the STFT does, zeroes
+    // |x| <= 1e-10, and counts signbit changes between neighbours in the frame. Signs are
+    // taken once over the padded signal (one byte a sample), changes counted per frame.
+    const std::size_t len = (T - 1) * static_cast<std::size_t>(hop) + static_cast<std::size_t>(n_fft);
+    const auto n = static_cast<std::ptrdiff_t>(y.size());
+    std::vector<std::uint8_t> sign(len);
+    for (std::size_t q = 0; q < len; ++q) {
+      const std::ptrdiff_t i = std::clamp<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(q) - offset, 0, n - 1);
+      const float v = y[static_cast<std::size_t>(i)];
+      sign[q] = std::abs(v) <= 1e-10f ? 0 : std::signbit(v);
+    }
     for (std::size_t t = 0; t < T; ++t) {
-      // librosa.feature.zero_crossing_rate pads with 'edge' whatever the STFT does, zeroes
-      // |x| <= 1e-10, and counts signbit changes between neighbours in the frame.
-      CopyFrame(y, static_cast<std::ptrdiff_t>(t) * hop - offset, n_fft, PadMode::kEdge,
-                raw.data());
-      int count = 0;
-      bool prev = false;
-      for (int i = 0; i < n_fft; ++i) {
-        const float v = raw[static_cast<std::size_t>(i)];
-        const bool sign = std::abs(v) <= 1e-10f ? false : std::signbit(v);
-        if (i > 0 && sign != prev) ++count;
-        prev = sign;
-      }
-      out.zcr(0, t) = static_cast<float>(static_cast<double>(count) / n_fft);
+      const std::size_t c = kernels::CountChanges(sign.data() + t * static_cast<std::size_t>(hop),
+                                                  static_cast<std::size_t>(n_fft));
+      out.zcr(0, t) = static_cast<float>(static_cast<double>(c) / n_fft);
     }
   }
 
