@@ -2,13 +2,17 @@
 //
 //   genre-features song.flac other.wav --kind logmel --out feats.h5
 //   cat song.flac | genre-features - --kind mfcc --format csv
+//   genre-features --kind gtzan-vector music/ -o table.csv   (the GTZAN feature table's columns)
 //
 // Exit codes: 0 every input written; 1 some inputs failed (the rest are written);
 // 2 usage error or invalid option; 4 the output could not be written.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -19,15 +23,19 @@
 
 #include "cli_common.h"
 #include "genre/error.h"
+#include "genre/data/dataset.h"
 #include "genre/features/extract.h"
+#include "genre/features/gtzan_vector.h"
 #include "genre/io/h5.h"
 #include "genre/util/atomic_file.h"
 #include "genre/util/csv.h"
+#include "genre/util/parallel.h"
 
 namespace {
 
 constexpr int kExitOk = 0, kExitInputFailed = 1, kExitUsage = 2, kExitOutput = 4;
 constexpr const char* kVersion = "0.1.0";
+constexpr unsigned kGtzanVector = ~0u;  // not a front-end feature: one row per file
 
 struct KindInfo {
   unsigned feature;  // 0 = the waveform itself
@@ -41,6 +49,7 @@ const std::map<std::string, KindInfo>& Kinds() {
       {"mfcc", {genre::kMfcc, "mfcc"}}, {"centroid", {genre::kCentroid, "centroid"}},
       {"bandwidth", {genre::kBandwidth, "bandwidth"}}, {"rolloff", {genre::kRolloff, "rolloff"}},
       {"rms", {genre::kRms, "rms"}},   {"zcr", {genre::kZcr, "zcr"}},
+      {"gtzan-vector", {kGtzanVector, "gtzan"}},
   };
   return kinds;
 }
@@ -151,6 +160,143 @@ nlohmann::json ToJson(const std::vector<Result>& results, const nlohmann::json& 
   return {{"genre_version", kVersion}, {"options", opts}, {"files", std::move(files)}};
 }
 
+// ---- --kind gtzan-vector: one row per file, the GTZAN feature table's columns ----
+
+struct VectorRow {
+  std::string path, filename, label, error;
+  std::vector<double> values;
+};
+
+// Files of the command line: audio files below folders (sorted, labelled with the
+// first folder under the given one, or the given folder's own name for files
+// directly in it); other arguments as they are, unlabelled.
+std::vector<VectorRow> CollectRows(const std::vector<std::string>& inputs, const std::string& label) {
+  namespace fs = std::filesystem;
+  std::vector<VectorRow> rows;
+  for (const std::string& in : inputs) {
+    std::error_code ec;
+    if (in != "-" && fs::is_directory(in, ec)) {
+      std::vector<std::string> files;
+      try {
+        files = genre::ListFiles(in);
+      } catch (const genre::Error& e) {
+        rows.push_back({in, fs::path(in).filename().string(), label, e.what(), {}});
+        continue;
+      }
+      const fs::path root = fs::path(in).lexically_normal();
+      const std::string root_name = (root.has_filename() ? root : root.parent_path()).filename().string();
+      for (const std::string& f : files) {
+        if (!genre::IsAudioPath(f)) continue;
+        const fs::path rel = fs::path(f).lexically_relative(root);
+        const std::string from_folder = std::distance(rel.begin(), rel.end()) > 1 ? rel.begin()->string() : root_name;
+        rows.push_back({f, fs::path(f).filename().string(), label.empty() ? from_folder : label, "", {}});
+      }
+      if (files.empty() || std::none_of(files.begin(), files.end(), genre::IsAudioPath))
+        rows.push_back({in, root_name, label, in + ": no audio files in this folder", {}});
+    } else {
+      rows.push_back({in, in == "-" ? "stdin" : fs::path(in).filename().string(), label, "", {}});
+    }
+  }
+  return rows;
+}
+
+std::string FormatNumber(double v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest text that reads back exactly
+  return std::string(buf, r.ptr);
+}
+
+void WriteVectorCsv(std::ostream& os, const std::vector<VectorRow>& rows) {
+  os << "filename";
+  for (const std::string& c : genre::GtzanColumns()) os << ',' << c;
+  os << ",label\n";
+  for (const VectorRow& r : rows) {
+    if (!r.error.empty()) continue;
+    os << genre::CsvField(r.filename) << ',' << static_cast<long long>(r.values[0]);
+    for (std::size_t i = 1; i < r.values.size(); ++i) os << ',' << FormatNumber(r.values[i]);
+    os << ',' << genre::CsvField(r.label) << '\n';
+  }
+}
+
+nlohmann::json VectorJson(const std::vector<VectorRow>& rows) {
+  nlohmann::json files = nlohmann::json::array();
+  for (const VectorRow& r : rows) {
+    if (!r.error.empty()) {
+      files.push_back({{"path", r.path}, {"status", "error"}, {"error", r.error}});
+      continue;
+    }
+    nlohmann::json values = nlohmann::json::object();
+    for (std::size_t i = 0; i < r.values.size(); ++i) values[genre::GtzanColumns()[i]] = r.values[i];
+    files.push_back({{"path", r.path}, {"status", "ok"}, {"filename", r.filename}, {"label", r.label},
+                     {"features", std::move(values)}});
+  }
+  return {{"genre_version", kVersion}, {"kind", "gtzan-vector"}, {"files", std::move(files)}};
+}
+
+// Writes `write(os)` to `out` through a temporary file (or to stdout when out is "").
+void WriteText(const std::string& out, const std::function<void(std::ostream&)>& write) {
+  if (out.empty()) {
+    write(std::cout);
+    std::cout.flush();
+    if (!std::cout) throw genre::IoError("stdout: write failed");
+    return;
+  }
+  genre::WriteAtomically(out, [&](const std::string& tmp) {
+    std::ofstream file(tmp, std::ios::binary);
+    if (!file) throw genre::IoError(out + ": cannot open for writing");
+    write(file);
+    file.flush();
+    if (!file) throw genre::IoError(out + ": write failed");
+  });
+}
+
+int RunGtzanVector(const std::vector<std::string>& inputs, const std::string& out, const std::string& format,
+                   genre::AudioReadOptions read, int threads, const std::string& label, bool quiet) {
+  if (format == "h5") {
+    std::cerr << "genre-features: --kind gtzan-vector writes csv or json, not h5\n";
+    return kExitUsage;
+  }
+  read.sample_rate = genre::kGtzanSampleRate;
+  std::vector<VectorRow> rows = CollectRows(inputs, label);
+  const genre::GtzanExtractor extractor;
+  auto compute = [&](VectorRow& r) {
+    if (!r.error.empty()) return;
+    try {
+      const genre::Waveform w = genre::LoadAudio(r.path, read);
+      try {
+        r.values = extractor.Compute(w.samples);
+      } catch (const genre::Error& e) {
+        e.RethrowWithContext(r.path);
+      }
+    } catch (const genre::Error& e) {
+      r.error = e.what();
+    }
+  };
+  // stdin can be read once only, by one thread: it goes first.
+  for (VectorRow& r : rows)
+    if (r.path == "-") compute(r);
+  genre::ParallelFor(rows.size(), threads, [&](std::size_t i) {
+    if (rows[i].path != "-") compute(rows[i]);
+  });
+  int failed = 0;
+  for (const VectorRow& r : rows) {
+    if (r.error.empty()) continue;
+    ++failed;
+    if (!quiet) std::cerr << "genre-features: " << r.error << "\n";
+  }
+  try {
+    if (failed < static_cast<int>(rows.size()) || format == "json")
+      WriteText(out, [&](std::ostream& os) {
+        if (format == "json") os << VectorJson(rows).dump() << '\n';
+        else WriteVectorCsv(os, rows);
+      });
+  } catch (const genre::Error& e) {
+    std::cerr << "genre-features: " << e.what() << "\n";
+    return kExitOutput;
+  }
+  return failed ? kExitInputFailed : kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -163,8 +309,11 @@ int main(int argc, char** argv) {
   genre::AudioReadOptions ro;
   std::string pad_mode = "constant";
   bool no_center = false, ref_max = false, quiet = false;
+  int threads = 0;
+  std::string label;
 
-  app.add_option("files", inputs, "Audio files (WAV, AU, AIFF, FLAC, Ogg Vorbis/Opus, MP3); - is stdin")
+  app.add_option("files", inputs,
+                 "Audio files (WAV, AU, AIFF, FLAC, Ogg Vorbis/Opus, MP3); - is stdin; gtzan-vector: also folders")
       ->required();
   std::string kind_names;
   for (const auto& [name, info] : Kinds()) kind_names += (kind_names.empty() ? "" : "|") + name;
@@ -192,15 +341,33 @@ int main(int argc, char** argv) {
   app.add_option("--offset", ro.offset_s, "Start reading at this many seconds")->capture_default_str();
   app.add_option("--duration", ro.duration_s, "Read at most this many seconds (default: all)");
   app.add_flag("-q,--quiet", quiet, "Do not report failed inputs on stderr");
+  app.add_option("-j,--threads", threads, "gtzan-vector: files analysed at once (default: all cores)");
+  app.add_option("--label", label, "gtzan-vector: the label column of every row (default: the genre folder)");
   app.footer(
       "Exit codes: 0 all inputs written; 1 some inputs failed (the others are written);\n"
-      "            2 usage error or invalid option; 4 output could not be written.");
+      "            2 usage error or invalid option; 4 output could not be written.\n"
+      "gtzan-vector: one CSV row per file with the columns of the GTZAN feature table\n"
+      "(features_30_sec.csv: filename,length,chroma_stft_mean,...,mfcc20_var,label), computed as\n"
+      "that table was (librosa <= 0.8 defaults, 22050 Hz, the whole file); label = the genre folder.");
 
   if (const int status = genre_cli::Parse(app, argc, argv, "genre-features", kExitUsage); status >= 0) return status;
 
   if (format.empty()) {
     const std::string ext = std::filesystem::path(out).extension().string();
     format = ext == ".h5" || ext == ".hdf5" ? "h5" : ext == ".json" ? "json" : "csv";
+  }
+  if (kind == "gtzan-vector") {
+    if (fo.sample_rate != genre::kGtzanSampleRate) {
+      std::cerr << "genre-features: --kind gtzan-vector is defined at 22050 Hz; --sr does not apply\n";
+      return kExitUsage;
+    }
+    try {
+      ro.Validate();
+    } catch (const genre::Error& e) {
+      std::cerr << "genre-features: " << e.what() << "\n";
+      return kExitUsage;
+    }
+    return RunGtzanVector(inputs, out, format, ro, threads, label, quiet);
   }
   if (format == "h5" && out.empty()) {
     std::cerr << "genre-features: --format h5 needs --out FILE\n";

@@ -13,6 +13,7 @@
 #include "genre/data/msd.h"
 #include "genre/error.h"
 #include "genre/util/atomic_file.h"
+#include "genre/data/feature_table.h"
 #include "genre/util/csv.h"
 
 namespace fs = std::filesystem;
@@ -57,6 +58,8 @@ std::string FileStem(const std::string& path) {
   std::string name = fs::path(path).filename().string();
   if (auto hash = name.find('#'); hash != std::string::npos && name.find(".h5") < hash)
     name.erase(hash);  // "x.h5#3" names song 3 of x.h5
+  else if (hash != std::string::npos && name.rfind(".csv", hash) == hash - 4)
+    name.erase(0, hash + 1);  // "table.csv#blues.00012.wav" names a row of a feature table
   const std::size_t dot = name.rfind('.');
   return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
 }
@@ -111,6 +114,39 @@ void Append(Dataset& into, Dataset&& from) {
   std::move(from.tracks.begin(), from.tracks.end(), std::back_inserter(into.tracks));
   std::move(from.skipped.begin(), from.skipped.end(), std::back_inserter(into.skipped));
   std::move(from.notes.begin(), from.notes.end(), std::back_inserter(into.notes));
+}
+
+// Fills in the values of feature-table rows that a manifest names ("table.csv#clip.wav"),
+// reading each table once; rows not in their table are skipped.
+void ResolveTableRows(Dataset& d) {
+  std::map<std::string, std::map<std::string, const FeatureTableRow*>> index;
+  std::map<std::string, FeatureTable> tables;
+  std::vector<Track> kept;
+  for (Track& t : d.tracks) {
+    if (t.kind != TrackKind::kFeatures || !t.features.empty()) {
+      kept.push_back(std::move(t));
+      continue;
+    }
+    const std::size_t hash = t.path.rfind('#');
+    const std::string file = t.path.substr(0, hash), name = t.path.substr(hash + 1);
+    try {
+      if (!tables.count(file)) {
+        tables[file] = ReadFeatureTable(file);
+        for (const FeatureTableRow& r : tables[file].rows) index[file][r.filename] = &r;
+      }
+    } catch (const Error& e) {
+      d.skipped.push_back({t.path, e.what()});
+      continue;
+    }
+    const auto it = index[file].find(name);
+    if (it == index[file].end()) {
+      d.skipped.push_back({t.path, "no row '" + name + "' in " + file});
+      continue;
+    }
+    t.features = it->second->values;
+    kept.push_back(std::move(t));
+  }
+  d.tracks = std::move(kept);
 }
 
 // Expands MSD tracks: opens files whose label or song list is not known yet,
@@ -270,6 +306,9 @@ Dataset ReadManifest(const std::string& path) {
     const std::string file_part = t.path.substr(0, t.path.rfind('#') == std::string::npos ? t.path.size() : t.path.rfind('#'));
     if (IsH5Path(file_part)) {
       t.kind = TrackKind::kMsd;
+    } else if (file_part.size() < t.path.size() && Lower(fs::path(file_part).extension().string()) == ".csv") {
+      t.kind = TrackKind::kFeatures;  // a row of a feature table, read by LoadDataset
+      if (t.group.empty()) t.group = FileStem(t.path.substr(file_part.size() + 1));
     } else if (t.group.empty()) {
       t.group = FileStem(t.path);
     }
@@ -341,7 +380,7 @@ Dataset LoadDataset(const DatasetOptions& o) {
     if (S_ISDIR(st.st_mode)) {
       Append(d, ScanFolder(source, o.follow_symlinks));
     } else if (Lower(fs::path(source).extension().string()) == ".csv") {
-      Append(d, ReadManifest(source));
+      Append(d, IsFeatureTable(source) ? TableDataset(ReadFeatureTable(source)) : ReadManifest(source));
     } else if (IsH5Path(source)) {
       Track t;
       t.path = source;
@@ -352,6 +391,7 @@ Dataset LoadDataset(const DatasetOptions& o) {
     }
   }
   ResolveMsd(d, labels);
+  ResolveTableRows(d);
 
   // The same file reached twice (overlapping sources) counts once.
   std::set<std::pair<std::string, std::size_t>> seen;

@@ -6,6 +6,7 @@
 #include "genre/data/cache.h"
 #include "genre/data/msd.h"
 #include "genre/error.h"
+#include "genre/features/gtzan_vector.h"
 #include "genre/util/parallel.h"
 
 namespace genre {
@@ -20,6 +21,9 @@ std::vector<double> TrackDurations(Dataset& d, const FeatureCache* cache, int th
     try {
       if (t.kind == TrackKind::kMsd) {
         seconds[i] = MsdFile::Open(t.path).Read(t.song).duration_s;
+        known[i] = true;
+      } else if (t.kind == TrackKind::kFeatures) {  // `length` in samples at 22050 Hz
+        seconds[i] = t.features.empty() ? 0.0 : t.features[0] / kGtzanSampleRate;
         known[i] = true;
       } else if (cache && cache->Has(t.path)) {
         seconds[i] = cache->DurationS(t.path);

@@ -365,7 +365,7 @@ std::vector<double> GtzanExtractor::Compute(std::span<const float> y, GtzanTimin
   // HPSS (librosa <= 0.8 effects.hpss): median filters across time and frequency,
   // soft masks (power 2; both 0.5 where both medians vanish), masked spectra
   // inverted with the ISTFT, the centre padding cut, zeros appended up to N.
-  // The frequency filter needs one frame only, so it runs on 8 frames at a time.
+  // The frequency filter needs one frame only, so it runs on 16 frames at a time.
   MeanVar harmonic, percussive;
   {
     const Matrix h = MedianFilter(mag, kHpssKernel, 0);
@@ -376,7 +376,7 @@ std::vector<double> GtzanExtractor::Compute(std::span<const float> y, GtzanTimin
     AlignedBuffer<double> yh(kNfft), yp(kNfft);
     std::vector<float> mask_h(bins), mask_p(bins);
     const double scale = 1.0 / kNfft;  // numpy irfft normalisation
-    constexpr std::size_t kBlock = 8;
+    constexpr std::size_t kBlock = 16;  // the median filter's lanes
     for (std::size_t t = 0; t < T; ++t) {
       if (t % kBlock == 0) {
         Matrix frames(std::min(kBlock, T - t), bins);

@@ -13,7 +13,14 @@
 namespace genre {
 namespace {
 
-constexpr std::size_t kLanes = 8;
+// 16 lanes: one AVX-512 register, two AVX2 ones, four SSE ones.
+constexpr std::size_t kLanes = 16;
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define FILTER_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FILTER_CLONES
+#endif
 typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
 
 // scipy.ndimage 'reflect' (half-sample symmetric), periodic beyond one mirror.
@@ -24,12 +31,12 @@ std::size_t Mirror(std::ptrdiff_t i, std::ptrdiff_t n) {
   return static_cast<std::size_t>(m < n ? m : period - 1 - m);
 }
 
-// Filters 8 independent sequences at once: in[i] holds sample i of every lane.
+// Filters kLanes independent sequences at once: in[i] holds sample i of every lane.
 // `sorted` keeps each lane's window in order; one step removes the sample that
 // leaves and inserts the one that enters with compare / select / min / max only:
 //   kept[j] = a[j] < old ? a[j] : a[j + 1]           (drop one copy of `old`)
 //   a'[j]   = min(max(kept[j - 1], new), kept[j])    (insert `new` in order)
-GENRE_SIMD_CLONES void FilterLanes(const Lanes* in, Lanes* out, std::size_t n, int size, Lanes* sorted) {
+FILTER_CLONES void FilterLanes(const Lanes* in, Lanes* out, std::size_t n, int size, Lanes* sorted) {
   const int half = size / 2;
   const auto sn = static_cast<std::ptrdiff_t>(n);
   for (std::size_t l = 0; l < kLanes; ++l) {
@@ -39,7 +46,7 @@ GENRE_SIMD_CLONES void FilterLanes(const Lanes* in, Lanes* out, std::size_t n, i
     for (int j = 0; j < size; ++j) sorted[j][l] = window[j];
   }
   const float inf = std::numeric_limits<float>::infinity();
-  const Lanes neg_inf = {-inf, -inf, -inf, -inf, -inf, -inf, -inf, -inf};
+  const Lanes neg_inf = Lanes{} - inf;
   for (std::size_t i = 0;; ++i) {
     out[i] = sorted[half];
     if (i + 1 == n) break;
@@ -71,6 +78,7 @@ Matrix MedianFilter(const Matrix& x, int size, int axis) {
   // new[] (not std::vector, whose template argument drops the vector type's 32-byte
   // alignment) keeps the AVX loads aligned.
   const std::unique_ptr<Lanes[]> in(new Lanes[n]), res(new Lanes[n]), sorted(new Lanes[static_cast<std::size_t>(size)]);
+  std::vector<float> zeros(axis == 1 ? n : 0, 0.0f), sink(axis == 1 ? n : 0);
   for (std::size_t first = 0; first < count; first += kLanes) {
     const std::size_t lanes = std::min(kLanes, count - first);
     float* buf = reinterpret_cast<float*>(in.get());
@@ -79,21 +87,21 @@ Matrix MedianFilter(const Matrix& x, int size, int axis) {
         const float* src = x.row(i) + first;
         for (std::size_t l = 0; l < kLanes; ++l) buf[i * kLanes + l] = l < lanes ? src[l] : 0.0f;
       }
-    } else {  // 8 rows, read one row at a time
-      for (std::size_t l = 0; l < kLanes; ++l) {
-        const float* src = l < lanes ? x.row(first + l) : nullptr;
-        for (std::size_t i = 0; i < n; ++i) buf[i * kLanes + l] = src ? src[i] : 0.0f;
-      }
+    } else {  // 8 rows read side by side (missing rows read a row of zeros)
+      const float* src[kLanes];
+      for (std::size_t l = 0; l < kLanes; ++l) src[l] = l < lanes ? x.row(first + l) : zeros.data();
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t l = 0; l < kLanes; ++l) buf[i * kLanes + l] = src[l][i];
     }
     FilterLanes(in.get(), res.get(), n, size, sorted.get());
     const float* got = reinterpret_cast<const float*>(res.get());
     if (axis == 0) {
       for (std::size_t i = 0; i < n; ++i) std::copy_n(got + i * kLanes, lanes, out.row(i) + first);
     } else {
-      for (std::size_t l = 0; l < lanes; ++l) {
-        float* dst = out.row(first + l);
-        for (std::size_t i = 0; i < n; ++i) dst[i] = got[i * kLanes + l];
-      }
+      float* dst[kLanes];
+      for (std::size_t l = 0; l < kLanes; ++l) dst[l] = l < lanes ? out.row(first + l) : sink.data();
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t l = 0; l < kLanes; ++l) dst[l][i] = got[i * kLanes + l];
     }
   }
   return out;

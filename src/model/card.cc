@@ -56,6 +56,10 @@ std::string InputKindFor(const std::string& arch) {
   throw OptionError("architecture must be cnn2d, cnn1d or mlp, got '" + arch + "'");
 }
 
+bool ArchReads(const std::string& arch, const std::string& input) {
+  return InputKindFor(arch) == input || (arch == "mlp" && input == "gtzan");
+}
+
 nlohmann::json ToJson(const ModelCard& c) {
   return {{"format_version", c.format_version},
           {"name", c.name},
@@ -119,7 +123,7 @@ void ModelCard::Validate(const std::string& where) const {
   auto fail = [&](const std::string& m) { throw FormatError(where + ": invalid model card: " + m); };
   if (classes.size() < 2) fail("needs at least 2 classes, has " + std::to_string(classes.size()));
   try {
-    if (InputKindFor(arch.kind) != input.kind) fail("arch " + arch.kind + " cannot read input " + input.kind);
+    if (!ArchReads(arch.kind, input.kind)) fail("arch " + arch.kind + " cannot read input " + input.kind);
     input.front_end.Validate();
   } catch (const OptionError& e) {
     fail(e.what());

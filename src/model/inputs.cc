@@ -4,7 +4,9 @@
 
 #include "genre/data/cache.h"
 #include "genre/error.h"
+#include "genre/data/feature_table.h"
 #include "genre/features/extract.h"
+#include "genre/features/gtzan_vector.h"
 #include "genre/train/windows.h"
 #include "genre/util/parallel.h"
 
@@ -14,8 +16,11 @@ int InputRows(const InputSpec& input) {
   if (input.kind == "logmel") return input.front_end.mel.n_mels;
   if (input.kind == "segments") return 24;
   if (input.kind == "vector") return 48;
-  throw OptionError("input kind must be logmel, segments or vector, got '" + input.kind + "'");
+  if (input.kind == "gtzan") return kGtzanFeatureCount;
+  throw OptionError("input kind must be logmel, segments, vector or gtzan, got '" + input.kind + "'");
 }
+
+bool IsSongVector(const InputSpec& input) { return input.kind == "vector" || input.kind == "gtzan"; }
 
 float PadValue(const InputSpec& input, const Matrix& x) { return input.kind == "logmel" ? MinValue(x) : 0.0f; }
 
@@ -52,6 +57,14 @@ MsdAnalysisOptions AnalysisOptions(const InputSpec& input) {
   return o;
 }
 
+// [57, 1] from the 58 values of a GTZAN vector (`length` dropped).
+Matrix FromTableRow(const std::vector<double>& values) {
+  const std::vector<float> f = ModelFeatures(values);
+  Matrix x(f.size(), 1);
+  x.data = f;
+  return x;
+}
+
 }  // namespace
 
 Matrix InputFromMsd(const MsdTrack& track, const InputSpec& input) {
@@ -62,6 +75,12 @@ Matrix InputFromMsd(const MsdTrack& track, const InputSpec& input) {
 
 Matrix InputFromAudio(const Waveform& audio, const InputSpec& input) {
   if (input.kind == "logmel") return FrontEnd(input.front_end).Compute(audio.samples, kLogMel).logmel;
+  if (input.kind == "gtzan") {
+    if (audio.sample_rate != kGtzanSampleRate)
+      throw InputError("the GTZAN vector needs audio at 22050 Hz, got " + std::to_string(audio.sample_rate) + " Hz");
+    static const GtzanExtractor extractor;
+    return FromTableRow(extractor.Compute(audio.samples));
+  }
   const MsdTrack t = AnalyzeAudio(audio, 0, AnalysisOptions(input));
   return InputFromMsd(t, input);
 }
@@ -86,6 +105,21 @@ ExampleSet BuildExamples(const Dataset& d, const std::vector<std::string>& class
     if (t.kind != TrackKind::kMsd || !error[i].empty()) continue;
     try {
       x[i] = InputFromMsd(MsdFile::Open(t.path).Read(t.song), input);
+    } catch (const Error& e) {
+      error[i] = e.what();
+    }
+  }
+
+  // Feature-table rows: the GTZAN vector as it is.
+  for (std::size_t i = 0; i < d.tracks.size(); ++i) {
+    const Track& t = d.tracks[i];
+    if (t.kind != TrackKind::kFeatures || !error[i].empty()) continue;
+    if (input.kind != "gtzan") {
+      error[i] = "a feature-table row holds the GTZAN vector only; it cannot give '" + input.kind + "' input";
+      continue;
+    }
+    try {
+      x[i] = FromTableRow(t.features);
     } catch (const Error& e) {
       error[i] = e.what();
     }

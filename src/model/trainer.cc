@@ -347,7 +347,7 @@ TrainResult Train(Model& model, const std::vector<Example>& train, const std::ve
           const auto gain = static_cast<float>((2 * rng.Uniform() - 1) * o.augment.gain_db);
           for (float& v : w.data) v += gain;
         }
-        if (card.input.kind != "vector") {
+        if (!IsSongVector(card.input)) {
           for (int m = 0; m < o.augment.time_masks && o.augment.time_mask > 0; ++m) {
             const std::size_t width = rng.Below(static_cast<std::uint64_t>(o.augment.time_mask) + 1);
             const std::size_t at = rng.Below(W);

@@ -85,6 +85,44 @@ cut -d, -f2- "$tmp/stdin.csv" | cmp -s - "$tmp/file.csv" && ok || bad "stdin out
 code=$?
 [ $code -eq 1 ] && grep -qx 'genre-features: -: empty input (0 bytes)' "$tmp/err" && ok || bad "empty stdin: $code $(cat "$tmp/err")"
 
+
+# --- gtzan-vector: the GTZAN feature table's columns, folders, labels, batches -----
+table=$data/gtzan-table/rows.csv
+mkdir -p "$tmp/music/blues" "$tmp/music/metal/live"
+cp "$in/blues.00000.flac" "$tmp/music/blues/"
+cp "$in/metal.00002.flac" "$tmp/music/metal/live/"
+echo "not audio" >"$tmp/music/notes.txt"
+expect gv-folder 0 "" -- --kind gtzan-vector "$tmp/music" -j 2
+head -1 "$tmp/out" | cmp -s - <(head -1 "$table") && ok || bad "gtzan-vector header differs from the table's"
+[ "$(grep -c '' "$tmp/out")" -eq 3 ] && ok || bad "gtzan-vector rows: $(cat "$tmp/out")"
+has gv-blues "$tmp/out" '^blues\.00000\.flac,661794,.*,123\.046875,.*,blues$'
+has gv-metal "$tmp/out" '^metal\.00002\.flac,661504,.*,metal$'
+# The values are the table's: chroma_stft_mean of blues.00000 within 1e-6 relative.
+want=$(grep '^blues.00000' "$table" | cut -d, -f3)
+got=$(grep '^blues.00000' "$tmp/out" | cut -d, -f3)
+awk -v a="$got" -v b="$want" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-6 * b) }' && ok || bad "chroma_stft_mean $got vs table $want"
+expect gv-genre-folder 0 "" -- --kind gtzan-vector "$tmp/music/blues"
+has gv-own-name "$tmp/out" ',blues$'
+expect gv-label 0 "" -- --kind gtzan-vector "$in/blues.00000.flac" --label jazz
+has gv-label-set "$tmp/out" '^blues\.00000\.flac,661794,.*,jazz$'
+expect gv-file-unlabelled 0 "" -- --kind gtzan-vector "$in/blues.00000.flac"
+has gv-no-label "$tmp/out" ',$'
+cat "$in/blues.00000.flac" | "$bin" --kind gtzan-vector - >"$tmp/stdin.csv" 2>"$tmp/err"
+[ $? -eq 0 ] && ok || bad "gtzan-vector stdin: $(cat "$tmp/err")"
+diff <(cut -d, -f2- "$tmp/stdin.csv" | tail -1) <(grep '^blues' "$tmp/out" | cut -d, -f2-) >/dev/null && ok || bad "stdin vector differs from the file's"
+has gv-stdin-name "$tmp/stdin.csv" '^stdin,661794,'
+expect gv-batch 1 "^genre-features: $tmp/missing.wav: cannot open: No such file or directory$" -- --kind gtzan-vector "$tmp/missing.wav" "$in/silence_3s.wav"
+[ "$(grep -c '' "$tmp/out")" -eq 2 ] && has gv-batch-rest "$tmp/out" '^silence_3s\.wav,66150,'
+expect gv-too-short 1 "^genre-features: $in/short_0.3s.wav: signal of 1102 samples is shorter than one 2048-sample frame" -- --kind gtzan-vector "$in/short_0.3s.wav" --duration 0.05
+mkdir "$tmp/quiet"
+expect gv-empty-folder 1 "^genre-features: $tmp/quiet: no audio files in this folder$" -- --kind gtzan-vector "$tmp/quiet"
+expect gv-json 0 "" -- --kind gtzan-vector "$in/blues.00000.flac" --format json
+grep -q '"tempo":123.046875' "$tmp/out" && grep -q '"kind":"gtzan-vector"' "$tmp/out" && ok || bad "gtzan-vector json"
+expect gv-h5 2 '^genre-features: --kind gtzan-vector writes csv or json, not h5$' -- --kind gtzan-vector "$in/blues.00000.flac" --out "$tmp/v.h5"
+expect gv-sr 2 '^genre-features: --kind gtzan-vector is defined at 22050 Hz; --sr does not apply$' -- --kind gtzan-vector "$in/blues.00000.flac" --sr 16000
+expect gv-out 0 "" -- --kind gtzan-vector "$tmp/music" --out "$tmp/table.csv"
+[ "$(grep -c '' "$tmp/table.csv")" -eq 3 ] && ok || bad "gtzan-vector --out"
+
 # --- output that cannot be written: exit 4 --------------------------------------------
 expect unwritable 4 "^genre-features: $tmp/no/such/dir/f.h5" -- "$in/short_0.3s.wav" --out "$tmp/no/such/dir/f.h5"
 

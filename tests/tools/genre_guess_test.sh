@@ -91,5 +91,17 @@ msd=$data/msd
 expect msd-track 0 "" -- -m "$tmp/msd.gmdl" "$msd/TRAAADZ128F9348C2E.h5" --format csv
 has msd-row "$tmp/out" "^$msd/TRAAADZ128F9348C2E.h5,ok,177\.475,1,(Country|Pop_Rock),"
 
+
+# --- a model trained on the GTZAN feature table classifies audio through the vector ------
+"$train" train "$data/gtzan-table/sample.csv" --arch mlp -o "$tmp/table.gmdl" --epochs 30 --valid 0.2 --test 0 -j 1 \
+  --log-format json >/dev/null 2>&1 && ok || bad "could not train the table model"
+expect table-model 0 "" -- -m "$tmp/table.gmdl" "$in/blues.00000.flac" "$in/metal.00002.flac" --format csv --top 10
+has table-blues "$tmp/out" "^$in/blues.00000.flac,ok,30\.01[0-9]*,1,[a-z]+,"
+has table-metal "$tmp/out" "^$in/metal.00002.flac,ok,30\.0[0-9]*,1,[a-z]+,"
+# All ten genres of the table are the model's classes: one probability column each.
+[ "$(head -1 "$tmp/out" | tr ',' '\n' | grep -cE '^(blues|classical|country|disco|hiphop|jazz|metal|pop|reggae|rock)$')" -eq 10 ] \
+  && ok || bad "table model: not 10 genres: $(head -1 "$tmp/out")"
+expect table-model-short 1 "^genre-guess: $in/short_0.3s.wav: .*" -- -m "$tmp/table.gmdl" "$in/short_0.3s.wav" --duration 0.05
+
 echo "genre-guess CLI: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

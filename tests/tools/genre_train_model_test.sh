@@ -94,5 +94,31 @@ expect resume-nothing 3 "^genre-train: $tmp/none.gmdl.run/checkpoints/last.ckpt:
 expect bad-lr 2 "^genre-train: lr must be > 0, got -1.000000$" -- train "$tmp/ds" -o "$tmp/e.gmdl" --lr -1
 expect bad-arch 2 "^genre-train: .*--arch" -- train "$tmp/ds" -o "$tmp/e.gmdl" --arch resnet
 
+
+# --- feature tables: mlp on the GTZAN vector, evaluated on table rows and on audio ----
+table=$data/gtzan-table
+printf 'blues/blues.00003.wav\n' >"$tmp/test.txt"
+expect table-train 0 "" -- train "$table/sample.csv" --arch mlp -o "$tmp/t.gmdl" --epochs 5 --test-list "$tmp/test.txt" --test 0 -j 1
+has table-train-line "$tmp/out" '^training mlp \([0-9]+ parameters\) on [0-9]+ tracks, validating on [0-9]+, testing on 1;'
+grep -aq '"kind": "gtzan"' "$tmp/t.gmdl" && ok || bad "table model card lacks input kind gtzan"
+grep -q "sample.csv#blues.00003.wav,blues,blues.00003,test" "$tmp/t.gmdl.run/split.csv" && ok || bad "split.csv lacks the listed table row: $(head -3 "$tmp/t.gmdl.run/split.csv")"
+expect table-eval-rows 0 "" -- eval "$tmp/t.gmdl" "$table/rows.csv"
+has table-eval-rows-line "$tmp/out" "on 3 tracks: track accuracy"
+# The same three clips from audio: the vector computed in C++ gives the same predictions.
+mkdir -p "$tmp/clips/blues" "$tmp/clips/classical" "$tmp/clips/metal"
+ln -s "$in/blues.00000.flac" "$tmp/clips/blues/"
+ln -s "$in/classical.00001.flac" "$tmp/clips/classical/"
+ln -s "$in/metal.00002.flac" "$tmp/clips/metal/"
+grep -A 20 '^true' "$tmp/out" >"$tmp/rows.confusion"
+expect table-eval-audio 0 "" -- eval "$tmp/t.gmdl" "$tmp/clips"
+grep -A 20 '^true' "$tmp/out" | cmp -s - "$tmp/rows.confusion" && ok || bad "audio and table rows disagree: $(cat "$tmp/out")"
+expect table-eval-split 0 "" -- eval "$tmp/t.gmdl" "$tmp/t.gmdl.run/split.csv" --split test
+has table-eval-split-line "$tmp/out" "on 1 tracks: track accuracy"
+expect table-cnn2d 2 "^genre-train: --arch cnn2d cannot read gtzan input \(it reads logmel\)$" -- train "$table/sample.csv" -o "$tmp/x.gmdl"
+expect table-sr 2 "^genre-train: the GTZAN vector is defined at 22050 Hz; --sr does not apply$" -- train "$table/sample.csv" --arch mlp --sr 16000 -o "$tmp/x.gmdl"
+expect table-cv 0 "" -- cv "$table/sample.csv" --arch mlp --folds 3 --epochs 3 -j 1
+has table-cv-line "$tmp/out" '^track accuracy [0-9.]+ ± [0-9.]+, macro-F1'
+expect audio-gtzan 0 "" -- train "$tmp/clips" --arch mlp --input gtzan -o "$tmp/a.gmdl" --epochs 2 --valid 0 --test 0 -j 1
+
 echo "genre-train model CLI: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

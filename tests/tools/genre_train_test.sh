@@ -93,5 +93,12 @@ expect to-msd-readback 0 "" -- data summary "$tmp/msd-out"
 has to-msd-labels "$tmp/out" '^metal +.* 1 +30\.0$'
 expect to-msd-needs-outdir 2 "^genre-train: to-msd needs SOURCE... OUTDIR$" -- data to-msd "$tmp/ds"
 
+
+# --- a feature table is a dataset ---------------------------------------------------------
+expect table-summary 0 "" -- data summary "$data/gtzan-table/sample.csv"
+has table-summary-line "$tmp/out" '^dataset: 92 tracks, 10 labels, 46\.1 min;'
+printf 'filename,length,chroma_stft_mean\nx.wav,1,2\n' >"$tmp/not-table.csv"
+expect table-bad-header 5 "^genre-train: $tmp/not-table.csv: not a GTZAN feature table: column 4 is '\(nothing\)', expected 'chroma_stft_var'$" -- data summary "$tmp/not-table.csv"
+
 echo "genre-train CLI: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -35,7 +35,7 @@ struct DatasetArgs {
 
   void AddTo(CLI::App* app, bool with_split) {
     app->add_option("sources", dataset.sources,
-                    "Genre folders, CSV manifests, MSD .h5 files or folders of them")
+                    "Genre folders, CSV manifests, feature tables (GTZAN layout), MSD .h5 files or folders of them")
         ->required();
     app->add_option("--labels", dataset.label_files,
                     "MSD label file (tagtraum / Top-MAGD / MASD .cls, gzip ok); repeatable");

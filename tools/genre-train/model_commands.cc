@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "common.h"
+#include "genre/data/feature_table.h"
+#include "genre/features/gtzan_vector.h"
 #include "genre/util/atomic_file.h"
 #include "genre/model/experiment.h"
 #include "genre/model/model.h"
@@ -23,6 +25,7 @@ namespace {
 struct ModelArgs {
   DatasetArgs data;
   std::string arch = "cnn2d";
+  std::string input;  // "": the architecture's default (gtzan for feature tables)
   genre::TrainOptions train;
   genre::FrontEndOptions front_end;
   int window = 0, hop = 0;  // 0: the architecture's default
@@ -37,6 +40,10 @@ struct ModelArgs {
     app->add_option("--arch", arch, "cnn2d (log-mel windows) | cnn1d (segment sequences) | mlp (song vectors)")
         ->check(CLI::IsMember({"cnn2d", "cnn1d", "mlp"}))
         ->capture_default_str();
+    app->add_option("--input", input,
+                    "What the network reads: logmel | segments | vector | gtzan (the GTZAN feature vector; "
+                    "mlp only). Default: the architecture's, gtzan when a source is a feature table")
+        ->check(CLI::IsMember({"logmel", "segments", "vector", "gtzan"}));
     app->add_option("--epochs", train.epochs, "Most epochs")->capture_default_str();
     app->add_option("--batch", train.batch, "Windows per batch")->capture_default_str();
     app->add_option("--lr", train.lr, "Adam learning rate")->capture_default_str();
@@ -67,14 +74,28 @@ struct ModelArgs {
         ->capture_default_str();
   }
 
+  bool HasFeatureTable() const {
+    for (const std::string& s : data.dataset.sources)
+      if (fs::path(s).extension() == ".csv" && genre::IsFeatureTable(s)) return true;
+    return false;
+  }
+
   genre::ModelCard Card() {
     genre::ModelCard card;
     card.arch = genre::DefaultArch(arch);
     if (!channels.empty()) card.arch.channels = channels;
     if (!hidden.empty()) card.arch.hidden = hidden;
     if (dropout >= 0) card.arch.dropout = dropout;
-    card.input.kind = genre::InputKindFor(arch);
+    card.input.kind = !input.empty() ? input : HasFeatureTable() ? "gtzan" : genre::InputKindFor(arch);
+    if (!genre::ArchReads(arch, card.input.kind))
+      throw genre::OptionError("--arch " + arch + " cannot read " + card.input.kind + " input (it reads " +
+                               genre::InputKindFor(arch) + (arch == "mlp" ? " or gtzan)" : ")"));
     card.input.front_end = front_end;
+    if (card.input.kind == "gtzan") {
+      if (front_end.sample_rate != genre::kGtzanSampleRate)
+        throw genre::OptionError("the GTZAN vector is defined at 22050 Hz; --sr does not apply");
+      card.input.front_end = genre::FrontEndOptions{};  // 22050 Hz: what the audio is decoded at
+    }
     card.input.window = window > 0 ? window : arch == "cnn2d" ? 130 : arch == "cnn1d" ? 32 : 1;
     card.input.hop = hop > 0 ? hop : std::max(1, card.input.window / 2);
     card.input.rows = genre::InputRows(card.input);

@@ -1,6 +1,7 @@
 // Labelled track lists from the ways users hold music:
 //   - genre folder trees  ROOT/<genre>/**/*.<audio ext>  (GTZAN layout), several roots at once;
 //   - CSV manifests       path,label[,group][,split]  (paths relative to the manifest);
+//   - feature tables      filename,length,...,label  (the GTZAN feature table layout);
 //   - MSD HDF5 files      single files, or trees of them, labelled from tagtraum /
 //                         Top-MAGD / MASD label files (or their own metadata genre);
 // plus split lists (`blues/blues.00012.wav` per line) that pre-assign tracks to
@@ -23,7 +24,8 @@ enum class Split { kNone, kTrain, kValid, kTest };
 std::string ToString(Split split);                 // "", "train", "valid", "test"
 Split ParseSplit(const std::string& name);         // also "validation", "val"; throws OptionError
 
-enum class TrackKind { kAudio, kMsd };
+// kFeatures: a row of a feature table (genre/data/feature_table.h), its values in Track::features.
+enum class TrackKind { kAudio, kMsd, kFeatures };
 
 struct Track {
   std::string path;     // as found (joined with the root / manifest folder)
@@ -33,6 +35,7 @@ struct Track {
   TrackKind kind = TrackKind::kAudio;
   std::size_t song = 0; // row in an MSD file (aggregate files hold many songs)
   std::string track_id; // MSD track id; empty for audio
+  std::vector<double> features;  // kFeatures: the row's values (GtzanColumns() order)
 };
 
 // A file that was found but cannot be used, and why.
@@ -61,8 +64,8 @@ bool IsH5Path(const std::string& path);     // .h5 / .hdf5, any case
 std::vector<std::string> ListFiles(const std::string& root, bool follow_symlinks = true);
 
 struct DatasetOptions {
-  // Folders (genre trees, or trees of MSD .h5 files), manifests (.csv) and MSD
-  // files (.h5), mixed freely.
+  // Folders (genre trees, or trees of MSD .h5 files), manifests (.csv), feature
+  // tables (.csv starting "filename,") and MSD files (.h5), mixed freely.
   std::vector<std::string> sources;
   // tagtraum / Top-MAGD / MASD label files for MSD tracks, unified by `conflicts`.
   std::vector<std::string> label_files;
@@ -93,6 +96,7 @@ std::size_t ApplySplitList(Dataset& dataset, const std::vector<std::string>& ste
 void WriteManifest(const std::string& path, const Dataset& dataset,
                    const std::vector<int>& folds = {});
 
-std::string FileStem(const std::string& path);  // "a/blues.00012.flac" -> "blues.00012"
+// "a/blues.00012.flac" -> "blues.00012"; "t.csv#blues.00012.wav" (a feature-table row) -> "blues.00012"
+std::string FileStem(const std::string& path);
 
 }  // namespace genre

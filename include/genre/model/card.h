@@ -25,7 +25,7 @@ inline constexpr int kModelFormatVersion = 1;
 
 // What the network reads, and how it is cut into windows.
 struct InputSpec {
-  std::string kind = "logmel";  // "logmel" [n_mels, frames] | "segments" [24, segments] | "vector" [D, 1]
+  std::string kind = "logmel";  // "logmel" [n_mels, frames] | "segments" [24, segments] | "vector" [48, 1] | "gtzan" [57, 1]
   FrontEndOptions front_end;    // the front end that makes the input (logmel, segments)
   int window = 130;             // columns per window (130 frames = 3.0 s at 22050 / 512)
   int hop = 65;                 // columns between window starts at inference
@@ -43,8 +43,10 @@ struct ArchOptions {
 // The defaults of an architecture: cnn2d 16-32-64-128 conv + 128 dense;
 // cnn1d 64-64-64 (kernel 5) + 64 dense; mlp 256-128. Throws OptionError for other kinds.
 ArchOptions DefaultArch(const std::string& kind);
-// Input kind an architecture reads: cnn2d logmel, cnn1d segments, mlp vector.
+// Input kind an architecture reads by default: cnn2d logmel, cnn1d segments, mlp vector.
 std::string InputKindFor(const std::string& arch);
+// Whether an architecture can read an input kind: its default, and mlp also gtzan.
+bool ArchReads(const std::string& arch, const std::string& input);
 
 struct ModelCard {
   int format_version = kModelFormatVersion;

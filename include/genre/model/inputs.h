@@ -3,6 +3,8 @@
 //   segments  [24, segments]     12 timbre + 12 pitch rows: MSD files as they are, audio
 //                                through AnalyzeAudio (see genre/data/msd.h)
 //   vector    [48, 1]            mean and standard deviation of the 24 segment rows
+//   gtzan     [57, 1]            the GTZAN feature vector (genre/features/gtzan_vector.h):
+//                                feature-table rows as they are, audio through GtzanExtractor
 // No libtorch here.
 #pragma once
 
@@ -45,8 +47,10 @@ Matrix InputFromAudio(const Waveform& audio, const InputSpec& input);
 // The model input of one MSD song.
 Matrix InputFromMsd(const MsdTrack& track, const InputSpec& input);
 
-// Rows of each input kind for a front end: n_mels, 24, 48.
+// Rows of each input kind for a front end: n_mels, 24, 48, 57.
 int InputRows(const InputSpec& input);
+// True for the one-column kinds (a whole song in one vector): vector, gtzan.
+bool IsSongVector(const InputSpec& input);
 
 // What fills a window past the end of an input: its quietest value for log-mel
 // (silence), 0 otherwise.

@@ -1,0 +1,168 @@
+#include "genre/data/feature_table.h"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "genre/data/split.h"
+#include "genre/error.h"
+#include "genre/features/gtzan_vector.h"
+#include "genre/model/inputs.h"
+#include "support.h"
+
+namespace fs = std::filesystem;
+
+namespace genre {
+
+namespace {
+
+const fs::path kSample = test::DataDir() / "gtzan-table" / "sample.csv";
+const fs::path kRows = test::DataDir() / "gtzan-table" / "rows.csv";
+
+std::string Header() {
+  std::string h = "filename";
+  for (const std::string& c : GtzanColumns()) h += "," + c;
+  return h + ",label\n";
+}
+
+// A row of 58 values: length, then v, v + 1, ...
+std::string Row(const std::string& name, double v, const std::string& label) {
+  std::ostringstream s;
+  s << name << ",661794";
+  for (int i = 0; i < kGtzanFeatureCount; ++i) s << ',' << v + i;
+  s << ',' << label << '\n';
+  return s.str();
+}
+
+std::string BadNumber(std::string row) { return row.replace(row.find(",7,"), 3, ",x,"); }
+
+}  // namespace
+
+TEST_CASE("feature table: the committed sample of the GTZAN table reads whole", "[data][table]") {
+  REQUIRE(IsFeatureTable(kSample.string()));
+  const FeatureTable t = ReadFeatureTable(kSample.string());
+  CHECK(t.problems.empty());
+  REQUIRE(t.rows.size() == 92);
+  CHECK(t.rows.front().filename == "blues.00003.wav");
+  CHECK(t.rows.front().label == "blues");
+  CHECK(t.rows.front().line == 2);
+  REQUIRE(t.rows.front().values.size() == GtzanColumns().size());
+  CHECK(t.rows.front().values[0] == 661794);
+  const Dataset d = TableDataset(t);
+  CHECK(d.classes.size() == 10);
+  REQUIRE(d.tracks.size() == 92);
+  const Track& first = d.tracks.front();
+  CHECK(first.kind == TrackKind::kFeatures);
+  CHECK(first.path == kSample.string() + "#blues.00003.wav");
+  CHECK(first.group == "blues.00003");
+  CHECK(FileStem(first.path) == "blues.00003");
+  CHECK(ModelFeatures(first.features).size() == static_cast<std::size_t>(kGtzanFeatureCount));
+}
+
+TEST_CASE("feature table: bad rows reported by line, repeats grouped, bad headers refused", "[data][table][errors]") {
+  test::TempDir dir;
+  const fs::path p = dir / "t.csv";
+  test::WriteBytes(p, Header() + Row("a.00001.wav", 1, "rock") + Row("b.00002.wav", 1, "metal") +
+                          "short.wav,1,2,rock\n" + Row("c.00003.wav", 5, "") +
+                          BadNumber(Row("d.00004.wav", 7, "rock")) + Row("e.00005.wav", 9, "pop"));
+  const FeatureTable t = ReadFeatureTable(p.string());
+  REQUIRE(t.rows.size() == 3);
+  REQUIRE(t.problems.size() == 3);
+  CHECK(t.problems[0] == p.string() + ":4: 4 fields, expected 60 (line skipped)");
+  CHECK(t.problems[1] == p.string() + ":5: no label for 'c.00003.wav' (line skipped)");
+  CHECK(t.problems[2].find(p.string() + ":6: ") == 0);
+  CHECK(t.problems[2].find("not a finite number (line skipped)") != std::string::npos);
+  const Dataset d = TableDataset(t);
+  REQUIRE(d.tracks.size() == 3);
+  // b repeats a's values exactly (GTZAN's repetitions): same group, so never split apart.
+  CHECK(d.tracks[1].group == "a.00001");
+  CHECK(d.tracks[2].group == "e.00005");
+  REQUIRE(d.notes.size() == 4);
+  CHECK(d.notes.back() == p.string() +
+                              ": 1 rows repeat an earlier row's values exactly and share its group, e.g. "
+                              "b.00002.wav = a.00001.wav (labelled rock and metal)");
+  SplitOptions so;
+  so.valid = 0.3;
+  so.test = 0.3;
+  Dataset split = d;
+  AssignSplits(split, so);
+  CHECK(split.tracks[0].split == split.tracks[1].split);
+
+  test::WriteBytes(dir / "wrong.csv", "filename,length,chroma_stft_mean,rms_mean\nx,1,2,3\n");
+  CHECK_THROWS_WITH(ReadFeatureTable((dir / "wrong.csv").string()),
+                    (dir / "wrong.csv").string() +
+                        ": not a GTZAN feature table: column 4 is 'rms_mean', expected 'chroma_stft_var'");
+  test::WriteBytes(dir / "empty.csv", Header());
+  CHECK_THROWS_WITH(ReadFeatureTable((dir / "empty.csv").string()), (dir / "empty.csv").string() + ": no usable rows");
+  CHECK_THROWS_AS(ReadFeatureTable((dir / "missing.csv").string()), IoError);
+  test::WriteBytes(dir / "manifest.csv", "path,label\na.wav,rock\n");
+  CHECK_FALSE(IsFeatureTable((dir / "manifest.csv").string()));
+}
+
+TEST_CASE("feature tables as dataset sources, also through a manifest of their rows", "[data][table]") {
+  test::TempDir dir;
+  DatasetOptions o;
+  o.sources = {kSample.string()};
+  Dataset d = LoadDataset(o);
+  REQUIRE(d.tracks.size() == 92);
+  // A split list by stem selects table rows ("blues/blues.00003.wav" -> blues.00003).
+  test::WriteBytes(dir / "test.txt", "blues/blues.00003.wav\nrock.nope\n");
+  CHECK(ApplySplitList(d, ReadSplitList((dir / "test.txt").string()), Split::kTest) == 1);
+  CHECK(d.tracks.front().split == Split::kTest);
+  // A manifest written from it (what train leaves as split.csv) reads back the same rows.
+  WriteManifest((dir / "split.csv").string(), d);
+  DatasetOptions m;
+  m.sources = {(dir / "split.csv").string()};
+  const Dataset back = LoadDataset(m);
+  REQUIRE(back.tracks.size() == 92);
+  CHECK(back.tracks.front().kind == TrackKind::kFeatures);
+  CHECK(back.tracks.front().features == d.tracks.front().features);
+  CHECK(back.tracks.front().split == Split::kTest);
+  CHECK(back.tracks.front().group == d.tracks.front().group);
+  // A manifest naming a row the table lacks: skipped with the reason.
+  test::WriteBytes(dir / "bad.csv", "path,label\n" + kSample.string() + "#nope.wav,rock\n" + kSample.string() +
+                                        "#blues.00003.wav,blues\n");
+  m.sources = {(dir / "bad.csv").string()};
+  const Dataset partial = LoadDataset(m);
+  REQUIRE(partial.tracks.size() == 1);
+  REQUIRE(partial.skipped.size() == 1);
+  CHECK(partial.skipped[0].Line() == kSample.string() + "#nope.wav: no row 'nope.wav' in " + kSample.string());
+}
+
+TEST_CASE("gtzan input: table rows as they are, audio through the extractor, nothing else", "[data][table]") {
+  InputSpec in;
+  in.kind = "gtzan";
+  CHECK(InputRows(in) == kGtzanFeatureCount);
+  CHECK(IsSongVector(in));
+  DatasetOptions o;
+  o.sources = {kRows.string()};
+  const Dataset d = LoadDataset(o);
+  REQUIRE(d.tracks.size() == 3);
+  const ExampleSet rows = BuildExamples(d, d.classes, in);
+  REQUIRE(rows.examples.size() == 3);
+  const Matrix& x = rows.examples.front().x;  // blues.00000's row
+  REQUIRE(x.rows == 57);
+  REQUIRE(x.cols == 1);
+  // The same clip from audio: every feature within 0.5 % (the near-zero means: 1e-6 absolute).
+  AudioReadOptions read;
+  read.sample_rate = kGtzanSampleRate;
+  const Matrix a = InputFromAudio(LoadAudio(test::Input("blues.00000.flac").string(), read), in);
+  REQUIRE(a.rows == 57);
+  for (std::size_t r = 0; r < 57; ++r) {
+    INFO(GtzanColumns()[r + 1]);
+    CHECK(std::fabs(a(r, 0) - x(r, 0)) <= std::max(0.005 * std::fabs(x(r, 0)), 1e-6));
+  }
+  InputSpec logmel;
+  const ExampleSet refused = BuildExamples(d, d.classes, logmel);
+  CHECK(refused.examples.empty());
+  REQUIRE(refused.skipped.size() == 3);
+  CHECK(refused.skipped[0].reason == "a feature-table row holds the GTZAN vector only; it cannot give 'logmel' input");
+  Waveform at16k;
+  at16k.sample_rate = 16000;
+  at16k.samples.assign(32000, 0.0f);
+  CHECK_THROWS_WITH(InputFromAudio(at16k, in), "the GTZAN vector needs audio at 22050 Hz, got 16000 Hz");
+}
+
+}  // namespace genre
