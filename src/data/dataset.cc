@@ -250,28 +250,15 @@ Dataset ScanFolder(const std::string& root, bool follow_symlinks) {
 }
 
 Dataset ReadManifest(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(path + ": cannot open: " + std::strerror(errno));
+  CsvFile csv(path);
   const fs::path base = fs::path(path).parent_path();
   Dataset d;
-  std::string line;
-  std::size_t number = 0;
   int col_path = 0, col_label = 1, col_group = 2, col_split = 3;
   std::size_t used = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line[0] == '#') continue;
-    auto problem = [&](const std::string& m) {
-      d.notes.push_back(path + ":" + std::to_string(number) + ": " + m + " (line skipped)");
-    };
-    std::vector<std::string> f;
-    try {
-      f = ParseCsvLine(line);
-    } catch (const Error& e) {
-      problem(e.what());
-      continue;
-    }
+  std::vector<std::string> f;
+  while (csv.Next(f)) {
+    const std::size_t number = csv.line();
+    auto problem = [&](const std::string& m) { csv.Skip(m); };
     if (used == 0 && Lower(f[0]) == "path") {  // header: columns by name, any order
         col_label = col_group = col_split = -1;
         for (std::size_t i = 0; i < f.size(); ++i) {
@@ -315,7 +302,7 @@ Dataset ReadManifest(const std::string& path) {
     d.tracks.push_back(std::move(t));
     ++used;
   }
-  if (in.bad()) throw IoError(path + ": read error");
+  d.notes = std::move(csv.problems());
   if (used == 0) throw FormatError(path + ": no usable lines (expected path,label[,group][,split])");
   return d;
 }

@@ -31,15 +31,12 @@ bool IsFeatureTable(const std::string& path) {
 }
 
 FeatureTable ReadFeatureTable(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(path + ": cannot open: " + std::strerror(errno));
+  CsvFile csv(path, false);
   FeatureTable t;
   t.path = path;
   const std::vector<std::string>& columns = GtzanColumns();
-  std::string line;
-  if (!std::getline(in, line)) throw FormatError(path + ": empty file, expected a feature table header");
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  std::vector<std::string> header = ParseCsvLine(line);
+  std::vector<std::string> header;
+  if (!csv.Next(header)) throw FormatError(path + ": empty file, expected a feature table header");
   std::vector<std::string> want = {"filename"};
   want.insert(want.end(), columns.begin(), columns.end());
   want.push_back("label");
@@ -52,21 +49,9 @@ FeatureTable ReadFeatureTable(const std::string& path) {
   if (header.size() != want.size())
     throw FormatError(path + ": not a GTZAN feature table: " + std::to_string(header.size()) + " columns, expected " +
                       std::to_string(want.size()));
-  std::size_t number = 1;
-  while (std::getline(in, line)) {
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    auto problem = [&](const std::string& m) {
-      t.problems.push_back(path + ":" + std::to_string(number) + ": " + m + " (line skipped)");
-    };
-    std::vector<std::string> f;
-    try {
-      f = ParseCsvLine(line);
-    } catch (const Error& e) {
-      problem(e.what());
-      continue;
-    }
+  std::vector<std::string> f;
+  while (csv.Next(f)) {
+    auto problem = [&](const std::string& m) { csv.Skip(m); };
     if (f.size() != want.size()) {
       problem(std::to_string(f.size()) + " fields, expected " + std::to_string(want.size()));
       continue;
@@ -74,7 +59,7 @@ FeatureTable ReadFeatureTable(const std::string& path) {
     FeatureTableRow row;
     row.filename = f.front();
     row.label = f.back();
-    row.line = number;
+    row.line = csv.line();
     if (row.filename.empty()) {
       problem("empty filename");
       continue;
@@ -94,7 +79,7 @@ FeatureTable ReadFeatureTable(const std::string& path) {
     }
     if (good) t.rows.push_back(std::move(row));
   }
-  if (in.bad()) throw IoError(path + ": read error");
+  t.problems = std::move(csv.problems());
   if (t.rows.empty()) throw FormatError(path + ": no usable rows");
   return t;
 }

@@ -1,5 +1,8 @@
 #include "genre/util/csv.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include "genre/error.h"
 
 namespace genre {
@@ -37,6 +40,36 @@ std::vector<std::string> ParseCsvLine(const std::string& raw) {
   }
   if (quoted) throw FormatError("unterminated quoted field");
   return fields;
+}
+
+}  // namespace genre
+
+namespace genre {
+
+CsvFile::CsvFile(const std::string& path, bool comments) : path_(path), in_(path, std::ios::binary), comments_(comments) {
+  if (!in_) throw IoError(path + ": cannot open: " + std::strerror(errno));
+}
+
+bool CsvFile::Next(std::vector<std::string>& fields) {
+  std::string text;
+  while (std::getline(in_, text)) {
+    ++line_;
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+    if (text.empty() || (comments_ && text[0] == '#')) continue;
+    try {
+      fields = ParseCsvLine(text);
+    } catch (const Error& e) {
+      Skip(e.what());
+      continue;
+    }
+    return true;
+  }
+  if (in_.bad()) throw IoError(path_ + ": read error");
+  return false;
+}
+
+void CsvFile::Skip(const std::string& message) {
+  problems_.push_back(path_ + ":" + std::to_string(line_) + ": " + message + " (line skipped)");
 }
 
 }  // namespace genre
