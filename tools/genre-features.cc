@@ -160,6 +160,23 @@ nlohmann::json ToJson(const std::vector<Result>& results, const nlohmann::json& 
   return {{"genre_version", kVersion}, {"options", opts}, {"files", std::move(files)}};
 }
 
+// Writes `write(os)` to `out` through a temporary file (or to stdout when out is "").
+void WriteText(const std::string& out, const std::function<void(std::ostream&)>& write) {
+  if (out.empty()) {
+    write(std::cout);
+    std::cout.flush();
+    if (!std::cout) throw genre::IoError("stdout: write failed");
+    return;
+  }
+  genre::WriteAtomically(out, [&](const std::string& tmp) {
+    std::ofstream file(tmp, std::ios::binary);
+    if (!file) throw genre::IoError(out + ": cannot open for writing");
+    write(file);
+    file.flush();
+    if (!file) throw genre::IoError(out + ": write failed");
+  });
+}
+
 // ---- --kind gtzan-vector: one row per file, the GTZAN feature table's columns ----
 
 struct VectorRow {
@@ -231,23 +248,6 @@ nlohmann::json VectorJson(const std::vector<VectorRow>& rows) {
                      {"features", std::move(values)}});
   }
   return {{"genre_version", kVersion}, {"kind", "gtzan-vector"}, {"files", std::move(files)}};
-}
-
-// Writes `write(os)` to `out` through a temporary file (or to stdout when out is "").
-void WriteText(const std::string& out, const std::function<void(std::ostream&)>& write) {
-  if (out.empty()) {
-    write(std::cout);
-    std::cout.flush();
-    if (!std::cout) throw genre::IoError("stdout: write failed");
-    return;
-  }
-  genre::WriteAtomically(out, [&](const std::string& tmp) {
-    std::ofstream file(tmp, std::ios::binary);
-    if (!file) throw genre::IoError(out + ": cannot open for writing");
-    write(file);
-    file.flush();
-    if (!file) throw genre::IoError(out + ": write failed");
-  });
 }
 
 int RunGtzanVector(const std::vector<std::string>& inputs, const std::string& out, const std::string& format,
@@ -422,24 +422,10 @@ int main(int argc, char** argv) {
     } else {
       const double frame_s = info.feature == 0 ? 1.0 / fo.sample_rate
                                                : static_cast<double>(fo.stft.hop_length) / fo.sample_rate;
-      const std::string tmp = out.empty() ? "" : genre::TempPathFor(out);
-      std::ofstream file;
-      if (!out.empty()) {
-        file.open(tmp, std::ios::binary);
-        if (!file) throw genre::IoError(out + ": cannot open for writing");
-      }
-      std::ostream& os = out.empty() ? std::cout : file;
-      if (format == "csv") WriteCsv(os, results, Kinds().at(kind).column, frame_s);
-      else os << ToJson(results, opts).dump() << '\n';
-      os.flush();
-      if (!os) {
-        if (!tmp.empty()) std::remove(tmp.c_str());
-        throw genre::IoError((out.empty() ? std::string("stdout") : out) + ": write failed");
-      }
-      if (!tmp.empty()) {
-        file.close();
-        genre::CommitTemp(tmp, out);
-      }
+      WriteText(out, [&](std::ostream& os) {
+        if (format == "csv") WriteCsv(os, results, Kinds().at(kind).column, frame_s);
+        else os << ToJson(results, opts).dump() << '\n';
+      });
     }
   } catch (const genre::Error& e) {
     std::cerr << "genre-features: " << e.what() << "\n";

@@ -18,7 +18,6 @@ constexpr double kPi = std::numbers::pi;
 }  // namespace
 
 using kernels::Axpy;
-using kernels::CopyFrame;
 using kernels::Dot;
 using kernels::MagnitudeSpectrum;
 using kernels::PowerSpectrum;
@@ -228,15 +227,10 @@ FeatureSet FrontEnd::Compute(std::span<const float> y, unsigned features) const 
     std::vector<float> raw(static_cast<std::size_t>(n_fft)), mag(bins), pw(bins), scratch(bins);
     const double power = options_.power;
     const float rolloff_share = static_cast<float>(options_.spectral.rolloff_percent);
-    const auto n = static_cast<std::ptrdiff_t>(y.size());
     const double* spec_d = reinterpret_cast<const double*>(spec.data());
     for (std::size_t t = 0; t < T; ++t) {
       const std::ptrdiff_t start = static_cast<std::ptrdiff_t>(t) * hop - offset;
-      const float* x = y.data() + start;
-      if (start < 0 || start + n_fft > n) {
-        CopyFrame(y, start, n_fft, so.pad_mode, raw.data());
-        x = raw.data();
-      }
+      const float* x = kernels::FrameAt(y, start, n_fft, so.pad_mode, raw.data());
       WindowFrame(x, window_.data(), frame.data(), n_fft);
       fft_.Forward(frame.data(), spec.data());
       if (want_spectral || power != 2.0) MagnitudeSpectrum(spec_d, mag.data(), bins);
@@ -263,14 +257,9 @@ FeatureSet FrontEnd::Compute(std::span<const float> y, unsigned features) const 
   if (features & kRms) {
     out.rms = Matrix(1, T);
     std::vector<float> raw(static_cast<std::size_t>(n_fft));
-    const auto n = static_cast<std::ptrdiff_t>(y.size());
     for (std::size_t t = 0; t < T; ++t) {
       const std::ptrdiff_t start = static_cast<std::ptrdiff_t>(t) * hop - offset;
-      const float* x = y.data() + start;
-      if (start < 0 || start + n_fft > n) {
-        CopyFrame(y, start, n_fft, so.pad_mode, raw.data());
-        x = raw.data();
-      }
+      const float* x = kernels::FrameAt(y, start, n_fft, so.pad_mode, raw.data());
       const double acc = Dot(x, x, static_cast<std::size_t>(n_fft));
       out.rms(0, t) = static_cast<float>(std::sqrt(acc / n_fft));
     }

@@ -109,8 +109,8 @@ double TuningFromPeaks(const Peaks& peaks) {
   std::vector<double> edges(kBins + 1);
   for (int i = 0; i < kBins; ++i) edges[static_cast<std::size_t>(i)] = i * (1.0 / kBins) + -0.5;  // np.linspace
   edges[kBins] = 0.5;
+  // r is in [-0.5, 0.5) by construction, and at least the median peak is counted.
   std::vector<int> counts(kBins, 0);
-  bool any = false;
   for (std::size_t i = 0; i < n; ++i) {
     if (!(peaks.mag[i] >= threshold)) continue;
     // hz_to_octs in float32: log2(f / (440 / 16)), times 12, mod 1, folded to [-0.5, 0.5).
@@ -121,11 +121,8 @@ double TuningFromPeaks(const Peaks& peaks) {
     int b = std::clamp(static_cast<int>(std::floor((v + 0.5) * kBins)), 0, kBins - 1);
     while (b > 0 && v < edges[static_cast<std::size_t>(b)]) --b;
     while (b < kBins - 1 && v >= edges[static_cast<std::size_t>(b) + 1]) ++b;
-    if (v < edges[0] || v > edges[kBins]) continue;  // outside the histogram's range
     ++counts[static_cast<std::size_t>(b)];
-    any = true;
   }
-  if (!any) return 0.0;
   const auto best = std::max_element(counts.begin(), counts.end()) - counts.begin();  // first maximum
   return edges[static_cast<std::size_t>(best)];
 }
@@ -222,8 +219,7 @@ double GtzanExtractor::Tempo(const Matrix& logmel, int sample_rate, int hop_leng
   std::vector<float> onset(T, 0.0f), diff(bands);
   bool any = false;
   for (std::size_t t = kDelay; t < T; ++t) {
-    const std::size_t j = t - kDelay;
-    if (j + 1 >= T) break;
+    const std::size_t j = t - kDelay;  // j + 1 <= T - 3: always a frame
     for (std::size_t b = 0; b < bands; ++b) diff[b] = std::max(0.0f, logmel(b, j + 1) - logmel(b, j));
     const std::size_t mid = bands / 2;
     std::nth_element(diff.begin(), diff.begin() + static_cast<std::ptrdiff_t>(mid), diff.end());
@@ -296,9 +292,8 @@ std::vector<double> GtzanExtractor::Compute(std::span<const float> y, GtzanTimin
   const auto start_time = clock;
   GtzanTimings tm;
   const std::size_t N = y.size(), T = front_end_.NumFrames(N), bins = kNfft / 2 + 1;
-  const auto n = static_cast<std::ptrdiff_t>(N);
   const std::vector<double>& window = front_end_.window();
-  const std::vector<double> freqs = FftFrequencies(kGtzanSampleRate, kNfft);
+  const std::vector<double>& freqs = front_end_.frequencies();
 
   // One reflect-padded STFT feeds everything: the complex spectrum (complex64, for
   // HPSS), |X| (float32), power |X|^2 (float32, as librosa squares the magnitude),
@@ -314,11 +309,7 @@ std::vector<double> GtzanExtractor::Compute(std::span<const float> y, GtzanTimin
     const double* xd = reinterpret_cast<const double*>(x.data());
     for (std::size_t t = 0; t < T; ++t) {
       const std::ptrdiff_t start = static_cast<std::ptrdiff_t>(t) * kHop - kNfft / 2;
-      const float* src = y.data() + start;
-      if (start < 0 || start + kNfft > n) {
-        kernels::CopyFrame(y, start, kNfft, PadMode::kReflect, raw.data());
-        src = raw.data();
-      }
+      const float* src = kernels::FrameAt(y, start, kNfft, PadMode::kReflect, raw.data());
       kernels::WindowFrame(src, window.data(), frame.data(), kNfft);
       fft_.Forward(frame.data(), x.data());
       std::complex<float>* s = spec.data() + t * bins;

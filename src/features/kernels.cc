@@ -72,6 +72,12 @@ void CopyFrame(std::span<const float> y, std::ptrdiff_t start, int len, PadMode 
   for (int i = 0; i < len; ++i) out[i] = PaddedSample(y, start + i, mode);
 }
 
+const float* FrameAt(std::span<const float> y, std::ptrdiff_t start, int len, PadMode mode, float* scratch) {
+  if (start >= 0 && start + len <= static_cast<std::ptrdiff_t>(y.size())) return y.data() + start;
+  CopyFrame(y, start, len, mode, scratch);
+  return scratch;
+}
+
 GENRE_SIMD_CLONES void SpectralShape(const float* mag, std::size_t bins, const double* freqs, float rolloff_share,
                                      float* centroid_out, float* bandwidth_out, float* rolloff_out, float* scratch) {
   // librosa.util.normalize(S, norm=1): the frame's sum (numpy sums float32 pairwise; we use

@@ -33,6 +33,9 @@ void Axpy(double d, const float* x, double* acc, std::size_t n);
 std::ptrdiff_t ReflectIndex(std::ptrdiff_t i, std::ptrdiff_t n);
 // Copies the frame starting at padded position `start` into `out` (length len).
 void CopyFrame(std::span<const float> y, std::ptrdiff_t start, int len, PadMode mode, float* out);
+// The frame starting at padded position `start`: a pointer into y when it lies inside,
+// else `scratch` (len floats) filled by CopyFrame.
+const float* FrameAt(std::span<const float> y, std::ptrdiff_t start, int len, PadMode mode, float* scratch);
 
 // Neighbours that differ in s[0..n): the zero crossings of a frame of sign bytes.
 std::size_t CountChanges(const std::uint8_t* s, std::size_t n);

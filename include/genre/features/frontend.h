@@ -83,6 +83,7 @@ class FrontEnd {
   const FrontEndOptions& options() const { return options_; }
   const MelFilterBank& mel_filter_bank() const { return mel_; }
   const std::vector<double>& window() const { return window_; }
+  const std::vector<double>& frequencies() const { return freqs_; }  // FftFrequencies of the options
 
   // Frames for a signal of n samples: 1 + n / hop centred, 1 + (n - n_fft) / hop otherwise.
   std::size_t NumFrames(std::size_t n_samples) const;
