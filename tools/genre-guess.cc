@@ -240,12 +240,8 @@ int main(int argc, char** argv) {
     return kExitModel;
   }
   const genre::ModelCard& card = model->card();
-  if (hop_s > 0) {
-    const double per_column = card.input.kind == "logmel"
-                                  ? static_cast<double>(card.input.front_end.stft.hop_length) / card.input.front_end.sample_rate
-                                  : card.input.segment_s;
-    co.hop = std::max(1, static_cast<int>(hop_s / per_column + 0.5));
-  } else if (hop_s < 0) {
+  co.hop_s = hop_s;
+  if (hop_s < 0) {
     std::cerr << "genre-guess: --hop must be > 0 seconds, got " << hop_s << "\n";
     return kExitUsage;
   }

@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <fstream>
 #include <set>
 #include <sys/stat.h>
@@ -118,6 +120,32 @@ void Append(Dataset& into, Dataset&& from) {
 
 // Fills in the values of feature-table rows that a manifest names ("table.csv#clip.wav"),
 // reading each table once; rows not in their table are skipped.
+// One recording reached through several sources (a clip, its excerpt, its row of a
+// feature table) is one group: groups that share a track stem are merged, named
+// after the group seen first, so that a split or fold never cuts them apart.
+void MergeGroupsByStem(Dataset& d) {
+  std::map<std::string, std::string> parent;  // union-find over group names
+  std::function<std::string(const std::string&)> find = [&](const std::string& g) -> std::string {
+    auto it = parent.find(g);
+    if (it == parent.end() || it->second == g) return g;
+    return it->second = find(it->second);
+  };
+  std::map<std::string, std::string> by_stem;  // stem -> a group holding it
+  std::map<std::string, std::size_t> first;   // group -> index of its first track
+  for (std::size_t i = 0; i < d.tracks.size(); ++i) {
+    const Track& t = d.tracks[i];
+    first.emplace(t.group, i);
+    const std::string stem = t.kind == TrackKind::kMsd && !t.track_id.empty() ? t.track_id : FileStem(t.path);
+    auto [it, added] = by_stem.emplace(stem, t.group);
+    if (added) continue;
+    std::string a = find(it->second), b = find(t.group);
+    if (a == b) continue;
+    if (first[b] < first[a]) std::swap(a, b);  // the earlier group names the merged one
+    parent[b] = a;
+  }
+  for (Track& t : d.tracks) t.group = find(t.group);
+}
+
 void ResolveTableRows(Dataset& d) {
   std::map<std::string, std::map<std::string, const FeatureTableRow*>> index;
   std::map<std::string, FeatureTable> tables;
@@ -390,6 +418,7 @@ Dataset LoadDataset(const DatasetOptions& o) {
   }
   d.tracks = std::move(unique);
   if (duplicates) d.notes.push_back(std::to_string(duplicates) + " files were listed twice and counted once");
+  MergeGroupsByStem(d);
 
   const std::pair<const std::string*, Split> lists[] = {
       {&o.train_list, Split::kTrain}, {&o.valid_list, Split::kValid}, {&o.test_list, Split::kTest}};

@@ -1,10 +1,12 @@
 #include "genre/data/split.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 
 #include "genre/error.h"
+#include "genre/util/csv.h"
 #include "genre/util/hash.h"
 
 namespace genre {
@@ -143,6 +145,65 @@ std::vector<int> AssignFolds(const Dataset& d, int k, std::uint64_t seed) {
     }
   }
   return fold_of;
+}
+
+FixedFolds FoldsFromFile(const Dataset& d, const std::string& path) {
+  CsvFile file(path);
+  std::vector<std::string> f;
+  if (!file.Next(f)) throw FormatError(path + ": empty folds file");
+  int col_path = -1, col_fold = -1, col_split = -1;
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    if (f[i] == "path") col_path = static_cast<int>(i);
+    if (f[i] == "fold") col_fold = static_cast<int>(i);
+    if (f[i] == "split") col_split = static_cast<int>(i);
+  }
+  const int col = col_fold >= 0 ? col_fold : col_split;
+  if (col_path < 0 || col < 0)
+    throw FormatError(path + ": a folds file needs a header with path and fold (or split) columns");
+  std::map<std::string, int> by_stem;
+  FixedFolds out;
+  while (file.Next(f)) {
+    const auto need = static_cast<std::size_t>(std::max(col_path, col));
+    auto bad = [&](const std::string& m) {
+      return FormatError(path + ":" + std::to_string(file.line()) + ": " + m);
+    };
+    if (f.size() <= need) throw bad("expected " + std::to_string(need + 1) + " fields, got " + std::to_string(f.size()));
+    int fold = -1;
+    if (col_fold >= 0) {
+      char* end = nullptr;
+      const long v = std::strtol(f[col].c_str(), &end, 10);
+      if (f[col].empty() || *end != '\0' || v < 0 || v > 1000) throw bad("fold '" + f[col] + "' is not a number in [0, 1000]");
+      fold = static_cast<int>(v);
+    } else {
+      const Split s = ParseSplit(f[col]);
+      if (s == Split::kNone) throw bad("split is empty");
+      fold = s == Split::kTrain ? 0 : s == Split::kValid ? 1 : 2;
+    }
+    const std::string stem = FileStem(f[col_path]);
+    if (auto [it, added] = by_stem.emplace(stem, fold); !added && it->second != fold)
+      throw bad(stem + " is listed in folds " + std::to_string(it->second) + " and " + std::to_string(fold));
+    out.k = std::max(out.k, fold + 1);
+  }
+  if (!file.problems().empty()) throw FormatError(file.problems().front());
+  if (by_stem.empty()) throw FormatError(path + ": no rows");
+  // A track's fold: its own row's, else that of another track of its group.
+  std::map<std::string, std::pair<int, std::string>> group_fold;  // group -> fold, stem that set it
+  for (const Track& t : d.tracks) {
+    const std::string stem = t.kind == TrackKind::kMsd && !t.track_id.empty() ? t.track_id : FileStem(t.path);
+    const auto it = by_stem.find(stem);
+    if (it == by_stem.end()) continue;
+    auto [g, added] = group_fold.emplace(t.group, std::make_pair(it->second, stem));
+    if (!added && g->second.first != it->second)
+      throw InputError(path + ": " + g->second.second + " (fold " + std::to_string(g->second.first) + ") and " + stem +
+                       " (fold " + std::to_string(it->second) + ") are one group (" + t.group +
+                       ") and cannot be held out apart");
+  }
+  for (const Track& t : d.tracks) {
+    const auto g = group_fold.find(t.group);
+    out.fold.push_back(g == group_fold.end() ? -1 : g->second.first);
+    out.absent += g == group_fold.end();
+  }
+  return out;
 }
 
 }  // namespace genre

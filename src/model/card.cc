@@ -1,7 +1,9 @@
 #include "genre/model/card.h"
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -119,9 +121,15 @@ ModelCard CardFromJson(const nlohmann::json& j, const std::string& where) {
   return c;
 }
 
+bool ModelCard::IsEnsemble() const { return arch.kind == kEnsemble; }
+
 void ModelCard::Validate(const std::string& where) const {
   auto fail = [&](const std::string& m) { throw FormatError(where + ": invalid model card: " + m); };
   if (classes.size() < 2) fail("needs at least 2 classes, has " + std::to_string(classes.size()));
+  if (IsEnsemble() || input.kind == kEnsemble) {
+    if (!IsEnsemble() || input.kind != kEnsemble) fail("an ensemble has arch and input kind 'ensemble'");
+    return;
+  }
   try {
     if (!ArchReads(arch.kind, input.kind)) fail("arch " + arch.kind + " cannot read input " + input.kind);
     input.front_end.Validate();
@@ -159,13 +167,20 @@ void WriteModelFile(const std::string& path, const ModelCard& card, const std::s
   });
 }
 
-ModelFileContents ReadModelFile(const std::string& path) {
+namespace {
+std::string ReadBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(path + ": cannot open: " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) throw IoError(path + ": read error");
-  const std::string bytes = ss.str();
+  return ss.str();
+}
+}  // namespace
+
+ModelFileContents ReadModelFile(const std::string& path) { return ParseModelFile(ReadBytes(path), path); }
+
+ModelFileContents ParseModelFile(const std::string& bytes, const std::string& path) {
   if (bytes.size() < sizeof kMagic || bytes.compare(0, sizeof kMagic, kMagic, sizeof kMagic) != 0)
     throw FormatError(path + ": not a genre model file");
   std::size_t pos = sizeof kMagic;
@@ -197,5 +212,73 @@ ModelFileContents ReadModelFile(const std::string& path) {
 }
 
 ModelCard ReadModelCard(const std::string& path) { return ReadModelFile(path).card; }
+
+std::vector<EnsembleMember> EnsembleMembers(const ModelFileContents& ensemble, const std::string& where) {
+  std::vector<EnsembleMember> members;
+  const std::string& payload = ensemble.weights;
+  std::size_t pos = 0;
+  while (pos < payload.size()) {
+    std::uint64_t size = 0;
+    if (!GetLe(payload, pos, size) || payload.size() - pos < size)
+      throw FormatError(where + ": ensemble member " + std::to_string(members.size() + 1) + " is truncated");
+    const std::string name = where + " (member " + std::to_string(members.size() + 1) + ")";
+    EnsembleMember m{ParseModelFile(payload.substr(pos, size), name), name};
+    pos += size;
+    if (m.contents.card.IsEnsemble()) throw FormatError(name + ": an ensemble cannot hold an ensemble");
+    std::vector<std::string> a = m.contents.card.classes, b = ensemble.card.classes;
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    if (a != b) throw FormatError(name + ": its genres differ from the ensemble's");
+    members.push_back(std::move(m));
+  }
+  if (members.size() < 2) throw FormatError(where + ": an ensemble needs at least 2 members, has " + std::to_string(members.size()));
+  return members;
+}
+
+ModelCard WriteEnsembleFile(const std::string& path, const std::vector<std::string>& member_paths, ModelCard card) {
+  if (member_paths.size() < 2) throw OptionError("an ensemble needs at least 2 member models");
+  card.classes.clear();
+  card.mean.clear();
+  card.stdev.clear();
+  card.arch = ArchOptions{};
+  card.arch.kind = kEnsemble;
+  card.arch.channels.clear();
+  card.arch.hidden.clear();
+  card.arch.dropout = 0;
+  card.input.kind = kEnsemble;
+  card.input.rows = 0;
+  if (!card.training.is_object()) card.training = nlohmann::json::object();
+  nlohmann::json members = nlohmann::json::array();
+  std::string payload;
+  for (const std::string& p : member_paths) {
+    const std::string bytes = ReadBytes(p);
+    const ModelCard m = ParseModelFile(bytes, p).card;
+    if (m.IsEnsemble()) throw InputError(p + ": an ensemble cannot hold an ensemble");
+    if (card.classes.empty()) {
+      card.classes = m.classes;
+      card.input.front_end = m.input.front_end;
+    }
+    std::vector<std::string> a = m.classes, b = card.classes;
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    if (a != b) throw InputError(p + ": its genres differ from those of " + member_paths.front());
+    members.push_back({{"file", std::filesystem::path(p).filename().string()},
+                       {"name", m.name},
+                       {"arch", m.arch.kind},
+                       {"input", m.input.kind},
+                       {"git_commit", m.git_commit},
+                       {"created", m.created},
+                       {"bytes", bytes.size()}});
+    nlohmann::json t = m.training;  // data, command, seed, options, metrics (not the epoch history)
+    if (t.is_object()) t.erase("history");
+    members.back()["training"] = t;
+    PutLe<std::uint64_t>(payload, bytes.size());
+    payload += bytes;
+  }
+  card.training["members"] = members;
+  card.training["combine"] = "mean of the members' song probabilities";
+  WriteModelFile(path, card, payload);
+  return card;
+}
 
 }  // namespace genre

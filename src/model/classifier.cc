@@ -1,11 +1,13 @@
 #include "genre/model/classifier.h"
 
 #include <algorithm>
+#include <cmath>
 #include <mutex>
 
 #include "genre/data/dataset.h"
 #include "genre/data/msd.h"
 #include "genre/error.h"
+#include "genre/features/gtzan_vector.h"
 #include "genre/features/streaming.h"
 #include "genre/model/inputs.h"
 #include "genre/train/windows.h"
@@ -29,6 +31,32 @@ Matrix WindowOfFrames(const Matrix& fm, std::size_t start, std::size_t window, f
 
 Classifier::Classifier(std::shared_ptr<const Model> model) : model_(std::move(model)) {
   if (!model_) throw OptionError("Classifier needs a model");
+  for (const auto& m : model_->members()) members_.emplace_back(m);
+}
+
+Classification Classifier::Combine(const std::function<Classification(const Classifier&)>& classify) const {
+  const std::vector<std::string>& classes = model_->card().classes;
+  Classification c;
+  c.probs.assign(classes.size(), 0.0f);
+  for (const Classifier& member : members_) {
+    Classification m = classify(member);
+    const std::vector<std::string>& own = member.model().card().classes;
+    std::vector<std::size_t> to(own.size());  // member class -> ensemble class
+    for (std::size_t k = 0; k < own.size(); ++k)
+      to[k] = static_cast<std::size_t>(std::find(classes.begin(), classes.end(), own[k]) - classes.begin());
+    for (std::size_t k = 0; k < own.size(); ++k) c.probs[to[k]] += m.probs[k] / static_cast<float>(members_.size());
+    c.duration_s = std::max(c.duration_s, m.duration_s);
+    if (m.windows > c.windows) {
+      c.windows = m.windows;
+      c.timeline.clear();
+      for (WindowProbabilities& w : m.timeline) {
+        std::vector<float> p(classes.size(), 0.0f);
+        for (std::size_t k = 0; k < own.size(); ++k) p[to[k]] = w.probs[k];
+        c.timeline.push_back({w.start_s, std::move(p)});
+      }
+    }
+  }
+  return c;
 }
 
 Classification Classifier::Slide(std::size_t columns, const std::function<Matrix(std::size_t, std::size_t)>& window,
@@ -36,7 +64,11 @@ Classification Classifier::Slide(std::size_t columns, const std::function<Matrix
   const ModelCard& card = model_->card();
   if (o.hop < 0) throw OptionError("hop must be >= 0, got " + std::to_string(o.hop));
   const auto W = static_cast<std::size_t>(card.input.window);
-  const auto hop = static_cast<std::size_t>(o.hop > 0 ? o.hop : card.input.hop);
+  if (o.hop_s < 0) throw OptionError("hop must be >= 0 seconds");
+  const auto hop = static_cast<std::size_t>(
+      o.hop > 0    ? o.hop
+      : o.hop_s > 0 ? std::max(1L, std::lround(o.hop_s / seconds_per_column))
+                    : card.input.hop);
   const std::vector<std::size_t> starts = WindowStarts(columns, W, hop);
   Classification c;
   c.duration_s = duration_s;
@@ -89,8 +121,60 @@ Classification Classifier::ClassifyStream(AudioStream& stream, const std::string
       static_cast<double>(logmel.samples()) / in.front_end.sample_rate, o);
 }
 
-Classification Classifier::ClassifyAudio(const Waveform& audio, const ClassifyOptions& o) const {
+Classification Classifier::ClassifyClips(const std::function<std::size_t(float*, std::size_t)>& read,
+                                         const std::string& name, const ClassifyOptions& o) const {
   const InputSpec& in = model_->card().input;
+  constexpr std::size_t kClip = kGtzanClipSamples;
+  Classification c;
+  c.probs.assign(model_->card().classes.size(), 0.0f);
+  std::vector<std::vector<float>> probs;
+  std::vector<float> buffer, block(1 << 16);
+  std::size_t start = 0, total = 0;  // sample index of buffer[0]; samples read
+  auto analyse = [&](std::size_t n) {
+    Waveform clip;
+    clip.sample_rate = kGtzanSampleRate;
+    clip.samples.assign(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
+    try {
+      probs.push_back(model_->Predict({InputFromAudio(clip, in)})[0]);
+    } catch (const Error& e) {
+      if (name.empty()) throw;
+      e.RethrowWithContext(name);
+    }
+    if (o.timeline) c.timeline.push_back({static_cast<double>(start) / kGtzanSampleRate, probs.back()});
+    buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
+    start += n;
+  };
+  for (std::size_t n; (n = read(block.data(), block.size())) > 0;) {
+    buffer.insert(buffer.end(), block.begin(), block.begin() + static_cast<std::ptrdiff_t>(n));
+    total += n;
+    // A clip goes when at least half a clip follows it: the last one takes up to 1.5 clips.
+    while (buffer.size() >= kClip + kClip / 2) analyse(kClip);
+  }
+  if (total == 0) throw InputError(name + ": no audio samples to analyse");
+  analyse(buffer.size());
+  for (const auto& p : probs)
+    for (std::size_t k = 0; k < c.probs.size(); ++k) c.probs[k] += p[k] / static_cast<float>(probs.size());
+  c.windows = probs.size();
+  c.duration_s = static_cast<double>(total) / kGtzanSampleRate;
+  return c;
+}
+
+Classification Classifier::ClassifyAudio(const Waveform& audio, const ClassifyOptions& o) const {
+  if (!members_.empty()) return Combine([&](const Classifier& m) { return m.ClassifyAudio(audio, o); });
+  const InputSpec& in = model_->card().input;
+  if (in.kind == "gtzan") {
+    if (audio.sample_rate != kGtzanSampleRate)
+      throw InputError("the GTZAN vector needs audio at 22050 Hz, got " + std::to_string(audio.sample_rate) + " Hz");
+    std::size_t at = 0;
+    return ClassifyClips(
+        [&](float* out, std::size_t max) {
+          const std::size_t n = std::min(max, audio.samples.size() - at);
+          std::copy_n(audio.samples.data() + at, n, out);
+          at += n;
+          return n;
+        },
+        audio.info.path, o);
+  }
   if (audio.sample_rate != in.front_end.sample_rate)
     throw InputError("audio at " + std::to_string(audio.sample_rate) + " Hz, the model reads " +
                      std::to_string(in.front_end.sample_rate) + " Hz");
@@ -102,6 +186,7 @@ Classification Classifier::ClassifyAudio(const Waveform& audio, const ClassifyOp
 }
 
 Classification Classifier::ClassifyFile(const std::string& path, const ClassifyOptions& o) const {
+  if (!members_.empty()) return Combine([&](const Classifier& m) { return m.ClassifyFile(path, o); });
   const InputSpec& in = model_->card().input;
   if (path != "-" && IsH5Path(path)) {
     MsdTrack t;
@@ -122,6 +207,7 @@ Classification Classifier::ClassifyFile(const std::string& path, const ClassifyO
 }
 
 Classification Classifier::ClassifyBytes(std::string bytes, const std::string& name, const ClassifyOptions& o) const {
+  if (!members_.empty()) return Combine([&](const Classifier& m) { return m.ClassifyBytes(bytes, name, o); });
   AudioStream stream = AudioStream::FromMemory(std::move(bytes), name, ReadOptions(o));
   return ClassifyOpen(stream, name, o);
 }
@@ -136,6 +222,8 @@ AudioReadOptions Classifier::ReadOptions(const ClassifyOptions& o) const {
 
 Classification Classifier::ClassifyOpen(AudioStream& stream, const std::string& name, const ClassifyOptions& o) const {
   if (model_->card().input.kind == "logmel") return ClassifyStream(stream, name, o);
+  if (model_->card().input.kind == "gtzan")
+    return ClassifyClips([&](float* out, std::size_t max) { return stream.Read(out, max); }, name, o);
   const Waveform audio = ReadAll(stream);
   Classification c;
   try {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "genre/error.h"
+#include "genre/train/predictions.h"
 
 namespace genre {
 
@@ -53,34 +54,36 @@ RunOutcome TrainOnSplit(Model& model, const PreparedData& data, const TrainOptio
   return out;
 }
 
-namespace {
-void MeanStd(const std::vector<double>& v, double& mean, double& sd) {
-  mean = 0;
-  for (double x : v) mean += x / static_cast<double>(v.size());
-  double var = 0;
-  for (double x : v) var += (x - mean) * (x - mean) / static_cast<double>(v.size());
-  sd = std::sqrt(var);
-}
-}  // namespace
 
 CvOutcome CrossValidate(const ModelCard& card, const PreparedData& data, int k, double valid, std::uint64_t seed,
-                        const TrainOptions& options, const FoldCallback& on_epoch) {
-  // The folds are drawn over the usable tracks only.
+                        const TrainOptions& options, const FoldCallback& on_epoch, const std::vector<int>& fixed) {
+  // The folds are drawn over the usable tracks only (or taken from `fixed`).
   Dataset usable;
   for (std::size_t i : data.examples.track) usable.tracks.push_back(data.dataset.tracks[i]);
   usable.UpdateClasses();
-  const std::vector<int> fold = AssignFolds(usable, k, seed);
+  std::vector<int> fold;
+  if (fixed.empty()) {
+    fold = AssignFolds(usable, k, seed);
+  } else {
+    if (fixed.size() != data.dataset.tracks.size()) throw OptionError("CrossValidate: one fixed fold per track expected");
+    for (std::size_t i : data.examples.track) fold.push_back(fixed[i]);
+    for (int f = 0; f < k; ++f)
+      if (std::find(fold.begin(), fold.end(), f) == fold.end())
+        throw InputError("fold " + std::to_string(f) + " of " + std::to_string(k) + " holds no usable track");
+  }
   CvOutcome cv;
-  std::vector<int> pooled_truth, pooled_pred;
-  std::vector<double> accuracy, f1;
+  std::vector<int> truth, held_fold;
+  std::vector<std::vector<float>> held_probs;
   for (int f = 0; f < k; ++f) {
     const auto t0 = std::chrono::steady_clock::now();
     Dataset rest;
-    std::vector<std::size_t> rest_index;
+    std::vector<std::size_t> rest_index, test_index;
     std::vector<Example> train, val, test;
     for (std::size_t i = 0; i < usable.tracks.size(); ++i) {
+      if (fold[i] < 0) continue;  // left out
       if (fold[i] == f) {
         test.push_back(data.examples.examples[i]);
+        test_index.push_back(i);
       } else {
         Track t = usable.tracks[i];
         t.split = Split::kNone;
@@ -107,17 +110,19 @@ CvOutcome CrossValidate(const ModelCard& card, const PreparedData& data, int k, 
     out.epochs = static_cast<int>(r.history.size());
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (std::size_t i = 0; i < test.size(); ++i) {
-      pooled_truth.push_back(test[i].label);
-      const auto& p = ev.track_probs[i];
-      pooled_pred.push_back(static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin()));
+      truth.push_back(test[i].label);
+      held_fold.push_back(f);
+      held_probs.push_back(ev.track_probs[i]);
+      cv.held_out.push_back({data.examples.track[test_index[i]], f, ev.track_probs[i]});
     }
-    accuracy.push_back(ev.tracks.accuracy);
-    f1.push_back(ev.tracks.macro_f1);
     cv.folds.push_back(std::move(out));
   }
-  MeanStd(accuracy, cv.accuracy_mean, cv.accuracy_std);
-  MeanStd(f1, cv.macro_f1_mean, cv.macro_f1_std);
-  cv.pooled = ComputeMetrics(pooled_truth, pooled_pred, card.classes);
+  const FoldedMetrics m = ScoreFolds(truth, held_probs, held_fold, card.classes);
+  cv.accuracy_mean = m.accuracy_mean;
+  cv.accuracy_std = m.accuracy_std;
+  cv.macro_f1_mean = m.macro_f1_mean;
+  cv.macro_f1_std = m.macro_f1_std;
+  cv.pooled = m.pooled;
   return cv;
 }
 

@@ -167,34 +167,60 @@ Model Model::Create(const ModelCard& card, std::uint64_t seed) {
     impl->card.stdev.assign(static_cast<std::size_t>(card.input.rows), 1.0f);
   }
   impl->card.Validate("model");
+  if (impl->card.IsEnsemble()) throw OptionError("an ensemble is made from trained models (genre-train ensemble)");
   torch::manual_seed(seed);
-  impl->net = MakeNet(card);
+  impl->net = MakeNet(impl->card);  // with the identity standardisation filled in above
   return Model(std::move(impl));
 }
 
-Model Model::Load(const std::string& path) {
-  ModelFileContents contents = ReadModelFile(path);
-  auto impl = std::make_unique<Impl>();
+namespace {
+std::unique_ptr<Model::Impl> LoadImpl(ModelFileContents contents, const std::string& where) {
+  auto impl = std::make_unique<Model::Impl>();
+  if (contents.card.IsEnsemble()) {
+    for (EnsembleMember& m : EnsembleMembers(contents, where))
+      impl->members.push_back(std::make_shared<const Model>(Model::FromContents(std::move(m.contents), m.where)));
+    impl->card = std::move(contents.card);
+    impl->payload = std::move(contents.weights);
+    return impl;
+  }
   impl->card = std::move(contents.card);
   impl->net = MakeNet(impl->card);
-  LoadWeights(*impl->net, contents.weights, path);
+  LoadWeights(*impl->net, contents.weights, where);
   impl->net->eval();
-  return Model(std::move(impl));
+  return impl;
+}
+}  // namespace
+
+Model Model::FromContents(ModelFileContents contents, const std::string& where) {
+  return Model(LoadImpl(std::move(contents), where));
 }
 
-void Model::Save(const std::string& path) const { WriteModelFile(path, impl_->card, SaveWeights(*impl_->net)); }
+Model Model::Load(const std::string& path) { return FromContents(ReadModelFile(path), path); }
+
+void Model::Save(const std::string& path) const {
+  WriteModelFile(path, impl_->card, impl_->net ? SaveWeights(*impl_->net) : impl_->payload);
+}
+
+const std::vector<std::shared_ptr<const Model>>& Model::members() const { return impl_->members; }
 
 const ModelCard& Model::card() const { return impl_->card; }
 ModelCard& Model::card() { return impl_->card; }
 
 std::size_t Model::parameters() const {
   std::size_t n = 0;
+  for (const auto& m : impl_->members) n += m->parameters();
+  if (!impl_->net) return n;
   for (const auto& p : impl_->net->parameters()) n += static_cast<std::size_t>(p.numel());
   return n;
 }
 
 std::string Model::WeightsHash() const {
   Hasher h;
+  for (const auto& m : impl_->members) {
+    const std::string member = m->WeightsHash();
+    h.Update(member.data(), member.size());
+  }
+  if (!impl_->net) return ToHex(h.Digest());
   auto add = [&](const torch::Tensor& t) {
     const torch::Tensor c = t.contiguous().to(torch::kFloat32);
     h.Update(c.data_ptr<float>(), static_cast<std::size_t>(c.numel()) * sizeof(float));
@@ -206,6 +232,7 @@ std::string Model::WeightsHash() const {
 }
 
 std::vector<std::vector<float>> Model::Predict(const std::vector<Matrix>& windows, int batch) const {
+  if (!impl_->net) throw OptionError("an ensemble classifies songs (Classifier), not windows");
   torch::NoGradGuard no_grad;
   impl_->net->eval();
   std::vector<std::vector<float>> out;

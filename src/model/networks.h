@@ -41,7 +41,9 @@ std::shared_ptr<NetImpl> MakeNet(const ModelCard& card);
 
 struct Model::Impl {
   ModelCard card;
-  std::shared_ptr<NetImpl> net;
+  std::shared_ptr<NetImpl> net;                    // null for an ensemble
+  std::vector<std::shared_ptr<const Model>> members;  // an ensemble's
+  std::string payload;                             // an ensemble's member files, as read
 };
 
 // [B, rows, window] float tensor from windows (copied).

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "genre/data/split.h"
@@ -163,6 +164,58 @@ TEST_CASE("gtzan input: table rows as they are, audio through the extractor, not
   at16k.sample_rate = 16000;
   at16k.samples.assign(32000, 0.0f);
   CHECK_THROWS_WITH(InputFromAudio(at16k, in), "the GTZAN vector needs audio at 22050 Hz, got 16000 Hz");
+}
+
+TEST_CASE("one recording through several sources is one group; folds fixed by a file follow it", "[data][split]") {
+  test::TempDir dir;
+  // A table whose rows metal.00002 and rock.00016 repeat each other (one group), and
+  // audio of metal.00002 (a clip) and rock.00016 (an "excerpt") in genre folders.
+  test::WriteBytes(dir / "table.csv", Header() + Row("blues.00000.wav", 1, "blues") + Row("metal.00002.wav", 5, "metal") +
+                                          Row("rock.00016.wav", 5, "rock") + Row("jazz.00001.wav", 9, "jazz"));
+  fs::create_directories(dir / "clips/metal");
+  fs::create_directories(dir / "excerpts/rock");
+  fs::create_symlink(test::Input("metal.00002.flac"), dir / "clips/metal/metal.00002.flac");
+  fs::create_symlink(test::Input("short_0.3s.wav"), dir / "excerpts/rock/rock.00016.wav");
+  DatasetOptions o;
+  o.sources = {(dir / "table.csv").string(), (dir / "clips").string(), (dir / "excerpts").string()};
+  const Dataset d = LoadDataset(o);
+  REQUIRE(d.tracks.size() == 6);
+  std::map<std::string, std::string> group;
+  for (const Track& t : d.tracks) group[fs::path(t.path).filename().string()] = t.group;
+  CHECK(group["table.csv#metal.00002.wav"] == "metal.00002");
+  CHECK(group["table.csv#rock.00016.wav"] == "metal.00002");
+  CHECK(group["metal.00002.flac"] == "metal.00002");
+  CHECK(group["rock.00016.wav"] == "metal.00002");  // the excerpt joins its row's group
+  CHECK(group["table.csv#blues.00000.wav"] == "blues.00000");
+
+  // Folds from a fold column: matched by stem, spread over the group, unlisted left out.
+  test::WriteBytes(dir / "folds.csv", "path,label,group,split,fold\nx/metal.00002.flac,metal,g,,1\n"
+                                      "y/blues.00000.wav,blues,g2,,0\n");
+  FixedFolds f = FoldsFromFile(d, (dir / "folds.csv").string());
+  CHECK(f.k == 2);
+  CHECK(f.absent == 1);  // jazz.00001
+  for (std::size_t i = 0; i < d.tracks.size(); ++i) {
+    INFO(d.tracks[i].path);
+    CHECK(f.fold[i] == (d.tracks[i].group == "metal.00002" ? 1 : d.tracks[i].group == "blues.00000" ? 0 : -1));
+  }
+  // Folds from a split column (published split lists): train, valid, test = 0, 1, 2.
+  test::WriteBytes(dir / "lists.csv", "path,split\nrock/rock.00016.wav,test\njazz/jazz.00001.wav,valid\n");
+  f = FoldsFromFile(d, (dir / "lists.csv").string());
+  CHECK(f.k == 3);
+  CHECK(f.absent == 1);  // blues.00000
+  CHECK(f.fold[0] == -1);
+  for (std::size_t i = 0; i < d.tracks.size(); ++i)
+    if (d.tracks[i].group == "metal.00002") CHECK(f.fold[i] == 2);
+  // One group in two folds, a bad fold, no fold column: refused with file and line.
+  test::WriteBytes(dir / "split.csv", "path,fold\nmetal.00002.flac,0\nrock.00016.wav,1\n");
+  CHECK_THAT(test::MessageOf<InputError>([&] { FoldsFromFile(d, (dir / "split.csv").string()); }),
+             Catch::Contains("are one group (metal.00002) and cannot be held out apart"));
+  test::WriteBytes(dir / "bad.csv", "path,fold\nmetal.00002.flac,two\n");
+  CHECK(test::MessageOf<FormatError>([&] { FoldsFromFile(d, (dir / "bad.csv").string()); }) ==
+        (dir / "bad.csv").string() + ":2: fold 'two' is not a number in [0, 1000]");
+  test::WriteBytes(dir / "none.csv", "path,label\nmetal.00002.flac,metal\n");
+  CHECK_THAT(test::MessageOf<FormatError>([&] { FoldsFromFile(d, (dir / "none.csv").string()); }),
+             Catch::Contains("needs a header with path and fold (or split) columns"));
 }
 
 }  // namespace genre

@@ -8,6 +8,7 @@
 
 #include "genre/data/split.h"
 #include "genre/error.h"
+#include "genre/features/gtzan_vector.h"
 #include "genre/model/trainer.h"
 #include "support.h"
 
@@ -257,6 +258,91 @@ TEST_CASE("a model with another front end (64 bands, 16 kHz) is served with exac
 
   CHECK_THROWS_WITH(classifier.ClassifyFile((dir / "none.wav").string()),
                     (dir / "none.wav").string() + ": cannot open: No such file or directory");
+}
+
+TEST_CASE("an ensemble file classifies a song as the mean of its members", "[model][classifier]") {
+  test::TempDir dir;
+  // Two log-mel members with other genre orders and other hops, and a song-vector (gtzan) member.
+  ModelCard a = Card("cnn2d");
+  ModelCard b = Card("cnn2d");
+  b.classes = {"mid", "low", "high"};
+  b.input.hop = 5;
+  ModelCard v = Card("mlp");
+  v.input.kind = "gtzan";
+  v.input.rows = InputRows(v.input);
+  const std::string pa = (dir / "a.gmdl").string(), pb = (dir / "b.gmdl").string(), pv = (dir / "v.gmdl").string(),
+                    pe = (dir / "e.gmdl").string();
+  Model::Create(a, 1).Save(pa);
+  Model::Create(b, 2).Save(pb);
+  Model::Create(v, 3).Save(pv);
+  ModelCard card;
+  card.name = "e";
+  WriteEnsembleFile(pe, {pa, pb, pv}, card);
+
+  auto ensemble = std::make_shared<const Model>(Model::Load(pe));
+  REQUIRE(ensemble->is_ensemble());
+  REQUIRE(ensemble->members().size() == 3);
+  CHECK(ensemble->parameters() ==
+        Model::Load(pa).parameters() + Model::Load(pb).parameters() + Model::Load(pv).parameters());
+  CHECK(ensemble->WeightsHash() != Model::Load(pa).WeightsHash());
+  CHECK_THROWS_AS(ensemble->Predict({Matrix(16, 24)}), OptionError);
+  CHECK_THROWS_AS(Model::Create(ensemble->card(), 1), OptionError);
+
+  const std::string audio = test::Input("blues.00000.flac").string();
+  ClassifyOptions o;
+  o.timeline = true;
+  o.duration_s = 8;
+  const Classification c = Classifier(ensemble).ClassifyFile(audio, o);
+  Classification parts[3];
+  const std::string paths[3] = {pa, pb, pv};
+  for (int m = 0; m < 3; ++m) parts[m] = Classifier(std::make_shared<const Model>(Model::Load(paths[m]))).ClassifyFile(audio, o);
+  // classes low, high, mid; b's order is mid, low, high.
+  const std::size_t in_b[3] = {1, 2, 0};
+  for (std::size_t k = 0; k < 3; ++k)
+    CHECK(c.probs[k] == Approx((parts[0].probs[k] + parts[1].probs[in_b[k]] + parts[2].probs[k]) / 3).epsilon(1e-5));
+  CHECK(c.probs[0] + c.probs[1] + c.probs[2] == Approx(1.0).epsilon(1e-5));
+  // Windows and timeline: those of the member with the most windows (b, hop 5), in the ensemble's genre order.
+  CHECK(c.windows == parts[1].windows);
+  REQUIRE(c.timeline.size() == parts[1].timeline.size());
+  CHECK(c.timeline[2].probs[0] == parts[1].timeline[2].probs[1]);
+  CHECK(c.duration_s == Approx(8.0).margin(1e-3));
+  // Saved again: the same ensemble.
+  ensemble->Save((dir / "again.gmdl").string());
+  CHECK(Model::Load((dir / "again.gmdl").string()).WeightsHash() == ensemble->WeightsHash());
+  // A hop in seconds is each member's own number of columns.
+  o.hop_s = 1.0;
+  const std::size_t windows = Classifier(std::make_shared<const Model>(Model::Load(pa))).ClassifyFile(audio, o).windows;
+  CHECK(windows < parts[0].windows);
+  CHECK(Classifier(ensemble).ClassifyFile(audio, o).windows == windows);
+}
+
+TEST_CASE("a GTZAN-vector model reads a long song as 30-s clips back to back", "[model][classifier]") {
+  ModelCard card = Card("mlp");
+  card.input.kind = "gtzan";
+  card.input.rows = InputRows(card.input);
+  auto model = std::make_shared<const Model>(Model::Create(card, 4));
+  const Classifier classifier(model);
+  const Waveform clip = LoadAudio(test::Input("blues.00000.flac").string());
+  REQUIRE(clip.samples.size() == kGtzanClipSamples);
+  ClassifyOptions o;
+  o.timeline = true;
+  const Classification one = classifier.ClassifyAudio(clip, o);
+  CHECK(one.windows == 1);
+  // The clip three times over: three clips, each the same vector, so the same probabilities.
+  Waveform three = clip;
+  for (int i = 0; i < 2; ++i) three.samples.insert(three.samples.end(), clip.samples.begin(), clip.samples.end());
+  const Classification c = classifier.ClassifyAudio(three, o);
+  REQUIRE(c.windows == 3);
+  CHECK(c.timeline[1].start_s == Approx(kGtzanClipSamples / 22050.0));
+  CHECK(c.timeline[2].start_s == Approx(2 * kGtzanClipSamples / 22050.0));
+  CHECK(c.duration_s == Approx(3 * kGtzanClipSamples / 22050.0));
+  for (std::size_t k = 0; k < 3; ++k) CHECK(c.probs[k] == Approx(one.probs[k]).epsilon(1e-5));
+  // A tail under half a clip joins the clip before it: 1.4 clips are one window.
+  Waveform longer = clip;
+  longer.samples.insert(longer.samples.end(), clip.samples.begin(), clip.samples.begin() + kGtzanClipSamples * 2 / 5);
+  CHECK(classifier.ClassifyAudio(longer, o).windows == 1);
+  longer.samples.insert(longer.samples.end(), clip.samples.begin(), clip.samples.begin() + kGtzanClipSamples / 5);
+  CHECK(classifier.ClassifyAudio(longer, o).windows == 2);
 }
 
 }  // namespace genre

@@ -29,7 +29,12 @@ expect list-genres 0 "" -- "${m[@]}" --list-genres
 expect model-info 0 "" -- "${m[@]}" --model-info
 has model-info-mels "$tmp/out" '"n_mels": 64'
 has model-info-sr "$tmp/out" '"sample_rate": 16000'
-expect no-model 3 "^genre-guess: no model: give --model PATH or set GENRE_MODEL" -- "$in/short_0.3s.wav"
+# A copy with no model beside it (the build tree's finds models/default.gmdl).
+mkdir -p "$tmp/bin" && cp "$bin" "$tmp/bin/genre-guess"
+bin_in_tree=$bin
+bin=$tmp/bin/genre-guess
+expect no-model 3 "^genre-guess: no model: give --model PATH or set GENRE_MODEL \(no default model at $tmp/share/genre/models/default.gmdl, $tmp/models/default.gmdl\)$" -- "$in/short_0.3s.wav"
+bin=$bin_in_tree
 GENRE_MODEL="$tmp/m.gmdl" "$bin" "$in/blues.00000.flac" --format jsonl >"$tmp/out" 2>"$tmp/err" && ok || bad "GENRE_MODEL not used"
 head -c 500 "$tmp/m.gmdl" >"$tmp/cut.gmdl"
 expect truncated-model 3 "^genre-guess: $tmp/cut.gmdl: truncated model file" -- -m "$tmp/cut.gmdl" "$in/blues.00000.flac"
@@ -102,6 +107,44 @@ has table-metal "$tmp/out" "^$in/metal.00002.flac,ok,30\.0[0-9]*,1,[a-z]+,"
 [ "$(head -1 "$tmp/out" | tr ',' '\n' | grep -cE '^(blues|classical|country|disco|hiphop|jazz|metal|pop|reggae|rock)$')" -eq 10 ] \
   && ok || bad "table model: not 10 genres: $(head -1 "$tmp/out")"
 expect table-model-short 1 "^genre-guess: $in/short_0.3s.wav: .*" -- -m "$tmp/table.gmdl" "$in/short_0.3s.wav" --duration 0.05
+
+# --- an ensemble file (genre-train ensemble) is served like any other model --------------
+"$train" train "$tmp/ds" --arch mlp --input gtzan --hidden 8 -o "$tmp/vec.gmdl" --epochs 5 --valid 0 --test 0 -j 1 \
+  --log-format json >/dev/null 2>&1 && ok || bad "could not train the vector test model"
+"$train" ensemble "$tmp/m.gmdl" "$tmp/vec.gmdl" -o "$tmp/ens.gmdl" >"$tmp/out" 2>"$tmp/err" && ok || bad "ensemble: $(cat "$tmp/err")"
+has ensemble-made "$tmp/out" "^$tmp/ens.gmdl: ensemble of 2 models \(3 genres\)$"
+expect ensemble-list 0 "" -- -m "$tmp/ens.gmdl" --list-genres
+[ "$(tr '\n' ' ' <"$tmp/out")" = "blues classical metal " ] && ok || bad "ensemble genres: $(cat "$tmp/out")"
+expect ensemble-info 0 "" -- -m "$tmp/ens.gmdl" --model-info
+has ensemble-info-kind "$tmp/out" '"kind": "ensemble"'
+has ensemble-info-member "$tmp/out" '"command": "genre-train train .*--arch mlp --input gtzan'
+for f in m vec ens; do
+  "$bin" -m "$tmp/$f.gmdl" "$in/metal.00002.flac" - --format csv <"$in/blues.00000.flac" >"$tmp/$f.csv" 2>"$tmp/err" \
+    && ok || bad "$f: $(cat "$tmp/err")"
+done
+# Each probability of the ensemble is the mean of its members' (file and standard input).
+mean_ok=$(paste -d, "$tmp/m.csv" "$tmp/vec.csv" "$tmp/ens.csv" | tail -n +2 | awk -F, '{
+  for (k = 7; k <= 9; k++) { d = ($k + $(k + 10)) / 2 - $(k + 20); if (d > 1e-5 || d < -1e-5) bad++ } }
+  END { print bad ? "no" : "yes" }')
+[ "$mean_ok" = yes ] && ok || bad "ensemble is not the mean of its members: $(cat "$tmp/m.csv" "$tmp/vec.csv" "$tmp/ens.csv")"
+has ensemble-windows "$tmp/ens.csv" "^$in/metal.00002.flac,ok,30\.0[0-9]*,$(sed -n 2p "$tmp/m.csv" | cut -d, -f4),"
+expect ensemble-timeline 0 "" -- -m "$tmp/ens.gmdl" "$in/blues.00000.flac" --timeline --hop 10
+[ "$(grep -cE '^ +[0-9.]+ s  [a-z]+ +[0-9.]+ %$' "$tmp/out")" -eq 4 ] && ok || bad "ensemble timeline, hop 10 s (0, 10, 20, last flush): $(cat "$tmp/out")"
+head -c 3000 "$tmp/ens.gmdl" >"$tmp/ens-cut.gmdl"
+expect ensemble-truncated 3 "^genre-guess: $tmp/ens-cut.gmdl: truncated model file" -- -m "$tmp/ens-cut.gmdl" "$in/blues.00000.flac"
+# What genre-train ensemble refuses: other genres, an ensemble inside, one member, a member that is no model.
+bin=$train
+expect ensemble-genres 3 "^genre-train: $tmp/table.gmdl: its genres differ from those of $tmp/m.gmdl$" -- \
+  ensemble "$tmp/m.gmdl" "$tmp/table.gmdl" -o "$tmp/x.gmdl"
+expect ensemble-nested 3 "^genre-train: $tmp/ens.gmdl: an ensemble cannot hold an ensemble$" -- \
+  ensemble "$tmp/m.gmdl" "$tmp/ens.gmdl" -o "$tmp/x.gmdl"
+expect ensemble-one 2 "^genre-train: an ensemble needs at least 2 member models$" -- ensemble "$tmp/m.gmdl" -o "$tmp/x.gmdl"
+expect ensemble-not-model 3 "^genre-train: $in/short_0.3s.wav: not a genre model file$" -- \
+  ensemble "$tmp/m.gmdl" "$in/short_0.3s.wav" -o "$tmp/x.gmdl"
+[ ! -e "$tmp/x.gmdl" ] && ok || bad "a refused ensemble left a file"
+# genre-train eval serves it song by song.
+expect ensemble-eval 0 "" -- eval "$tmp/ens.gmdl" "$tmp/ds" -j 1
+has ensemble-eval-line "$tmp/out" "^$tmp/ens.gmdl on 3 tracks: track accuracy [0-9.]+, macro-F1 [0-9.]+ \(3 tracks\)$"
 
 echo "genre-guess CLI: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

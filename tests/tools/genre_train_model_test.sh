@@ -64,6 +64,18 @@ expect cv 0 "" -- cv "$tmp/ds" --folds 2 --epochs 1 --channels 4,8 --hidden 8 --
 has cv-summary "$tmp/out" '^track accuracy [0-9.]+ ± [0-9.]+, macro-F1 [0-9.]+ ± [0-9.]+$'
 has cv-folds "$tmp/out" '^  fold 2: track accuracy '
 [ -s "$tmp/cv/cv.json" ] && ok || bad "cv: cv.json missing"
+# Held-out predictions: one line per track, probabilities summing to 1.
+sums=$(tail -n +2 "$tmp/cv/predictions.csv" | awk -F, '{ s = 0; for (k = 5; k <= NF; k++) s += $k; printf "%.4f ", s }')
+[ "$sums" = "1.0000 1.0000 1.0000 1.0000 1.0000 1.0000 " ] && ok || bad "cv: predictions.csv: $(cat "$tmp/cv/predictions.csv")"
+has cv-predictions-header "$tmp/cv/predictions.csv" '^path,label,group,fold,[a-z]+,[a-z]+'
+# Folds from a file: the same recordings held out whatever the run; unlisted tracks left out.
+find "$tmp/ds" -name '*.*' | sort | awk 'BEGIN { print "path,fold" } NR > 1 { print $0 "," (NR % 2) }' >"$tmp/folds.csv"
+expect cv-folds-from 0 "^genre-train: note: 1 tracks have no fold in $tmp/folds.csv and are left out of the CV$" -- \
+  cv "$tmp/ds" --folds-from "$tmp/folds.csv" --epochs 1 --channels 4,8 --hidden 8 --window 43 --windows-per-track 2 -j 1 --out-dir "$tmp/cvf"
+diff <(tail -n +2 "$tmp/folds.csv" | sort) <(tail -n +2 "$tmp/cvf/predictions.csv" | cut -d, -f1,4 | sort) \
+  && ok || bad "cv --folds-from: held-out folds differ from the file"
+expect cv-folds-from-k 2 "^genre-train: --folds 3 but $tmp/folds.csv holds 2 folds$" -- \
+  cv "$tmp/ds" --folds-from "$tmp/folds.csv" --folds 3 --epochs 1 -j 1
 expect search 0 "" -- search "$tmp/ds" --folds 2 --epochs 1 --channels 4,8 --hidden 8 --window 43 --windows-per-track 2 -j 1 --grid-lr 1e-3,1e-4 --grid-dropout 0.3 --out-dir "$tmp/search"
 has search-ranked "$tmp/out" '^   1  +[0-9.e-]+ +32 +0\.30 '
 has search-ranked-2 "$tmp/out" '^   2  +[0-9.e-]+ +32 +0\.30 '

@@ -100,5 +100,21 @@ has table-summary-line "$tmp/out" '^dataset: 92 tracks, 10 labels, 46\.1 min;'
 printf 'filename,length,chroma_stft_mean\nx.wav,1,2\n' >"$tmp/not-table.csv"
 expect table-bad-header 5 "^genre-train: $tmp/not-table.csv: not a GTZAN feature table: column 4 is '\(nothing\)', expected 'chroma_stft_var'$" -- data summary "$tmp/not-table.csv"
 
+# --- combine: candidates on the same held-out recordings, and their mean -------------------
+printf 'path,label,group,fold,a,b\nc/a/x.flac,a,x,0,0.9,0.1\nc/b/y.flac,b,y,0,0.6,0.4\nc/b/z.flac,b,z,1,0.2,0.8\nc/a/w.flac,a,w,1,0.5,0.5\n' >"$tmp/p1.csv"
+printf 'path,label,group,fold,b,a\nt.csv#x.wav,a,x,0,0.3,0.7\nt.csv#y.wav,b,y,0,0.8,0.2\nt.csv#z.wav,b,z,1,0.6,0.4\n' >"$tmp/p2.csv"
+expect combine 0 "" -- combine "$tmp/p1.csv" "$tmp/p2.csv" --names audio,table --out-dir "$tmp/comb"
+has combine-count "$tmp/out" '^3 recordings held out by every run, 2 folds$'
+has combine-audio "$tmp/out" '^audio +0\.7500 ± 0\.2500 .* 0\.6667 '
+has combine-table "$tmp/out" '^table +1\.0000 ± 0\.0000 '
+has combine-mean "$tmp/out" '^mean of 2 +1\.0000 ± 0\.0000 '
+has combine-json "$tmp/comb/cv.json" '"name": "mean of 2"'
+[ "$(tail -n +2 "$tmp/comb/predictions.csv" | wc -l)" -eq 3 ] && ok || bad "combine: predictions.csv"
+printf 'path,label,group,fold,a,b\nc/a/x.flac,a,x,1,0.9,0.1\n' >"$tmp/p3.csv"
+expect combine-folds 5 "^genre-train: x: .*same --folds-from file\?\)$" -- combine "$tmp/p1.csv" "$tmp/p3.csv"
+expect combine-one 2 "^genre-train: combine needs at least 2 prediction files$" -- combine "$tmp/p1.csv"
+expect combine-names 2 "^genre-train: --names has 1 names for 2 files$" -- combine "$tmp/p1.csv" "$tmp/p2.csv" --names a
+expect combine-missing 5 "^genre-train: $tmp/none.csv: cannot open" -- combine "$tmp/p1.csv" "$tmp/none.csv"
+
 echo "genre-train CLI: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

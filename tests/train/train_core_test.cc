@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include "genre/error.h"
 #include "genre/model/card.h"
 #include "genre/train/metrics.h"
@@ -135,6 +137,58 @@ TEST_CASE("model file container: round trip, truncation, corruption, versions", 
   bad = SmallCard();
   bad.input.kind = "vector";
   CHECK_THROWS_AS(WriteModelFile(path, bad, ""), FormatError);
+}
+
+TEST_CASE("ensemble files: members whole inside, genres matched by name, bad ensembles refused", "[model][card]") {
+  test::TempDir dir;
+  const std::string a = (dir / "a.gmdl").string(), b = (dir / "b.gmdl").string(), e = (dir / "e.gmdl").string();
+  ModelCard ca = SmallCard(), cb = SmallCard();
+  ca.name.append("a");  // "testa"; append: GCC 12 warns falsely (-Wrestrict) on assigning short literals
+  cb.name.append("b");
+  cb.classes = {"b", "a"};  // same genres, another order
+  cb.training = {{"command", "genre-train train x"}, {"history", {1, 2, 3}}};
+  WriteModelFile(a, ca, "weights of a");
+  WriteModelFile(b, cb, "weights of b");
+  ModelCard card;
+  card.name = "both";
+  card.git_commit = "abc";
+  const ModelCard written = WriteEnsembleFile(e, {a, b}, card);
+  CHECK(written.IsEnsemble());
+  CHECK(written.classes == ca.classes);  // the first member's order
+
+  const ModelFileContents back = ReadModelFile(e);
+  CHECK(back.card.IsEnsemble());
+  CHECK(back.card.name == "both");
+  CHECK(back.card.git_commit == "abc");
+  REQUIRE(back.card.training["members"].size() == 2);
+  CHECK(back.card.training["members"][1]["name"] == "testb");
+  CHECK(back.card.training["members"][1]["training"]["command"] == "genre-train train x");
+  CHECK_FALSE(back.card.training["members"][1]["training"].contains("history"));
+  const std::vector<EnsembleMember> members = EnsembleMembers(back, e);
+  REQUIRE(members.size() == 2);
+  CHECK(members[0].contents.weights == "weights of a");
+  CHECK(ToJson(members[1].contents.card) == ToJson(ReadModelCard(b)));
+  CHECK(members[1].where == e + " (member 2)");
+
+  // Other genres, a nested ensemble, a single member: refused when written.
+  ModelCard other = SmallCard();
+  other.classes = {"a", "pop"};
+  WriteModelFile((dir / "o.gmdl").string(), other, "w");
+  CHECK_THROWS_WITH(WriteEnsembleFile((dir / "x.gmdl").string(), {a, (dir / "o.gmdl").string()}, card),
+                    (dir / "o.gmdl").string() + ": its genres differ from those of " + a);
+  CHECK_THROWS_WITH(WriteEnsembleFile((dir / "x.gmdl").string(), {a, e}, card), e + ": an ensemble cannot hold an ensemble");
+  CHECK_THROWS_AS(WriteEnsembleFile((dir / "x.gmdl").string(), {a}, card), OptionError);
+  CHECK_FALSE(std::filesystem::exists(dir / "x.gmdl"));
+  // A member cut short inside a valid container: named by its position.
+  ModelFileContents cut = back;
+  cut.weights.resize(cut.weights.size() - 3);
+  CHECK_THROWS_WITH(EnsembleMembers(cut, e), Catch::StartsWith(e + ": ensemble member 2 is truncated"));
+  cut.weights.resize(cut.weights.size() / 2 - 20);
+  CHECK_THROWS_AS(EnsembleMembers(cut, e), FormatError);
+  // An ensemble card needs both kinds.
+  ModelCard half = back.card;
+  half.input.kind = "logmel";
+  CHECK_THROWS_WITH(half.Validate("h"), "h: invalid model card: an ensemble has arch and input kind 'ensemble'");
 }
 
 }  // namespace genre

@@ -122,5 +122,6 @@ inline constexpr ModelCommand kModelCommands[] = {
 using Action = std::function<int()>;
 void AddDataCommands(CLI::App* data, Action& action);
 void AddModelCommands(CLI::App* app, Action& action, const std::string& command);
+void AddEnsembleCommands(CLI::App* app, Action& action, const std::string& command);
 
 }  // namespace genre_train

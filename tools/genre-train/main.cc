@@ -9,6 +9,8 @@
 //   genre-train eval   MODEL SOURCE...
 //   genre-train cv     SOURCE... [--folds 5]
 //   genre-train search SOURCE... [--lr 1e-3,3e-4] [--batch 32,64] [--dropout 0.3,0.5]
+//   genre-train combine RUN/predictions.csv... [--out-dir DIR]
+//   genre-train ensemble A.gmdl B.gmdl... -o ensemble.gmdl [--cv DIR/cv.json]
 //
 // SOURCE: a genre folder tree (ROOT/<genre>/*.flac), a CSV manifest
 // (path,label[,group][,split]), an MSD .h5 file or a folder of them.
@@ -56,6 +58,9 @@ int main(int argc, char** argv) {
   Action action;
   CLI::App* data = app.add_subcommand("data", "Inspect, summarise, split, cache and convert datasets");
   AddDataCommands(data, action);
+  std::string command = "genre-train";
+  for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
+  AddEnsembleCommands(&app, action, command);
   for (const ModelCommand& c : kModelCommands) app.add_subcommand(c.name, c.help)->allow_extras();  // listed in --help
   if (const int status = genre_cli::Parse(app, argc, argv, "genre-train", kExitUsage); status >= 0) return status;
   return action ? action() : kExitUsage;

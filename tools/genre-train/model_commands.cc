@@ -9,8 +9,10 @@
 #include "genre/data/feature_table.h"
 #include "genre/features/gtzan_vector.h"
 #include "genre/util/atomic_file.h"
+#include "genre/model/classifier.h"
 #include "genre/model/experiment.h"
 #include "genre/model/model.h"
+#include "genre/train/predictions.h"
 #include "genre/train/report.h"
 #include "genre/util/parallel.h"
 
@@ -33,6 +35,7 @@ struct ModelArgs {
   double dropout = -1;      // < 0: the architecture's default
   bool no_class_weights = false, no_augment = false, no_restore_best = false;
   std::string log_format = "text";
+  std::string folds_from;  // cv, search: fixed folds (FoldsFromFile)
 
   void AddTo(CLI::App* app) {
     data.AddTo(app, true);
@@ -224,8 +227,9 @@ void WriteEvaluation(const std::string& dir, const genre::Evaluation& ev, const 
 
 void PrintEvaluation(const genre::Evaluation& ev, const std::string& what) {
   std::cout << what << ": track accuracy " << Fixed(ev.tracks.accuracy, 4) << ", macro-F1 "
-            << Fixed(ev.tracks.macro_f1, 4) << " (" << ev.tracks.n << " tracks); window accuracy "
-            << Fixed(ev.windows.accuracy, 4) << " (" << ev.windows.n << " windows)\n\n"
+            << Fixed(ev.tracks.macro_f1, 4) << " (" << ev.tracks.n << " tracks)";
+  if (ev.windows.n) std::cout << "; window accuracy " << Fixed(ev.windows.accuracy, 4) << " (" << ev.windows.n << " windows)";
+  std::cout << "\n\n"
             << genre::ClassReport(ev.tracks) << "\n"
             << genre::ConfusionTable(ev.tracks);
 }
@@ -358,6 +362,46 @@ int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool
 
 // ---- eval ---------------------------------------------------------------------
 
+// An ensemble (it has no windows of its own) evaluated song by song as genre-guess
+// classifies them; tracks that fail go to data.examples.skipped.
+genre::Evaluation EvaluateSongs(std::unique_ptr<genre::Model> model, genre::PreparedData& data, int threads) {
+  const std::vector<std::string> classes = model->card().classes;
+  const genre::Classifier classifier(std::shared_ptr<const genre::Model>(std::move(model)));
+  const std::vector<genre::Track>& tracks = data.dataset.tracks;
+  std::vector<std::vector<float>> probs(tracks.size());
+  std::vector<std::string> errors(tracks.size());
+  const int workers = std::min<int>(genre::ResolveThreads(threads), static_cast<int>(tracks.size()));
+  genre::SetTorchThreads(workers > 1 ? 1 : 0);  // songs in parallel, or libtorch on every core
+  genre::ParallelFor(tracks.size(), workers, [&](std::size_t i) {
+    const genre::Track& t = tracks[i];
+    try {
+      if (t.kind == genre::TrackKind::kFeatures)
+        throw genre::InputError("an ensemble classifies audio, not rows of a feature table");
+      probs[i] = classifier.ClassifyFile(t.path).probs;
+    } catch (const genre::Error& e) {
+      errors[i] = e.what();
+    }
+  });
+  genre::Evaluation ev;
+  std::vector<int> truth, predicted;
+  for (std::size_t i = 0; i < tracks.size(); ++i) {
+    if (!errors[i].empty()) {
+      data.examples.skipped.push_back({tracks[i].path, errors[i]});
+      continue;
+    }
+    const auto label = std::find(classes.begin(), classes.end(), tracks[i].label) - classes.begin();
+    if (label == static_cast<long>(classes.size())) {
+      data.examples.skipped.push_back({tracks[i].path, "genre '" + tracks[i].label + "' is not one of the model's"});
+      continue;
+    }
+    truth.push_back(static_cast<int>(label));
+    predicted.push_back(static_cast<int>(std::max_element(probs[i].begin(), probs[i].end()) - probs[i].begin()));
+    ev.track_probs.push_back(probs[i]);
+  }
+  ev.tracks = genre::ComputeMetrics(truth, predicted, classes);
+  return ev;
+}
+
 int EvalCommand(DatasetArgs& a, const std::string& model_path, const std::string& split, const std::string& out_dir) {
   std::unique_ptr<genre::Model> model;
   try {
@@ -384,14 +428,20 @@ int EvalCommand(DatasetArgs& a, const std::string& model_path, const std::string
     eo.cache = a.cache;
     eo.threads = a.threads;
     eo.progress = genre::Progress::StderrIsTerminal();
-    data.examples = genre::BuildExamples(data.dataset, model->card().classes, model->card().input, eo);
-    if (data.examples.examples.empty()) throw genre::InputError("no usable tracks to evaluate");
+    if (!model->is_ensemble())
+      data.examples = genre::BuildExamples(data.dataset, model->card().classes, model->card().input, eo);
   } catch (const genre::Error& e) {
     PrintSkipped(data.dataset);
     return ErrorExit(e);
   }
+  genre::Evaluation ev;
+  if (model->is_ensemble()) {
+    ev = EvaluateSongs(std::move(model), data, a.threads);
+  } else if (!data.examples.examples.empty()) {
+    ev = genre::Evaluate(*model, data.examples.examples);
+  }
   PrintAllSkipped(data);
-  const genre::Evaluation ev = genre::Evaluate(*model, data.examples.examples);
+  if (ev.tracks.n == 0) return ErrorExit(genre::InputError("no usable tracks to evaluate"));
   PrintEvaluation(ev, model_path + " on " + std::to_string(ev.tracks.n) + " tracks");
   if (!out_dir.empty()) {
     try {
@@ -422,12 +472,56 @@ nlohmann::json CvJson(const genre::CvOutcome& cv) {
           {"pooled", genre::ToJson(cv.pooled)}};
 }
 
-int CvCommand(ModelArgs& a, const std::string& out_dir, const std::string& command) {
+// What cv and search work on: Prepare's, and the folds: drawn (--folds K, default
+// `k`) or read (--folds-from).
+struct CvSetup {
   genre::ModelCard card;
   genre::TrainOptions options;
   genre::PreparedData data;
-  if (int status = Prepare(a, out_dir, card, options, data); status >= 0) return status;
-  const int k = a.data.folds > 0 ? a.data.folds : 5;
+  int k = 0;
+  std::vector<int> fixed;  // the folds of --folds-from; empty when drawn
+};
+
+// Returns -1 to go on, else the exit code (after one line).
+int PrepareCv(ModelArgs& a, const std::string& dir, int k, CvSetup& s) {
+  if (int status = Prepare(a, dir, s.card, s.options, s.data); status >= 0) return status;
+  s.k = a.data.folds > 0 ? a.data.folds : k;
+  if (a.folds_from.empty()) return -1;
+  try {
+    genre::FixedFolds f = genre::FoldsFromFile(s.data.dataset, a.folds_from);
+    if (a.data.folds > 0 && a.data.folds != f.k)
+      throw genre::OptionError("--folds " + std::to_string(a.data.folds) + " but " + a.folds_from + " holds " +
+                               std::to_string(f.k) + " folds");
+    s.k = f.k;
+    s.fixed = std::move(f.fold);
+    if (f.absent)
+      std::cerr << "genre-train: note: " << f.absent << " tracks have no fold in " << a.folds_from
+                << " and are left out of the CV\n";
+  } catch (const genre::Error& e) {
+    return ErrorExit(e);
+  }
+  return -1;
+}
+
+// Every held-out track's probabilities (predictions.csv, read by `genre-train combine`).
+std::string HeldOutCsv(const genre::CvOutcome& cv, const genre::PreparedData& data,
+                       const std::vector<std::string>& classes) {
+  std::vector<genre::PredictionRow> rows;
+  for (const genre::HeldOut& h : cv.held_out) {
+    const genre::Track& t = data.dataset.tracks[h.track];
+    rows.push_back({t.path, t.label, t.group, h.fold, h.probs});
+  }
+  return genre::PredictionsCsv(classes, rows);
+}
+
+int CvCommand(ModelArgs& a, const std::string& out_dir, const std::string& command) {
+  CvSetup s;
+  if (int status = PrepareCv(a, out_dir, 5, s); status >= 0) return status;
+  const genre::ModelCard& card = s.card;
+  const genre::TrainOptions& options = s.options;
+  const genre::PreparedData& data = s.data;
+  const int k = s.k;
+  const std::vector<int>& fixed = s.fixed;
   EpochPrinter printer(a.log_format);
   genre::CvOutcome cv;
   try {
@@ -436,7 +530,8 @@ int CvCommand(ModelArgs& a, const std::string& out_dir, const std::string& comma
                                 if (s.epoch == 1) printer.NewRun();
                                 printer(s, epochs, "fold " + std::to_string(fold + 1) + "/" + std::to_string(folds) + "  ",
                                         fold);
-                              });
+                              },
+                              fixed);
   } catch (const genre::Error& e) {
     return ErrorExit(e);
   }
@@ -445,6 +540,7 @@ int CvCommand(ModelArgs& a, const std::string& out_dir, const std::string& comma
   j["arch"] = genre::ToJson(card)["arch"];
   j["options"] = OptionsJson(options);
   j["folds_k"] = k;
+  j["folds_from"] = a.folds_from;
   j["seed"] = a.data.split.seed;
   if (a.log_format == "json") {
     j["event"] = "cv";
@@ -465,6 +561,7 @@ int CvCommand(ModelArgs& a, const std::string& out_dir, const std::string& comma
       genre::WriteTextFile((fs::path(out_dir) / "cv.json").string(), j.dump(2));
       genre::WriteTextFile((fs::path(out_dir) / "confusion.txt").string(), genre::ConfusionTable(cv.pooled));
       genre::WriteTextFile((fs::path(out_dir) / "confusion.csv").string(), genre::ConfusionCsv(cv.pooled));
+      genre::WriteTextFile((fs::path(out_dir) / "predictions.csv").string(), HeldOutCsv(cv, data, card.classes));
       if (!genre::PlotConfusion((fs::path(out_dir) / "confusion.svg").string(), cv.pooled,
                                 std::to_string(k) + "-fold CV, " + card.arch.kind))
         std::cerr << "genre-train: note: confusion.svg not drawn (gnuplot not found)\n";
@@ -478,11 +575,13 @@ int CvCommand(ModelArgs& a, const std::string& out_dir, const std::string& comma
 
 int SearchCommand(ModelArgs& a, const std::vector<double>& lrs, const std::vector<int>& batches,
                   const std::vector<double>& dropouts, const std::string& out_dir, const std::string& command) {
-  genre::ModelCard card;
-  genre::TrainOptions options;
-  genre::PreparedData data;
-  if (int status = Prepare(a, out_dir, card, options, data); status >= 0) return status;
-  const int k = a.data.folds > 0 ? a.data.folds : 3;
+  CvSetup s;
+  if (int status = PrepareCv(a, out_dir, 3, s); status >= 0) return status;
+  const genre::ModelCard& card = s.card;
+  const genre::TrainOptions& options = s.options;
+  const genre::PreparedData& data = s.data;
+  const int k = s.k;
+  const std::vector<int>& fixed = s.fixed;
   struct Entry {
     double lr, dropout;
     int batch;
@@ -502,7 +601,7 @@ int SearchCommand(ModelArgs& a, const std::vector<double>& lrs, const std::vecto
           o.Validate();
           if (!(dropout >= 0 && dropout < 1))
             throw genre::OptionError("dropout must be in [0, 1), got " + std::to_string(dropout));
-          const genre::CvOutcome cv = genre::CrossValidate(c, data, k, a.data.split.valid, a.data.split.seed, o);
+          const genre::CvOutcome cv = genre::CrossValidate(c, data, k, a.data.split.valid, a.data.split.seed, o, {}, fixed);
           results.push_back({lr, dropout, batch, cv});
           char buf[200];
           std::snprintf(buf, sizeof buf, "[%zu/%zu] lr %.1e batch %d dropout %.2f: macro-F1 %.4f ± %.4f, track accuracy %.4f ± %.4f",
@@ -578,7 +677,11 @@ void AddModelCommands(CLI::App* app, Action& action, const std::string& command)
 
   CLI::App* cv = app->add_subcommand(kModelCommands[2].name, kModelCommands[2].help);
   s->cv_args.AddTo(cv);
-  cv->add_option("--out-dir", s->cv_out, "Write cv.json and the pooled confusion matrix here");
+  cv->add_option("--out-dir", s->cv_out,
+                 "Write cv.json, the pooled confusion matrix and predictions.csv (every held-out track) here");
+  cv->add_option("--folds-from", s->cv_args.folds_from,
+                 "Folds from a manifest's fold column (genre-train data split --folds K) or split column "
+                 "(train/valid/test = 3 folds), matched by file stem; unlisted tracks are left out");
   cv->callback([s, &action, command] { action = [s, command] { return CvCommand(s->cv_args, s->cv_out, command); }; });
 
   CLI::App* search = app->add_subcommand(kModelCommands[3].name, kModelCommands[3].help);
@@ -587,6 +690,7 @@ void AddModelCommands(CLI::App* app, Action& action, const std::string& command)
   search->add_option("--grid-batch", s->batches, "Batch sizes")->delimiter(',')->capture_default_str();
   search->add_option("--grid-dropout", s->dropouts, "Dropouts")->delimiter(',')->capture_default_str();
   search->add_option("--out-dir", s->search_out, "Write search.json here");
+  search->add_option("--folds-from", s->search_args.folds_from, "Folds from a manifest (as cv --folds-from)");
   search->callback([s, &action, command] {
     action = [s, command] { return SearchCommand(s->search_args, s->lrs, s->batches, s->dropouts, s->search_out, command); };
   });

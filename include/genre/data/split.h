@@ -29,6 +29,20 @@ void AssignSplits(Dataset& dataset, const SplitOptions& options = {});
 // track. Throws OptionError when k < 2 or there are fewer groups than k.
 std::vector<int> AssignFolds(const Dataset& dataset, int k, std::uint64_t seed = 42);
 
+// Folds fixed by a file, so that several experiments (other sources, other models)
+// hold out the same recordings: a manifest with a `fold` column (as `genre-train data
+// split --folds K` writes it), or with a `split` column (train, valid, test = folds
+// 0, 1, 2: published split lists become a 3-fold CV). A track takes the fold of the
+// row with its stem, and the rest of its group with it; tracks with no row get -1
+// (left out). Throws IoError, FormatError (no path and fold or split column, a bad
+// value; names file and line), InputError (one group, two folds).
+struct FixedFolds {
+  std::vector<int> fold;   // per track of the dataset, -1 when absent from the file
+  int k = 0;               // folds in the file (largest fold + 1)
+  std::size_t absent = 0;  // tracks left out
+};
+FixedFolds FoldsFromFile(const Dataset& dataset, const std::string& path);
+
 // Deterministic 64-bit generator (SplitMix64) with an unbiased bounded draw.
 class SplitMix64 {
  public:

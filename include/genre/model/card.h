@@ -22,6 +22,7 @@
 namespace genre {
 
 inline constexpr int kModelFormatVersion = 1;
+inline constexpr const char* kEnsemble = "ensemble";  // arch and input kind of an ensemble
 
 // What the network reads, and how it is cut into windows.
 struct InputSpec {
@@ -57,6 +58,7 @@ struct ModelCard {
   std::vector<float> mean, stdev;  // per input row standardisation: (x - mean) / stdev
   nlohmann::json training = nlohmann::json::object();  // data, split, options, metrics, history
   std::string git_commit, created;
+  bool IsEnsemble() const;
   void Validate(const std::string& where) const;  // throws FormatError naming `where`
 };
 
@@ -72,6 +74,25 @@ struct ModelFileContents {
   std::string weights;
 };
 ModelFileContents ReadModelFile(const std::string& path);
+ModelFileContents ParseModelFile(const std::string& bytes, const std::string& where);  // the bytes of a file
 ModelCard ReadModelCard(const std::string& path);
+
+// An ensemble is a model file too: its card has arch and input kind "ensemble", the
+// members' genres (the first member's order) and training.members (what each is);
+// in place of weights it holds the member model files whole, each as a uint64 LE
+// size and the file's bytes. It classifies a song as the mean of its members'
+// song probabilities.
+struct EnsembleMember {
+  ModelFileContents contents;
+  std::string where;  // "FILE (member N)", for messages
+};
+// The members of an ensemble's contents; throws FormatError (truncated, fewer than
+// 2, a nested ensemble, other genres), naming `where`.
+std::vector<EnsembleMember> EnsembleMembers(const ModelFileContents& ensemble, const std::string& where);
+// Writes an ensemble of the given model files (atomic) and returns its card: the
+// name, training (members are added), git_commit and created of `card`, the rest
+// made here. Throws IoError / FormatError (a member is not a model), InputError
+// (members with other genres, a nested ensemble), OptionError (< 2 members).
+ModelCard WriteEnsembleFile(const std::string& path, const std::vector<std::string>& member_paths, ModelCard card);
 
 }  // namespace genre

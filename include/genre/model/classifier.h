@@ -2,7 +2,10 @@
 // slid over the whole track (hop configurable), class probabilities averaged.
 // Log-mel models read files and standard input streaming: the decoded song is
 // never held, only its mel frames (about 80 MB per hour at 128 bands).
-// The front end is built from the model file, never hard-coded.
+// GTZAN-vector models read 30-s clips back to back (as their table was computed;
+// a last part under 15 s joins the clip before it), one clip in memory at a time.
+// The front end is built from the model file, never hard-coded. An ensemble runs
+// each member on the song and averages their song probabilities.
 #pragma once
 
 #include <functional>
@@ -18,7 +21,8 @@ namespace genre {
 struct ClassifyOptions {
   double offset_s = 0.0;    // analyse from here (seconds)
   double duration_s = -1;   // analyse at most this long; < 0: to the end
-  int hop = 0;              // window hop in input columns; 0: the model's (half a window)
+  int hop = 0;              // window hop in input columns; 0: hop_s, else the model's (half a window)
+  double hop_s = 0;         // window hop in seconds (rounded to columns); 0: the model's (GTZAN-vector models: clips)
   bool timeline = false;    // keep each window's probabilities and start time
 };
 
@@ -30,8 +34,8 @@ struct WindowProbabilities {
 struct Classification {
   std::vector<float> probs;  // per class, mean over windows; sums to 1
   double duration_s = 0;     // of the analysed audio
-  std::size_t windows = 0;
-  std::vector<WindowProbabilities> timeline;  // when asked for
+  std::size_t windows = 0;                    // an ensemble: its member with the most
+  std::vector<WindowProbabilities> timeline;  // when asked for (an ensemble: that member's)
 };
 
 class Classifier {
@@ -53,13 +57,19 @@ class Classifier {
   // Log-mel models: decode block by block into a streaming log-mel (only mel frames
   // are held), then the windows in batches.
   Classification ClassifyStream(AudioStream& stream, const std::string& name, const ClassifyOptions& options) const;
+  // GTZAN-vector models: the vector of each clip of the samples `read` delivers.
+  Classification ClassifyClips(const std::function<std::size_t(float*, std::size_t)>& read, const std::string& name,
+                               const ClassifyOptions& options) const;
   Classification FromInput(const Matrix& x, double seconds_per_column, double duration_s,
                            const ClassifyOptions& options) const;
   // Slides the model's window over `columns` input columns (window(start, width) makes
   // one window), a few windows at a time, and averages the probabilities.
   Classification Slide(std::size_t columns, const std::function<Matrix(std::size_t, std::size_t)>& window,
                        double seconds_per_column, double duration_s, const ClassifyOptions& options) const;
+  // An ensemble: the mean of its members' results (`classify` runs one member).
+  Classification Combine(const std::function<Classification(const Classifier&)>& classify) const;
   std::shared_ptr<const Model> model_;
+  std::vector<Classifier> members_;  // an ensemble's
 };
 
 }  // namespace genre

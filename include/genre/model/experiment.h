@@ -48,7 +48,15 @@ struct FoldOutcome {
   double seconds = 0;
 };
 
+// One held-out track of a CV: its probabilities from the fold that held it out.
+struct HeldOut {
+  std::size_t track = 0;  // index into PreparedData::dataset.tracks
+  int fold = 0;
+  std::vector<float> probs;
+};
+
 struct CvOutcome {
+  std::vector<HeldOut> held_out;  // every track, in fold order
   std::vector<FoldOutcome> folds;
   double accuracy_mean = 0, accuracy_std = 0;  // track accuracy over folds (population std)
   double macro_f1_mean = 0, macro_f1_std = 0;
@@ -58,8 +66,11 @@ struct CvOutcome {
 using FoldCallback = std::function<void(int fold, int folds, const EpochStats&, int epochs)>;
 
 // k-fold CV over groups (stratified, seeded): each fold is the test set once; a
-// grouped share `valid` of the remaining tracks monitors early stopping.
+// grouped share `valid` of the remaining tracks monitors early stopping. `fixed`
+// (one fold per dataset track, -1 = left out; see FoldsFromFile) replaces the drawn
+// folds; k must then be its number of folds.
 CvOutcome CrossValidate(const ModelCard& card, const PreparedData& data, int k, double valid, std::uint64_t seed,
-                        const TrainOptions& options, const FoldCallback& on_epoch = {});
+                        const TrainOptions& options, const FoldCallback& on_epoch = {},
+                        const std::vector<int>& fixed = {});
 
 }  // namespace genre
