@@ -4,9 +4,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
-#include <fstream>
 #include <set>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -66,6 +66,10 @@ std::string FileStem(const std::string& path) {
   return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
 }
 
+std::string TrackStem(const Track& t) {
+  return t.kind == TrackKind::kMsd && !t.track_id.empty() ? t.track_id : FileStem(t.path);
+}
+
 std::string Skipped::Line() const { return reason.rfind(path, 0) == 0 ? reason : path + ": " + reason; }
 
 namespace {
@@ -118,8 +122,6 @@ void Append(Dataset& into, Dataset&& from) {
   std::move(from.notes.begin(), from.notes.end(), std::back_inserter(into.notes));
 }
 
-// Fills in the values of feature-table rows that a manifest names ("table.csv#clip.wav"),
-// reading each table once; rows not in their table are skipped.
 // One recording reached through several sources (a clip, its excerpt, its row of a
 // feature table) is one group: groups that share a track stem are merged, named
 // after the group seen first, so that a split or fold never cuts them apart.
@@ -135,7 +137,7 @@ void MergeGroupsByStem(Dataset& d) {
   for (std::size_t i = 0; i < d.tracks.size(); ++i) {
     const Track& t = d.tracks[i];
     first.emplace(t.group, i);
-    const std::string stem = t.kind == TrackKind::kMsd && !t.track_id.empty() ? t.track_id : FileStem(t.path);
+    const std::string stem = TrackStem(t);
     auto [it, added] = by_stem.emplace(stem, t.group);
     if (added) continue;
     std::string a = find(it->second), b = find(t.group);
@@ -146,6 +148,8 @@ void MergeGroupsByStem(Dataset& d) {
   for (Track& t : d.tracks) t.group = find(t.group);
 }
 
+// Fills in the values of feature-table rows that a manifest names ("table.csv#clip.wav"),
+// reading each table once; rows not in their table are skipped.
 void ResolveTableRows(Dataset& d) {
   std::map<std::string, std::map<std::string, const FeatureTableRow*>> index;
   std::map<std::string, FeatureTable> tables;
@@ -355,7 +359,7 @@ std::size_t ApplySplitList(Dataset& d, const std::vector<std::string>& stems, Sp
   for (const std::string& s : stems) wanted.emplace(s, false);
   std::set<std::string> groups;
   for (const Track& t : d.tracks) {
-    const std::string stem = t.kind == TrackKind::kMsd && !t.track_id.empty() ? t.track_id : FileStem(t.path);
+    const std::string stem = TrackStem(t);
     if (auto it = wanted.find(stem); it != wanted.end()) {
       it->second = true;
       groups.insert(t.group);

@@ -189,7 +189,7 @@ FixedFolds FoldsFromFile(const Dataset& d, const std::string& path) {
   // A track's fold: its own row's, else that of another track of its group.
   std::map<std::string, std::pair<int, std::string>> group_fold;  // group -> fold, stem that set it
   for (const Track& t : d.tracks) {
-    const std::string stem = t.kind == TrackKind::kMsd && !t.track_id.empty() ? t.track_id : FileStem(t.path);
+    const std::string stem = TrackStem(t);
     const auto it = by_stem.find(stem);
     if (it == by_stem.end()) continue;
     auto [g, added] = group_fold.emplace(t.group, std::make_pair(it->second, stem));

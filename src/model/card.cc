@@ -1,7 +1,7 @@
 #include "genre/model/card.h"
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -213,6 +213,14 @@ ModelFileContents ParseModelFile(const std::string& bytes, const std::string& pa
 
 ModelCard ReadModelCard(const std::string& path) { return ReadModelFile(path).card; }
 
+namespace {
+bool SameGenres(std::vector<std::string> a, std::vector<std::string> b) {  // in any order
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return a == b;
+}
+}  // namespace
+
 std::vector<EnsembleMember> EnsembleMembers(const ModelFileContents& ensemble, const std::string& where) {
   std::vector<EnsembleMember> members;
   const std::string& payload = ensemble.weights;
@@ -225,10 +233,8 @@ std::vector<EnsembleMember> EnsembleMembers(const ModelFileContents& ensemble, c
     EnsembleMember m{ParseModelFile(payload.substr(pos, size), name), name};
     pos += size;
     if (m.contents.card.IsEnsemble()) throw FormatError(name + ": an ensemble cannot hold an ensemble");
-    std::vector<std::string> a = m.contents.card.classes, b = ensemble.card.classes;
-    std::sort(a.begin(), a.end());
-    std::sort(b.begin(), b.end());
-    if (a != b) throw FormatError(name + ": its genres differ from the ensemble's");
+    if (!SameGenres(m.contents.card.classes, ensemble.card.classes))
+      throw FormatError(name + ": its genres differ from the ensemble's");
     members.push_back(std::move(m));
   }
   if (members.size() < 2) throw FormatError(where + ": an ensemble needs at least 2 members, has " + std::to_string(members.size()));
@@ -258,10 +264,8 @@ ModelCard WriteEnsembleFile(const std::string& path, const std::vector<std::stri
       card.classes = m.classes;
       card.input.front_end = m.input.front_end;
     }
-    std::vector<std::string> a = m.classes, b = card.classes;
-    std::sort(a.begin(), a.end());
-    std::sort(b.begin(), b.end());
-    if (a != b) throw InputError(p + ": its genres differ from those of " + member_paths.front());
+    if (!SameGenres(m.classes, card.classes))
+      throw InputError(p + ": its genres differ from those of " + member_paths.front());
     members.push_back({{"file", std::filesystem::path(p).filename().string()},
                        {"name", m.name},
                        {"arch", m.arch.kind},

@@ -515,13 +515,9 @@ std::string HeldOutCsv(const genre::CvOutcome& cv, const genre::PreparedData& da
 }
 
 int CvCommand(ModelArgs& a, const std::string& out_dir, const std::string& command) {
-  CvSetup s;
-  if (int status = PrepareCv(a, out_dir, 5, s); status >= 0) return status;
-  const genre::ModelCard& card = s.card;
-  const genre::TrainOptions& options = s.options;
-  const genre::PreparedData& data = s.data;
-  const int k = s.k;
-  const std::vector<int>& fixed = s.fixed;
+  CvSetup setup;
+  if (int status = PrepareCv(a, out_dir, 5, setup); status >= 0) return status;
+  const auto& [card, options, data, k, fixed] = setup;
   EpochPrinter printer(a.log_format);
   genre::CvOutcome cv;
   try {
@@ -575,13 +571,9 @@ int CvCommand(ModelArgs& a, const std::string& out_dir, const std::string& comma
 
 int SearchCommand(ModelArgs& a, const std::vector<double>& lrs, const std::vector<int>& batches,
                   const std::vector<double>& dropouts, const std::string& out_dir, const std::string& command) {
-  CvSetup s;
-  if (int status = PrepareCv(a, out_dir, 3, s); status >= 0) return status;
-  const genre::ModelCard& card = s.card;
-  const genre::TrainOptions& options = s.options;
-  const genre::PreparedData& data = s.data;
-  const int k = s.k;
-  const std::vector<int>& fixed = s.fixed;
+  CvSetup setup;
+  if (int status = PrepareCv(a, out_dir, 3, setup); status >= 0) return status;
+  const auto& [card, options, data, k, fixed] = setup;
   struct Entry {
     double lr, dropout;
     int batch;

@@ -98,5 +98,7 @@ void WriteManifest(const std::string& path, const Dataset& dataset,
 
 // "a/blues.00012.flac" -> "blues.00012"; "t.csv#blues.00012.wav" (a feature-table row) -> "blues.00012"
 std::string FileStem(const std::string& path);
+// What names a track's recording across sources: an MSD track's id, else FileStem(path).
+std::string TrackStem(const Track& track);
 
 }  // namespace genre

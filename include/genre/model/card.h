@@ -78,7 +78,9 @@ ModelFileContents ParseModelFile(const std::string& bytes, const std::string& wh
 ModelCard ReadModelCard(const std::string& path);
 
 // An ensemble is a model file too: its card has arch and input kind "ensemble", the
-// members' genres (the first member's order) and training.members (what each is);
+// members' genres (the first member's order), the first member's front end (for
+// information only: each member reads the audio its own way) and training.members
+// (each member's name, kind, commit and training record but its epoch history);
 // in place of weights it holds the member model files whole, each as a uint64 LE
 // size and the file's bytes. It classifies a song as the mean of its members'
 // song probabilities.
