@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <cmath>
-#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -12,15 +11,6 @@
 #include "genre/util/csv.h"
 
 namespace genre {
-namespace {
-
-bool ParseNumber(const std::string& s, double& out) {
-  const char* end = s.data() + s.size();
-  const auto r = std::from_chars(s.data(), end, out);
-  return r.ec == std::errc() && r.ptr == end;
-}
-
-}  // namespace
 
 bool IsFeatureTable(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -1,7 +1,6 @@
 #include "genre/data/split.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -170,9 +169,8 @@ FixedFolds FoldsFromFile(const Dataset& d, const std::string& path) {
     if (f.size() <= need) throw bad("expected " + std::to_string(need + 1) + " fields, got " + std::to_string(f.size()));
     int fold = -1;
     if (col_fold >= 0) {
-      char* end = nullptr;
-      const long v = std::strtol(f[col].c_str(), &end, 10);
-      if (f[col].empty() || *end != '\0' || v < 0 || v > 1000) throw bad("fold '" + f[col] + "' is not a number in [0, 1000]");
+      long v = -1;
+      if (!ParseNumber(f[col], v) || v < 0 || v > 1000) throw bad("fold '" + f[col] + "' is not a number in [0, 1000]");
       fold = static_cast<int>(v);
     } else {
       const Split s = ParseSplit(f[col]);

@@ -122,7 +122,7 @@ Classification Classifier::ClassifyStream(AudioStream& stream, const std::string
 }
 
 Classification Classifier::ClassifyClips(const std::function<std::size_t(float*, std::size_t)>& read,
-                                         const std::string& name, const ClassifyOptions& o) const {
+                                         int sample_rate, const std::string& name, const ClassifyOptions& o) const {
   const InputSpec& in = model_->card().input;
   constexpr std::size_t kClip = kGtzanClipSamples;
   Classification c;
@@ -132,7 +132,7 @@ Classification Classifier::ClassifyClips(const std::function<std::size_t(float*,
   std::size_t start = 0, total = 0;  // sample index of buffer[0]; samples read
   auto analyse = [&](std::size_t n) {
     Waveform clip;
-    clip.sample_rate = kGtzanSampleRate;
+    clip.sample_rate = sample_rate;  // InputFromAudio refuses any rate but the vector's
     clip.samples.assign(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
     try {
       probs.push_back(model_->Predict({InputFromAudio(clip, in)})[0]);
@@ -140,7 +140,7 @@ Classification Classifier::ClassifyClips(const std::function<std::size_t(float*,
       if (name.empty()) throw;
       e.RethrowWithContext(name);
     }
-    if (o.timeline) c.timeline.push_back({static_cast<double>(start) / kGtzanSampleRate, probs.back()});
+    if (o.timeline) c.timeline.push_back({static_cast<double>(start) / sample_rate, probs.back()});
     buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
     start += n;
   };
@@ -155,16 +155,17 @@ Classification Classifier::ClassifyClips(const std::function<std::size_t(float*,
   for (const auto& p : probs)
     for (std::size_t k = 0; k < c.probs.size(); ++k) c.probs[k] += p[k] / static_cast<float>(probs.size());
   c.windows = probs.size();
-  c.duration_s = static_cast<double>(total) / kGtzanSampleRate;
+  c.duration_s = static_cast<double>(total) / sample_rate;
   return c;
 }
 
 Classification Classifier::ClassifyAudio(const Waveform& audio, const ClassifyOptions& o) const {
   if (!members_.empty()) return Combine([&](const Classifier& m) { return m.ClassifyAudio(audio, o); });
   const InputSpec& in = model_->card().input;
+  if (audio.sample_rate != in.front_end.sample_rate)
+    throw InputError("audio at " + std::to_string(audio.sample_rate) + " Hz, the model reads " +
+                     std::to_string(in.front_end.sample_rate) + " Hz");
   if (in.kind == "gtzan") {
-    if (audio.sample_rate != kGtzanSampleRate)
-      throw InputError("the GTZAN vector needs audio at 22050 Hz, got " + std::to_string(audio.sample_rate) + " Hz");
     std::size_t at = 0;
     return ClassifyClips(
         [&](float* out, std::size_t max) {
@@ -173,11 +174,8 @@ Classification Classifier::ClassifyAudio(const Waveform& audio, const ClassifyOp
           at += n;
           return n;
         },
-        audio.info.path, o);
+        audio.sample_rate, audio.info.path, o);
   }
-  if (audio.sample_rate != in.front_end.sample_rate)
-    throw InputError("audio at " + std::to_string(audio.sample_rate) + " Hz, the model reads " +
-                     std::to_string(in.front_end.sample_rate) + " Hz");
   const Matrix x = InputFromAudio(audio, in);
   const double per_column = in.kind == "logmel"
                                 ? static_cast<double>(in.front_end.stft.hop_length) / in.front_end.sample_rate
@@ -223,7 +221,8 @@ AudioReadOptions Classifier::ReadOptions(const ClassifyOptions& o) const {
 Classification Classifier::ClassifyOpen(AudioStream& stream, const std::string& name, const ClassifyOptions& o) const {
   if (model_->card().input.kind == "logmel") return ClassifyStream(stream, name, o);
   if (model_->card().input.kind == "gtzan")
-    return ClassifyClips([&](float* out, std::size_t max) { return stream.Read(out, max); }, name, o);
+    return ClassifyClips([&](float* out, std::size_t max) { return stream.Read(out, max); }, stream.sample_rate(),
+                         name, o);
   const Waveform audio = ReadAll(stream);
   Classification c;
   try {

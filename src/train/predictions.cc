@@ -28,14 +28,14 @@ PredictionFile ReadPredictions(const std::string& path) {
       throw FormatError(where + ": expected " + std::to_string(out.classes.size() + 4) + " fields, got " +
                         std::to_string(f.size()));
     PredictionRow r{f[0], f[1], f[2], 0, {}};
-    char* end = nullptr;
-    const long fold = std::strtol(f[3].c_str(), &end, 10);
-    if (f[3].empty() || *end != '\0' || fold < 0) throw FormatError(where + ": fold '" + f[3] + "' is not a number >= 0");
+    long fold = -1;
+    if (!ParseNumber(f[3], fold) || fold < 0) throw FormatError(where + ": fold '" + f[3] + "' is not a number >= 0");
     r.fold = static_cast<int>(fold);
     for (std::size_t k = 4; k < f.size(); ++k) {
-      const float p = std::strtof(f[k].c_str(), &end);
-      if (f[k].empty() || *end != '\0' || !(p >= 0.0f && p <= 1.0f))
-        throw FormatError(where + ": probability '" + f[k] + "' is not in [0, 1]");
+      double v = -1;
+      const bool number = ParseNumber(f[k], v);
+      const auto p = static_cast<float>(v);  // probabilities are float, as the runs wrote them
+      if (!number || !(p >= 0.0f && p <= 1.0f)) throw FormatError(where + ": probability '" + f[k] + "' is not in [0, 1]");
       r.probs.push_back(p);
     }
     out.rows.push_back(std::move(r));

@@ -1,6 +1,7 @@
 #include "genre/util/csv.h"
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include "genre/error.h"
@@ -42,9 +43,17 @@ std::vector<std::string> ParseCsvLine(const std::string& raw) {
   return fields;
 }
 
-}  // namespace genre
+namespace {
+template <class T>
+bool ParseWhole(const std::string& s, T& out) {
+  const char* end = s.data() + s.size();
+  const auto r = std::from_chars(s.data(), end, out);
+  return r.ec == std::errc() && r.ptr == end;
+}
+}  // namespace
 
-namespace genre {
+bool ParseNumber(const std::string& field, double& out) { return ParseWhole(field, out); }
+bool ParseNumber(const std::string& field, long& out) { return ParseWhole(field, out); }
 
 CsvFile::CsvFile(const std::string& path, bool comments) : path_(path), in_(path, std::ios::binary), comments_(comments) {
   if (!in_) throw IoError(path + ": cannot open: " + std::strerror(errno));

@@ -57,9 +57,9 @@ class Classifier {
   // Log-mel models: decode block by block into a streaming log-mel (only mel frames
   // are held), then the windows in batches.
   Classification ClassifyStream(AudioStream& stream, const std::string& name, const ClassifyOptions& options) const;
-  // GTZAN-vector models: the vector of each clip of the samples `read` delivers.
-  Classification ClassifyClips(const std::function<std::size_t(float*, std::size_t)>& read, const std::string& name,
-                               const ClassifyOptions& options) const;
+  // GTZAN-vector models: the vector of each clip of the samples `read` delivers (at `sample_rate`).
+  Classification ClassifyClips(const std::function<std::size_t(float*, std::size_t)>& read, int sample_rate,
+                               const std::string& name, const ClassifyOptions& options) const;
   Classification FromInput(const Matrix& x, double seconds_per_column, double duration_s,
                            const ClassifyOptions& options) const;
   // Slides the model's window over `columns` input columns (window(start, width) makes

@@ -13,6 +13,9 @@ std::string CsvField(const std::string& s);
 // Splits one line; quoted fields may contain commas and doubled quotes. A
 // trailing '\r' is dropped. Throws FormatError on an unterminated quote.
 std::vector<std::string> ParseCsvLine(const std::string& line);
+// A whole field as a number (std::from_chars: no spaces, nothing after it); false otherwise.
+bool ParseNumber(const std::string& field, double& out);
+bool ParseNumber(const std::string& field, long& out);
 
 // A CSV file read one record at a time: empty lines and (optionally) lines starting
 // with '#' are passed over; a line that does not parse is recorded as
