@@ -20,11 +20,14 @@
 #   train    the members on all the data but the bundled samples (data/)
 #   bundle   the ensemble file with its CV figures, into models/ with its card
 # Usage: scripts/default_model.sh [BUILD_DIR] [SHARED_DATA] [OUT_DIR] [STAGE...]
+#        from the repository root; OUT_DIR defaults to build/default-model. The model
+#        cards record the commands as run, so relative paths keep them meaningful
+#        on other machines.
 #        (FOLDS="artist3" limits the cv stage to one fold file)
 set -euo pipefail
 build=${1:-build}
 shared=${2:-../shared/data}
-out=${3:-/tmp/default-model}
+out=${3:-build/default-model}
 shift $(($# < 3 ? $# : 3))
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(folds cv combine train bundle)
