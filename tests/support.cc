@@ -11,6 +11,9 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "genre/io/h5.h"
+
+
 namespace genre::test {
 
 std::filesystem::path DataDir() { return GENRE_TEST_DATA_DIR; }
@@ -70,6 +73,46 @@ double MaxAbs(const std::vector<float>& a) {
   double m = 0;
   for (float v : a) m = std::max(m, std::abs(static_cast<double>(v)));
   return m;
+}
+
+std::vector<float> ResampyResample(const std::vector<float>& x, int from, int to, const std::filesystem::path& filter) {
+  const h5::File f = h5::File::Open(filter.string());
+  std::vector<double> win = f.Read("/half_window").values;
+  const auto precision = static_cast<long>(f.ReadNumberAttribute("/", "precision"));
+  const double ratio = static_cast<double>(to) / from;
+  if (ratio < 1)
+    for (double& w : win) w *= ratio;
+  std::vector<double> delta(win.size(), 0.0);
+  for (std::size_t i = 0; i + 1 < win.size(); ++i) delta[i] = win[i + 1] - win[i];
+  const auto n_out = static_cast<std::size_t>(static_cast<double>(x.size()) * ratio);
+  std::vector<float> y(n_out, 0.0f);
+  const double scale = std::min(1.0, ratio), increment = 1.0 / ratio;
+  const auto step = static_cast<long>(scale * static_cast<double>(precision));
+  const auto nwin = static_cast<long>(win.size()), n_orig = static_cast<long>(x.size());
+  double time = 0;
+  for (std::size_t t = 0; t < n_out; ++t) {
+    const auto n = static_cast<long>(time);
+    double frac = scale * (time - static_cast<double>(n));
+    double index = frac * static_cast<double>(precision);
+    long offset = static_cast<long>(index);
+    double eta = index - static_cast<double>(offset);
+    const long i_max = std::min(n + 1, (nwin - offset) / step);
+    for (long i = 0; i < i_max; ++i) {
+      const double w = win[static_cast<std::size_t>(offset + i * step)] + eta * delta[static_cast<std::size_t>(offset + i * step)];
+      y[t] = static_cast<float>(y[t] + w * x[static_cast<std::size_t>(n - i)]);
+    }
+    frac = scale - frac;
+    index = frac * static_cast<double>(precision);
+    offset = static_cast<long>(index);
+    eta = index - static_cast<double>(offset);
+    const long k_max = std::min(n_orig - n - 1, (nwin - offset) / step);
+    for (long k = 0; k < k_max; ++k) {
+      const double w = win[static_cast<std::size_t>(offset + k * step)] + eta * delta[static_cast<std::size_t>(offset + k * step)];
+      y[t] = static_cast<float>(y[t] + w * x[static_cast<std::size_t>(n + k + 1)]);
+    }
+    time += increment;
+  }
+  return y;
 }
 
 }  // namespace genre::test

@@ -52,6 +52,13 @@ std::string MessageOf(const std::function<void()>& fn) {
   return {};
 }
 
+// resampy 0.2.2's kaiser_best resampler (what Choi et al.'s librosa used to make their
+// published features), from its filter table (tests/data/msd-convnet/resampy-0.2.2-
+// kaiser_best.h5: half_window, attribute precision): int(n * (to / from)) samples, the
+// table interpolated linearly and scaled by the ratio when downsampling, float32
+// accumulation as resampy's numba loop. Test-only: the product resamples with libsoxr.
+std::vector<float> ResampyResample(const std::vector<float>& x, int from, int to, const std::filesystem::path& filter);
+
 double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b);
 double MaxAbs(const std::vector<float>& a);
 

@@ -4,8 +4,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <iostream>
 #include <string>
+#include <vector>
 
 namespace genre_cli {
 
@@ -24,6 +26,23 @@ inline int Parse(CLI::App& app, int argc, char** argv, const std::string& tool, 
     return usage_exit;
   }
   return -1;
+}
+
+// A bundled model file (models/NAME in the source tree) beside the running tool:
+// <exe dir>/share/genre/models/NAME (a build folder, wherever it is: the build lays
+// it out there) or <exe dir>/../share/genre/models/NAME (installed). "" when absent;
+// `looked` gets the places tried.
+inline std::string FindBundledModel(const std::string& name, std::vector<std::string>& looked) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  for (const fs::path& dir : {exe.parent_path(), exe.parent_path() / ".."}) {
+    const fs::path candidate = dir / "share" / "genre" / "models" / name;
+    looked.push_back(candidate.lexically_normal().string());
+    if (fs::is_regular_file(candidate)) return candidate.lexically_normal().string();
+  }
+  return "";
 }
 
 }  // namespace genre_cli

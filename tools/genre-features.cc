@@ -3,6 +3,8 @@
 //   genre-features song.flac other.wav --kind logmel --out feats.h5
 //   cat song.flac | genre-features - --kind mfcc --format csv
 //   genre-features --kind gtzan-vector music/ -o table.csv   (the GTZAN feature table's columns)
+//   genre-features --kind msd-convnet song.mp3 [--per-window]  (the MSD convnet's 160 features)
+//   genre-features --kind msd-table music/ -o feats.csv  (Choi et al.'s gtzan_features.csv columns)
 //
 // Exit codes: 0 every input written; 1 some inputs failed (the rest are written);
 // 2 usage error or invalid option; 4 the output could not be written.
@@ -25,17 +27,21 @@
 #include "genre/error.h"
 #include "genre/data/dataset.h"
 #include "genre/features/extract.h"
+#include "genre/data/feature_table.h"
 #include "genre/features/gtzan_vector.h"
+#include "genre/features/mfcc_stats.h"
 #include "genre/io/h5.h"
+#include "genre/model/model.h"
 #include "genre/util/atomic_file.h"
 #include "genre/util/csv.h"
 #include "genre/util/parallel.h"
 
 namespace {
 
-constexpr int kExitOk = 0, kExitInputFailed = 1, kExitUsage = 2, kExitOutput = 4;
+constexpr int kExitOk = 0, kExitInputFailed = 1, kExitUsage = 2, kExitModel = 3, kExitOutput = 4;
 constexpr const char* kVersion = "0.1.0";
-constexpr unsigned kGtzanVector = ~0u;  // not a front-end feature: one row per file
+// Not front-end features: one row per file (tables) or per window (the MSD convnet).
+constexpr unsigned kGtzanVector = ~0u, kMsdTable = ~0u - 1, kMsdConvnet = ~0u - 2, kMsdTags = ~0u - 3;
 
 struct KindInfo {
   unsigned feature;  // 0 = the waveform itself
@@ -50,6 +56,9 @@ const std::map<std::string, KindInfo>& Kinds() {
       {"bandwidth", {genre::kBandwidth, "bandwidth"}}, {"rolloff", {genre::kRolloff, "rolloff"}},
       {"rms", {genre::kRms, "rms"}},   {"zcr", {genre::kZcr, "zcr"}},
       {"gtzan-vector", {kGtzanVector, "gtzan"}},
+      {"msd-table", {kMsdTable, "msd"}},
+      {"msd-convnet", {kMsdConvnet, "msd_convnet"}},
+      {"msd-tags", {kMsdTags, "tag"}},
   };
   return kinds;
 }
@@ -223,19 +232,32 @@ std::string FormatNumber(double v) {
   return std::string(buf, r.ptr);
 }
 
-void WriteVectorCsv(std::ostream& os, const std::vector<VectorRow>& rows) {
-  os << "filename";
-  for (const std::string& c : genre::GtzanColumns()) os << ',' << c;
-  os << ",label\n";
+// One table layout: its kind name, value columns and how a row is computed.
+struct TableKind {
+  std::string name;
+  genre::TableLayout layout;
+  const std::vector<std::string>* columns;
+  int sample_rate;
+  std::function<std::vector<double>(const genre::Waveform&)> compute;
+};
+
+void WriteVectorCsv(std::ostream& os, const std::vector<VectorRow>& rows, const TableKind& kind) {
+  const bool gtzan = kind.layout == genre::TableLayout::kGtzan;
+  os << "filename" << (gtzan ? "" : ",label");
+  for (const std::string& c : *kind.columns) os << ',' << c;
+  os << (gtzan ? ",label\n" : "\n");
   for (const VectorRow& r : rows) {
     if (!r.error.empty()) continue;
-    os << genre::CsvField(r.filename) << ',' << static_cast<long long>(r.values[0]);
-    for (std::size_t i = 1; i < r.values.size(); ++i) os << ',' << FormatNumber(r.values[i]);
-    os << ',' << genre::CsvField(r.label) << '\n';
+    os << genre::CsvField(r.filename);
+    if (!gtzan) os << ',' << genre::CsvField(r.label);
+    for (std::size_t i = 0; i < r.values.size(); ++i)
+      os << ',' << (gtzan && i == 0 ? std::to_string(static_cast<long long>(r.values[0])) : FormatNumber(r.values[i]));
+    if (gtzan) os << ',' << genre::CsvField(r.label);
+    os << '\n';
   }
 }
 
-nlohmann::json VectorJson(const std::vector<VectorRow>& rows) {
+nlohmann::json VectorJson(const std::vector<VectorRow>& rows, const TableKind& kind) {
   nlohmann::json files = nlohmann::json::array();
   for (const VectorRow& r : rows) {
     if (!r.error.empty()) {
@@ -243,28 +265,27 @@ nlohmann::json VectorJson(const std::vector<VectorRow>& rows) {
       continue;
     }
     nlohmann::json values = nlohmann::json::object();
-    for (std::size_t i = 0; i < r.values.size(); ++i) values[genre::GtzanColumns()[i]] = r.values[i];
+    for (std::size_t i = 0; i < r.values.size(); ++i) values[(*kind.columns)[i]] = r.values[i];
     files.push_back({{"path", r.path}, {"status", "ok"}, {"filename", r.filename}, {"label", r.label},
                      {"features", std::move(values)}});
   }
-  return {{"genre_version", kVersion}, {"kind", "gtzan-vector"}, {"files", std::move(files)}};
+  return {{"genre_version", kVersion}, {"kind", kind.name}, {"files", std::move(files)}};
 }
 
-int RunGtzanVector(const std::vector<std::string>& inputs, const std::string& out, const std::string& format,
-                   genre::AudioReadOptions read, int threads, const std::string& label, bool quiet) {
+int RunTable(const std::vector<std::string>& inputs, const std::string& out, const std::string& format,
+             genre::AudioReadOptions read, int threads, const std::string& label, bool quiet, const TableKind& kind) {
   if (format == "h5") {
-    std::cerr << "genre-features: --kind gtzan-vector writes csv or json, not h5\n";
+    std::cerr << "genre-features: --kind " << kind.name << " writes csv or json, not h5\n";
     return kExitUsage;
   }
-  read.sample_rate = genre::kGtzanSampleRate;
+  read.sample_rate = kind.sample_rate;
   std::vector<VectorRow> rows = CollectRows(inputs, label);
-  const genre::GtzanExtractor extractor;
   auto compute = [&](VectorRow& r) {
     if (!r.error.empty()) return;
     try {
       const genre::Waveform w = genre::LoadAudio(r.path, read);
       try {
-        r.values = extractor.Compute(w.samples);
+        r.values = kind.compute(w);
       } catch (const genre::Error& e) {
         e.RethrowWithContext(r.path);
       }
@@ -287,8 +308,8 @@ int RunGtzanVector(const std::vector<std::string>& inputs, const std::string& ou
   try {
     if (failed < static_cast<int>(rows.size()) || format == "json")
       WriteText(out, [&](std::ostream& os) {
-        if (format == "json") os << VectorJson(rows).dump() << '\n';
-        else WriteVectorCsv(os, rows);
+        if (format == "json") os << VectorJson(rows, kind).dump() << '\n';
+        else WriteVectorCsv(os, rows, kind);
       });
   } catch (const genre::Error& e) {
     std::cerr << "genre-features: " << e.what() << "\n";
@@ -310,7 +331,9 @@ int main(int argc, char** argv) {
   std::string pad_mode = "constant";
   bool no_center = false, ref_max = false, quiet = false;
   int threads = 0;
-  std::string label;
+  std::string label, model_path;
+  bool per_window = false;
+  double window_hop_s = 0;
 
   app.add_option("files", inputs,
                  "Audio files (WAV, AU, AIFF, FLAC, Ogg Vorbis/Opus, MP3); - is stdin; gtzan-vector: also folders")
@@ -342,13 +365,23 @@ int main(int argc, char** argv) {
   app.add_option("--duration", ro.duration_s, "Read at most this many seconds (default: all)");
   app.add_flag("-q,--quiet", quiet, "Do not report failed inputs on stderr");
   app.add_option("-j,--threads", threads, "gtzan-vector: files analysed at once (default: all cores)");
-  app.add_option("--label", label, "gtzan-vector: the label column of every row (default: the genre folder)");
+  app.add_option("--label", label, "gtzan-vector, msd-table: the label column of every row (default: the genre folder)");
+  app.add_option("-m,--model", model_path,
+                 "msd-*: the MSD convnet (default: the bundled msd-convnet.gmdl); a model made on it serves "
+                 "msd-convnet and msd-table too");
+  app.add_flag("--per-window", per_window, "msd-convnet, msd-tags: one row per window instead of the song's mean");
+  app.add_option("--window-hop", window_hop_s, "msd-*: seconds between window starts (default: the window, 29 s)");
   app.footer(
       "Exit codes: 0 all inputs written; 1 some inputs failed (the others are written);\n"
-      "            2 usage error or invalid option; 4 output could not be written.\n"
+      "            2 usage error or invalid option; 3 model problem (msd-*: none found, unreadable);\n"
+      "            4 output could not be written.\n"
       "gtzan-vector: one CSV row per file with the columns of the GTZAN feature table\n"
       "(features_30_sec.csv: filename,length,chroma_stft_mean,...,mfcc20_var,label), computed as\n"
-      "that table was (librosa <= 0.8 defaults, 22050 Hz, the whole file); label = the genre folder.");
+      "that table was (librosa <= 0.8 defaults, 22050 Hz, the whole file); label = the genre folder.\n"
+      "msd-convnet: the 160 features of the MSD convnet (Choi et al. 2017; 12 kHz, 29-s windows, a\n"
+      "last part under 6.8 s joined to the window before; the song's mean, or --per-window);\n"
+      "msd-tags: its 50 tag probabilities; msd-table: one CSV row per file with the columns of\n"
+      "Choi et al.'s gtzan_features.csv (filename,label,120 MFCC statistics,160 convnet features).");
 
   if (const int status = genre_cli::Parse(app, argc, argv, "genre-features", kExitUsage); status >= 0) return status;
 
@@ -356,18 +389,66 @@ int main(int argc, char** argv) {
     const std::string ext = std::filesystem::path(out).extension().string();
     format = ext == ".h5" || ext == ".hdf5" ? "h5" : ext == ".json" ? "json" : "csv";
   }
-  if (kind == "gtzan-vector") {
+  const bool msd = kind.rfind("msd-", 0) == 0;
+  if (kind == "gtzan-vector" || msd) {
     if (fo.sample_rate != genre::kGtzanSampleRate) {
-      std::cerr << "genre-features: --kind gtzan-vector is defined at 22050 Hz; --sr does not apply\n";
+      std::cerr << "genre-features: --kind " << kind
+                << (msd ? " reads audio at the model's rate (12 kHz)" : " is defined at 22050 Hz")
+                << "; --sr does not apply\n";
       return kExitUsage;
     }
     try {
       ro.Validate();
+      if (window_hop_s < 0) throw genre::OptionError("--window-hop must be >= 0 seconds, got " + std::to_string(window_hop_s));
     } catch (const genre::Error& e) {
       std::cerr << "genre-features: " << e.what() << "\n";
       return kExitUsage;
     }
-    return RunGtzanVector(inputs, out, format, ro, threads, label, quiet);
+  }
+  if (kind == "gtzan-vector") {
+    const genre::GtzanExtractor extractor;
+    return RunTable(inputs, out, format, ro, threads, label, quiet,
+                    {kind, genre::TableLayout::kGtzan, &genre::GtzanColumns(), genre::kGtzanSampleRate,
+                     [&](const genre::Waveform& w) { return extractor.Compute(w.samples); }});
+  }
+  std::shared_ptr<const genre::Model> convnet;
+  std::size_t window_hop = 0;  // samples; 0: the model's
+  if (msd) {
+    std::vector<std::string> looked;
+    const std::string found = !model_path.empty() ? model_path : genre_cli::FindBundledModel("msd-convnet.gmdl", looked);
+    if (found.empty()) {
+      std::string where;
+      for (const std::string& l : looked) where += (where.empty() ? "" : ", ") + l;
+      std::cerr << "genre-features: no MSD convnet: give --model PATH (no bundled model at " << where << ")\n";
+      return kExitModel;
+    }
+    try {
+      convnet = std::make_shared<const genre::Model>(genre::Model::Load(found));
+      if (convnet->card().arch.kind != "msd-convnet")
+        throw genre::FormatError(found + ": not an MSD convnet model (" + convnet->card().arch.kind + ")");
+      if (kind == "msd-tags" && !convnet->card().arch.MultiLabel())
+        throw genre::FormatError(found + ": has no tag output (a genre model on the convnet); give the imported convnet");
+    } catch (const genre::Error& e) {
+      std::cerr << "genre-features: " << e.what() << "\n";
+      return kExitModel;
+    }
+    genre::SetTorchThreads(kind == "msd-table" ? 1 : threads);
+    window_hop = static_cast<std::size_t>(std::lround(window_hop_s * convnet->card().input.front_end.sample_rate));
+    if (window_hop > static_cast<std::size_t>(convnet->card().input.window)) {
+      std::cerr << "genre-features: --window-hop must be at most the window ("
+                << convnet->card().input.window / convnet->card().input.front_end.sample_rate << " s)\n";
+      return kExitUsage;
+    }
+  }
+  if (kind == "msd-table") {
+    return RunTable(inputs, out, format, ro, threads, label, quiet,
+                    {kind, genre::TableLayout::kMsdConvnet, &genre::MsdConvnetColumns(),
+                     convnet->card().input.front_end.sample_rate, [&](const genre::Waveform& w) {
+                       std::vector<double> row = genre::MsdMfccStatistics(w.samples);
+                       const genre::Matrix f = genre::MeanFeatures(*convnet, w.samples, window_hop);
+                       row.insert(row.end(), f.data.begin(), f.data.end());
+                       return row;
+                     }});
   }
   if (format == "h5" && out.empty()) {
     std::cerr << "genre-features: --format h5 needs --out FILE\n";
@@ -376,7 +457,7 @@ int main(int argc, char** argv) {
 
   fo.stft.center = !no_center;
   fo.db.ref_max = ref_max;
-  ro.sample_rate = fo.sample_rate;
+  ro.sample_rate = msd ? convnet->card().input.front_end.sample_rate : fo.sample_rate;
   std::unique_ptr<genre::FrontEnd> front_end;
   try {
     fo.stft.pad_mode = genre::ParsePadMode(pad_mode);
@@ -394,7 +475,24 @@ int main(int argc, char** argv) {
     Result r;
     r.path = path;
     try {
-      if (info.feature == 0) {
+      if (msd) {
+        const genre::Waveform w = genre::LoadAudio(path, ro);
+        std::vector<genre::Model::WindowFeatures> windows;
+        try {
+          windows = convnet->SongFeatures(w.samples, window_hop, info.feature == kMsdTags);
+        } catch (const genre::Error& e) {
+          e.RethrowWithContext(path);
+        }
+        const std::size_t dim = windows.front().features.size();
+        r.values = genre::Matrix(dim, per_window ? windows.size() : 1, 0.0f);
+        for (std::size_t c = 0; c < windows.size(); ++c)
+          for (std::size_t i = 0; i < dim; ++i) {
+            if (per_window) r.values(i, c) = windows[c].features[i];
+            else r.values(i, 0) += windows[c].features[i] / static_cast<float>(windows.size());
+          }
+        r.info = w.info;
+        r.duration_s = w.duration_s();
+      } else if (info.feature == 0) {
         genre::Waveform w = genre::LoadAudio(path, ro);
         r.values = genre::Matrix(1, w.samples.size());
         r.values.data = w.samples;
@@ -414,14 +512,27 @@ int main(int argc, char** argv) {
     results.push_back(std::move(r));
   }
 
-  const nlohmann::json opts = OptionsJson(kind, fo, ro);
+  const nlohmann::json opts =
+      msd ? nlohmann::json{{"kind", kind},
+                           {"model", convnet->card().name},
+                           {"sample_rate", ro.sample_rate},
+                           {"window_s", static_cast<double>(convnet->card().input.window) / ro.sample_rate},
+                           {"window_hop_s", static_cast<double>(window_hop ? window_hop : convnet->card().input.hop) /
+                                                ro.sample_rate},
+                           {"per_window", per_window},
+                           {"offset", ro.offset_s},
+                           {"duration", ro.duration_s}}
+          : OptionsJson(kind, fo, ro);
   const bool any_ok = failed < static_cast<int>(results.size());
   try {
     if (format == "h5") {
       if (any_ok) WriteH5(out, results, opts);
     } else {
-      const double frame_s = info.feature == 0 ? 1.0 / fo.sample_rate
-                                               : static_cast<double>(fo.stft.hop_length) / fo.sample_rate;
+      const double frame_s =
+          msd ? static_cast<double>(window_hop ? window_hop : static_cast<std::size_t>(convnet->card().input.hop)) /
+                    ro.sample_rate
+          : info.feature == 0 ? 1.0 / fo.sample_rate
+                              : static_cast<double>(fo.stft.hop_length) / fo.sample_rate;
       WriteText(out, [&](std::ostream& os) {
         if (format == "csv") WriteCsv(os, results, Kinds().at(kind).column, frame_s);
         else os << ToJson(results, opts).dump() << '\n';

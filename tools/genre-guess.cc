@@ -44,21 +44,12 @@ struct Record {
   double elapsed_ms = 0;
 };
 
-// --model, then $GENRE_MODEL, then a default model beside the executable:
-// <exe>/../share/genre/models/default.gmdl (installed) or <exe>/../models/default.gmdl (build tree).
+// --model, then $GENRE_MODEL, then the bundled model beside the executable
+// (genre_cli::FindBundledModel).
 std::string FindModel(const std::string& given, std::vector<std::string>& looked) {
   if (!given.empty()) return given;
   if (const char* env = std::getenv("GENRE_MODEL"); env && *env) return env;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    for (const fs::path& candidate : {exe.parent_path() / ".." / "share" / "genre" / "models" / "default.gmdl",
-                                      exe.parent_path() / ".." / "models" / "default.gmdl"}) {
-      looked.push_back(candidate.lexically_normal().string());
-      if (fs::is_regular_file(candidate)) return candidate.lexically_normal().string();
-    }
-  }
-  return "";
+  return genre_cli::FindBundledModel("default.gmdl", looked);
 }
 
 // Expands folders (recursively, sorted, audio and .h5 files only); files stay as given.

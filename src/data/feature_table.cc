@@ -20,25 +20,44 @@ bool IsFeatureTable(const std::string& path) {
   return line.rfind("filename,", 0) == 0;
 }
 
+const std::vector<std::string>& MsdConvnetColumns() {
+  static const std::vector<std::string> columns = [] {
+    std::vector<std::string> c;
+    for (const char* stat : {"mfcc", "dmfcc", "ddmfcc"})
+      for (const char* what : {"_mean_", "_std_"})
+        for (int i = 0; i < 20; ++i) c.push_back(stat + std::string(what) + std::to_string(i));
+    for (int b = 1; b <= 5; ++b)
+      for (int i = 0; i < 32; ++i) c.push_back("elu" + std::to_string(b) + "_" + std::to_string(i));
+    return c;
+  }();
+  return columns;
+}
+
 FeatureTable ReadFeatureTable(const std::string& path) {
   CsvFile csv(path, false);
   FeatureTable t;
   t.path = path;
-  const std::vector<std::string>& columns = GtzanColumns();
   std::vector<std::string> header;
   if (!csv.Next(header)) throw FormatError(path + ": empty file, expected a feature table header");
+  // filename,<values>,label (GTZAN) or filename,label,<values> (MSD convnet).
+  t.layout = header.size() > 1 && header[1] == "label" ? TableLayout::kMsdConvnet : TableLayout::kGtzan;
+  const bool gtzan = t.layout == TableLayout::kGtzan;
+  const std::vector<std::string>& columns = gtzan ? GtzanColumns() : MsdConvnetColumns();
+  const std::string name = gtzan ? "a GTZAN feature table" : "an MSD-convnet feature table";
   std::vector<std::string> want = {"filename"};
+  if (!gtzan) want.push_back("label");
   want.insert(want.end(), columns.begin(), columns.end());
-  want.push_back("label");
+  if (gtzan) want.push_back("label");
   for (std::size_t i = 0; i < want.size(); ++i) {
     const std::string got = i < header.size() ? header[i] : std::string("(nothing)");
     if (got != want[i])
-      throw FormatError(path + ": not a GTZAN feature table: column " + std::to_string(i + 1) + " is '" + got +
+      throw FormatError(path + ": not " + name + ": column " + std::to_string(i + 1) + " is '" + got +
                         "', expected '" + want[i] + "'");
   }
   if (header.size() != want.size())
-    throw FormatError(path + ": not a GTZAN feature table: " + std::to_string(header.size()) + " columns, expected " +
+    throw FormatError(path + ": not " + name + ": " + std::to_string(header.size()) + " columns, expected " +
                       std::to_string(want.size()));
+  const std::size_t first = gtzan ? 1 : 2;  // first value column
   std::vector<std::string> f;
   while (csv.Next(f)) {
     auto problem = [&](const std::string& m) { csv.Skip(m); };
@@ -48,7 +67,7 @@ FeatureTable ReadFeatureTable(const std::string& path) {
     }
     FeatureTableRow row;
     row.filename = f.front();
-    row.label = f.back();
+    row.label = gtzan ? f.back() : f[1];
     row.line = csv.line();
     if (row.filename.empty()) {
       problem("empty filename");
@@ -59,10 +78,10 @@ FeatureTable ReadFeatureTable(const std::string& path) {
       continue;
     }
     bool good = true;
-    for (std::size_t i = 1; i + 1 < f.size() && good; ++i) {
+    for (std::size_t i = first; i < first + columns.size() && good; ++i) {
       double v = 0;
       if (!ParseNumber(f[i], v) || !std::isfinite(v)) {
-        problem(columns[i - 1] + " is '" + f[i] + "', not a finite number");
+        problem(columns[i - first] + " is '" + f[i] + "', not a finite number");
         good = false;
       }
       row.values.push_back(v);
@@ -85,6 +104,7 @@ Dataset TableDataset(const FeatureTable& table) {
     t.label = row.label;
     t.kind = TrackKind::kFeatures;
     t.features = row.values;
+    t.table_layout = table.layout;
     t.group = FileStem(row.filename);
     if (auto [it, fresh] = first.emplace(row.values, d.tracks.size()); !fresh) {
       const Track& earlier = d.tracks[it->second];
@@ -108,6 +128,13 @@ std::vector<float> ModelFeatures(const std::vector<double>& values) {
     throw InputError("a GTZAN vector has " + std::to_string(GtzanColumns().size()) + " values, got " +
                      std::to_string(values.size()));
   return std::vector<float>(values.begin() + 1, values.end());
+}
+
+std::vector<float> ConvnetFeatures(const std::vector<double>& values) {
+  if (values.size() != MsdConvnetColumns().size())
+    throw InputError("an MSD-convnet table row has " + std::to_string(MsdConvnetColumns().size()) + " values, got " +
+                     std::to_string(values.size()));
+  return std::vector<float>(values.begin() + kMsdMfccStats, values.end());
 }
 
 }  // namespace genre

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -45,8 +46,12 @@ ArchOptions DefaultArch(const std::string& kind) {
     a.hidden = {64};
   } else if (kind == "mlp") {
     a.hidden = {256, 128};
+  } else if (kind == "msd-convnet") {
+    a.channels = {32, 32, 32, 32, 32};
+    a.pool = {2, 4, 3, 4, 2, 5, 2, 4, 4, 4};
+    a.hidden = {};
   } else {
-    throw OptionError("architecture must be cnn2d, cnn1d or mlp, got '" + kind + "'");
+    throw OptionError("architecture must be cnn2d, cnn1d, mlp or msd-convnet, got '" + kind + "'");
   }
   return a;
 }
@@ -55,11 +60,12 @@ std::string InputKindFor(const std::string& arch) {
   if (arch == "cnn2d") return "logmel";
   if (arch == "cnn1d") return "segments";
   if (arch == "mlp") return "vector";
-  throw OptionError("architecture must be cnn2d, cnn1d or mlp, got '" + arch + "'");
+  if (arch == "msd-convnet") return "waveform";
+  throw OptionError("architecture must be cnn2d, cnn1d, mlp or msd-convnet, got '" + arch + "'");
 }
 
 bool ArchReads(const std::string& arch, const std::string& input) {
-  return InputKindFor(arch) == input || (arch == "mlp" && input == "gtzan");
+  return InputKindFor(arch) == input || (arch == "mlp" && (input == "gtzan" || input == "msd-convnet"));
 }
 
 nlohmann::json ToJson(const ModelCard& c) {
@@ -72,15 +78,23 @@ nlohmann::json ToJson(const ModelCard& c) {
             {"window", c.input.window},
             {"hop", c.input.hop},
             {"segment_s", c.input.segment_s},
-            {"rows", c.input.rows}}},
+            {"rows", c.input.rows},
+            {"min_window", c.input.min_window}}},
           {"arch",
            {{"kind", c.arch.kind},
             {"channels", c.arch.channels},
             {"kernel", c.arch.kernel},
             {"hidden", c.arch.hidden},
-            {"dropout", c.arch.dropout}}},
+            {"dropout", c.arch.dropout},
+            {"pool", c.arch.pool},
+            {"head", c.arch.head}}},
           {"standardisation", {{"mean", c.mean}, {"std", c.stdev}}},
           {"training", c.training},
+          {"calibration", [&] {
+             nlohmann::json cal = c.calibration;
+             cal["temperature"] = c.temperature;
+             return cal;
+           }()},
           {"git_commit", c.git_commit},
           {"created", c.created}};
 }
@@ -101,15 +115,21 @@ ModelCard CardFromJson(const nlohmann::json& j, const std::string& where) {
     c.input.hop = in.at("hop").get<int>();
     c.input.segment_s = in.at("segment_s").get<double>();
     c.input.rows = in.at("rows").get<int>();
+    c.input.min_window = in.value("min_window", 0);
     const auto& a = j.at("arch");
     c.arch.kind = a.at("kind").get<std::string>();
     c.arch.channels = a.at("channels").get<std::vector<int>>();
     c.arch.kernel = a.at("kernel").get<int>();
     c.arch.hidden = a.at("hidden").get<std::vector<int>>();
     c.arch.dropout = a.at("dropout").get<double>();
+    c.arch.pool = a.value("pool", std::vector<int>{});
+    c.arch.head = a.value("head", std::string("features"));
     c.mean = j.at("standardisation").at("mean").get<std::vector<float>>();
     c.stdev = j.at("standardisation").at("std").get<std::vector<float>>();
     c.training = j.value("training", nlohmann::json::object());
+    c.calibration = j.value("calibration", nlohmann::json::object());
+    c.temperature = c.calibration.value("temperature", 1.0);
+    c.calibration.erase("temperature");
     c.git_commit = j.value("git_commit", "");
     c.created = j.value("created", "");
   } catch (const nlohmann::json::exception& e) {
@@ -126,6 +146,7 @@ bool ModelCard::IsEnsemble() const { return arch.kind == kEnsemble; }
 void ModelCard::Validate(const std::string& where) const {
   auto fail = [&](const std::string& m) { throw FormatError(where + ": invalid model card: " + m); };
   if (classes.size() < 2) fail("needs at least 2 classes, has " + std::to_string(classes.size()));
+  if (!(temperature > 0 && std::isfinite(temperature))) fail("calibration temperature must be > 0");
   if (IsEnsemble() || input.kind == kEnsemble) {
     if (!IsEnsemble() || input.kind != kEnsemble) fail("an ensemble has arch and input kind 'ensemble'");
     return;
@@ -144,6 +165,15 @@ void ModelCard::Validate(const std::string& where) const {
     if (c < 1) fail("conv channels must be >= 1");
   for (int h : arch.hidden)
     if (h < 1) fail("hidden units must be >= 1");
+  if (arch.kind == "msd-convnet") {
+    if (arch.channels.empty() || arch.pool.size() != 2 * arch.channels.size())
+      fail("msd-convnet needs a (frequency, time) pool per block");
+    for (int p : arch.pool)
+      if (p < 1) fail("pool sizes must be >= 1");
+    if (arch.head != "tags" && arch.head != "features") fail("msd-convnet head must be tags or features");
+    if (arch.head == "tags" && !arch.hidden.empty()) fail("the tag head has no hidden layers");
+    if (input.min_window < input.front_end.stft.n_fft) fail("waveform min_window must be >= n_fft");
+  }
 }
 
 void WriteModelFile(const std::string& path, const ModelCard& card, const std::string& weights) {

@@ -10,6 +10,7 @@
 #include "genre/features/gtzan_vector.h"
 #include "genre/features/streaming.h"
 #include "genre/model/inputs.h"
+#include "genre/train/calibration.h"
 #include "genre/train/windows.h"
 
 namespace genre {
@@ -56,7 +57,13 @@ Classification Classifier::Combine(const std::function<Classification(const Clas
       }
     }
   }
+  c.probs = Calibrated(c.probs);
   return c;
+}
+
+std::vector<float> Classifier::Calibrated(const std::vector<float>& probs) const {
+  const double t = model_->card().temperature;
+  return t == 1.0 ? probs : ApplyTemperature(probs, t);
 }
 
 Classification Classifier::Slide(std::size_t columns, const std::function<Matrix(std::size_t, std::size_t)>& window,
@@ -87,6 +94,7 @@ Classification Classifier::Slide(std::size_t columns, const std::function<Matrix
       if (o.timeline) c.timeline.push_back({static_cast<double>(starts[b + i]) * seconds_per_column, probs[i]});
     }
   }
+  c.probs = Calibrated(c.probs);
   return c;
 }
 
@@ -124,38 +132,47 @@ Classification Classifier::ClassifyStream(AudioStream& stream, const std::string
 Classification Classifier::ClassifyClips(const std::function<std::size_t(float*, std::size_t)>& read,
                                          int sample_rate, const std::string& name, const ClassifyOptions& o) const {
   const InputSpec& in = model_->card().input;
-  constexpr std::size_t kClip = kGtzanClipSamples;
+  const bool wave = in.kind == "waveform";
+  // GTZAN vectors: 30-s clips back to back, a last part under 15 s joins the clip
+  // before it. Waveform models: windows of the card's length every hop, a last part
+  // shorter than the network's shortest window joins the window before it.
+  const std::size_t clip = wave ? static_cast<std::size_t>(in.window) : kGtzanClipSamples;
+  std::size_t hop = clip;
+  if (wave && o.hop > 0) hop = static_cast<std::size_t>(o.hop);
+  else if (wave && o.hop_s > 0) hop = static_cast<std::size_t>(std::max(1L, std::lround(o.hop_s * sample_rate)));
+  else if (wave) hop = static_cast<std::size_t>(in.hop);
+  if (hop > clip)
+    throw OptionError("hop must be at most the window (" + std::to_string(clip) + " samples), got " +
+                      std::to_string(hop));
+  const std::size_t min_tail = wave ? static_cast<std::size_t>(in.min_window) : clip / 2;
   Classification c;
   c.probs.assign(model_->card().classes.size(), 0.0f);
   std::vector<std::vector<float>> probs;
-  std::vector<float> buffer, block(1 << 16);
-  std::size_t start = 0, total = 0;  // sample index of buffer[0]; samples read
-  auto analyse = [&](std::size_t n) {
-    Waveform clip;
-    clip.sample_rate = sample_rate;  // InputFromAudio refuses any rate but the vector's
-    clip.samples.assign(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
+  const std::size_t total = ForEachClip(read, clip, hop, min_tail, [&](std::size_t start, const std::vector<float>& samples) {
     try {
-      probs.push_back(model_->Predict({InputFromAudio(clip, in)})[0]);
+      Matrix x;
+      if (wave) {
+        x = Matrix(1, std::max(samples.size(), static_cast<std::size_t>(in.min_window)), 0.0f);
+        std::copy(samples.begin(), samples.end(), x.data.begin());
+      } else {
+        Waveform w;
+        w.sample_rate = sample_rate;  // InputFromAudio refuses any rate but the vector's
+        w.samples = samples;
+        x = InputFromAudio(w, in);
+      }
+      probs.push_back(model_->Predict({x})[0]);
     } catch (const Error& e) {
       if (name.empty()) throw;
       e.RethrowWithContext(name);
     }
     if (o.timeline) c.timeline.push_back({static_cast<double>(start) / sample_rate, probs.back()});
-    buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
-    start += n;
-  };
-  for (std::size_t n; (n = read(block.data(), block.size())) > 0;) {
-    buffer.insert(buffer.end(), block.begin(), block.begin() + static_cast<std::ptrdiff_t>(n));
-    total += n;
-    // A clip goes when at least half a clip follows it: the last one takes up to 1.5 clips.
-    while (buffer.size() >= kClip + kClip / 2) analyse(kClip);
-  }
+  });
   if (total == 0) throw InputError(name + ": no audio samples to analyse");
-  analyse(buffer.size());
   for (const auto& p : probs)
     for (std::size_t k = 0; k < c.probs.size(); ++k) c.probs[k] += p[k] / static_cast<float>(probs.size());
   c.windows = probs.size();
   c.duration_s = static_cast<double>(total) / sample_rate;
+  c.probs = Calibrated(c.probs);
   return c;
 }
 
@@ -165,7 +182,7 @@ Classification Classifier::ClassifyAudio(const Waveform& audio, const ClassifyOp
   if (audio.sample_rate != in.front_end.sample_rate)
     throw InputError("audio at " + std::to_string(audio.sample_rate) + " Hz, the model reads " +
                      std::to_string(in.front_end.sample_rate) + " Hz");
-  if (in.kind == "gtzan") {
+  if (in.kind == "gtzan" || in.kind == "waveform") {
     std::size_t at = 0;
     return ClassifyClips(
         [&](float* out, std::size_t max) {
@@ -220,7 +237,7 @@ AudioReadOptions Classifier::ReadOptions(const ClassifyOptions& o) const {
 
 Classification Classifier::ClassifyOpen(AudioStream& stream, const std::string& name, const ClassifyOptions& o) const {
   if (model_->card().input.kind == "logmel") return ClassifyStream(stream, name, o);
-  if (model_->card().input.kind == "gtzan")
+  if (model_->card().input.kind == "gtzan" || model_->card().input.kind == "waveform")
     return ClassifyClips([&](float* out, std::size_t max) { return stream.Read(out, max); }, stream.sample_rate(),
                          name, o);
   const Waveform audio = ReadAll(stream);

@@ -17,10 +17,15 @@ int InputRows(const InputSpec& input) {
   if (input.kind == "segments") return 24;
   if (input.kind == "vector") return 48;
   if (input.kind == "gtzan") return kGtzanFeatureCount;
-  throw OptionError("input kind must be logmel, segments, vector or gtzan, got '" + input.kind + "'");
+  if (input.kind == "waveform") return 1;
+  if (input.kind == "msd-convnet") return kMsdConvnetFeatures;
+  throw OptionError("input kind must be logmel, segments, vector, gtzan, waveform or msd-convnet, got '" + input.kind +
+                    "'");
 }
 
-bool IsSongVector(const InputSpec& input) { return input.kind == "vector" || input.kind == "gtzan"; }
+bool IsSongVector(const InputSpec& input) {
+  return input.kind == "vector" || input.kind == "gtzan" || input.kind == "msd-convnet";
+}
 
 float PadValue(const InputSpec& input, const Matrix& x) { return input.kind == "logmel" ? MinValue(x) : 0.0f; }
 
@@ -57,12 +62,20 @@ MsdAnalysisOptions AnalysisOptions(const InputSpec& input) {
   return o;
 }
 
-// [57, 1] from the 58 values of a GTZAN vector (`length` dropped).
-Matrix FromTableRow(const std::vector<double>& values) {
-  const std::vector<float> f = ModelFeatures(values);
+Matrix Column(std::vector<float> f) {
   Matrix x(f.size(), 1);
-  x.data = f;
+  x.data = std::move(f);
   return x;
+}
+
+// A table row as the input kind asks: [57, 1] from a GTZAN row (`length` dropped),
+// [160, 1] from an MSD-convnet row (the convnet features).
+Matrix FromTableRow(const Track& t, const InputSpec& input) {
+  const bool gtzan = t.table_layout == TableLayout::kGtzan;
+  if (input.kind == "gtzan" && gtzan) return Column(ModelFeatures(t.features));
+  if (input.kind == "msd-convnet" && !gtzan) return Column(ConvnetFeatures(t.features));
+  throw InputError(std::string("a row of ") + (gtzan ? "a GTZAN" : "an MSD-convnet") + " feature table cannot give '" +
+                   input.kind + "' input");
 }
 
 }  // namespace
@@ -79,8 +92,15 @@ Matrix InputFromAudio(const Waveform& audio, const InputSpec& input) {
     if (audio.sample_rate != kGtzanSampleRate)
       throw InputError("the GTZAN vector needs audio at 22050 Hz, got " + std::to_string(audio.sample_rate) + " Hz");
     static const GtzanExtractor extractor;
-    return FromTableRow(extractor.Compute(audio.samples));
+    return Column(ModelFeatures(extractor.Compute(audio.samples)));
   }
+  if (input.kind == "waveform") {
+    Matrix x(1, audio.samples.size());
+    x.data = audio.samples;
+    return x;
+  }
+  if (input.kind == "msd-convnet")
+    throw InputError("msd-convnet features of audio need the backbone (genre-train --backbone FILE)");
   const MsdTrack t = AnalyzeAudio(audio, 0, AnalysisOptions(input));
   return InputFromMsd(t, input);
 }
@@ -114,12 +134,8 @@ ExampleSet BuildExamples(const Dataset& d, const std::vector<std::string>& class
   for (std::size_t i = 0; i < d.tracks.size(); ++i) {
     const Track& t = d.tracks[i];
     if (t.kind != TrackKind::kFeatures || !error[i].empty()) continue;
-    if (input.kind != "gtzan") {
-      error[i] = "a feature-table row holds the GTZAN vector only; it cannot give '" + input.kind + "' input";
-      continue;
-    }
     try {
-      x[i] = FromTableRow(t.features);
+      x[i] = FromTableRow(t, input);
     } catch (const Error& e) {
       error[i] = e.what();
     }
@@ -152,7 +168,7 @@ ExampleSet BuildExamples(const Dataset& d, const std::vector<std::string>& class
         read.sample_rate = input.front_end.sample_rate;
         const Waveform w = LoadAudio(d.tracks[i].path, read);
         try {
-          x[i] = InputFromAudio(w, input);
+          x[i] = o.from_audio ? o.from_audio(w) : InputFromAudio(w, input);
         } catch (const Error& e) {
           e.RethrowWithContext(d.tracks[i].path);
         }

@@ -2,6 +2,8 @@
 #include <thread>
 
 #include "genre/error.h"
+#include "genre/model/keras.h"
+#include "genre/train/windows.h"
 #include "genre/util/hash.h"
 #include "genre/util/parallel.h"
 #include "networks.h"
@@ -94,10 +96,89 @@ MlpImpl::MlpImpl(const ModelCard& card) : NetImpl(card) {
 
 torch::Tensor MlpImpl::forward(torch::Tensor x) { return head->forward(Standardise(x).flatten(1)); }
 
+// Choi et al.'s convnet; see networks.h. Buffers hold the front end the file came
+// with (import-keras fills them); a fresh one gets a periodic-Hann STFT and no mel
+// bank worth using, so it is only ever loaded, never trained from scratch here.
+MsdConvnetImpl::MsdConvnetImpl(const ModelCard& card) : NetImpl(card) {
+  const FrontEndOptions& fe = card.input.front_end;
+  n_fft = fe.stft.n_fft;
+  hop = fe.stft.hop_length;
+  top_db = fe.db.top_db;
+  amin = fe.db.amin;
+  tags_head = card.arch.head == "tags";
+  const long bins = n_fft / 2 + 1;
+  stft_real = register_buffer("stft_real", torch::zeros({bins, 1, n_fft}));
+  stft_imag = register_buffer("stft_imag", torch::zeros({bins, 1, n_fft}));
+  mel = register_buffer("mel", torch::zeros({bins, static_cast<long>(fe.mel.n_mels)}));
+  blocks = nn::ModuleList();
+  long in = 1;
+  for (std::size_t b = 0; b < card.arch.channels.size(); ++b) {
+    const long c = card.arch.channels[b];
+    nn::Sequential block;
+    block->push_back("conv", nn::Conv2d(nn::Conv2dOptions(in, c, 3).padding(1).bias(true)));
+    block->push_back("bn", nn::BatchNorm2d(nn::BatchNormOptions(c).eps(1e-3)));
+    blocks->push_back(block);
+    pool.push_back(card.arch.pool[2 * b]);
+    pool.push_back(card.arch.pool[2 * b + 1]);
+    in = c;
+  }
+  register_module("blocks", blocks);
+  long features = 0;
+  for (int c : card.arch.channels) features += c;
+  const auto classes = static_cast<long>(card.classes.size());
+  if (tags_head) {
+    tags = register_module("tags", nn::Linear(in, classes));
+  } else {
+    head = register_module("head", DenseHead(features, card.arch.hidden, card.arch.dropout, classes));
+  }
+}
+
+torch::Tensor MsdConvnetImpl::Normalised(const torch::Tensor& audio) {
+  torch::Tensor x = audio.reshape({audio.size(0), 1, -1});
+  const long n = x.size(2), frames = (n + hop - 1) / hop;
+  // Frame t covers samples [t hop - n_fft/2, t hop + n_fft/2), zeros outside the signal.
+  x = torch::constant_pad_nd(x, {n_fft / 2, (frames - 1) * hop + n_fft / 2 - n});
+  const torch::Tensor re = torch::conv1d(x, stft_real, {}, hop), im = torch::conv1d(x, stft_imag, {}, hop);
+  const torch::Tensor power = re * re + im * im;                                     // [B, bins, T]
+  torch::Tensor db = 10.0 * torch::log10(torch::clamp_min(torch::matmul(power.transpose(1, 2), mel), amin));
+  db = db.transpose(1, 2);                                                           // [B, mels, T]
+  db = db - std::get<0>(db.flatten(1).max(1)).view({-1, 1, 1});
+  db = torch::clamp_min(db, -top_db);
+  const torch::Tensor mean = db.flatten(1).mean(1).view({-1, 1, 1});
+  const torch::Tensor sd = db.flatten(1).std(1, /*unbiased=*/false).view({-1, 1, 1});
+  return ((db - mean) / (sd + norm_eps)).unsqueeze(1);
+}
+
+namespace {
+// Runs the blocks. With `features`: collects each block's average before its pool and
+// skips the last pool (it feeds only the tags); returns the last (pooled) map.
+torch::Tensor RunBlocks(MsdConvnetImpl& net, torch::Tensor x, std::vector<torch::Tensor>* features) {
+  for (std::size_t b = 0; b < net.blocks->size(); ++b) {
+    x = net.blocks[b]->as<nn::Sequential>()->forward(x);
+    x = torch::elu(x, net.elu_alpha);
+    if (features) features->push_back(x.mean({2, 3}));
+    if (!features || b + 1 < net.blocks->size()) x = torch::max_pool2d(x, {net.pool[2 * b], net.pool[2 * b + 1]});
+  }
+  return x;
+}
+}  // namespace
+
+torch::Tensor MsdConvnetImpl::Features(const torch::Tensor& x) {
+  std::vector<torch::Tensor> f;
+  RunBlocks(*this, Normalised(x), &f);
+  return torch::cat(f, 1);
+}
+
+torch::Tensor MsdConvnetImpl::forward(torch::Tensor x) {
+  if (tags_head) return tags->forward(std::get<0>(RunBlocks(*this, Normalised(x), nullptr).flatten(2).max(2)));
+  return head->forward(Features(x));
+}
+
 std::shared_ptr<NetImpl> MakeNet(const ModelCard& card) {
   if (card.arch.kind == "cnn2d") return std::make_shared<Cnn2dImpl>(card);
   if (card.arch.kind == "cnn1d") return std::make_shared<Cnn1dImpl>(card);
   if (card.arch.kind == "mlp") return std::make_shared<MlpImpl>(card);
+  if (card.arch.kind == "msd-convnet") return std::make_shared<MsdConvnetImpl>(card);
   throw FormatError("unknown architecture '" + card.arch.kind + "'");
 }
 
@@ -241,11 +322,193 @@ std::vector<std::vector<float>> Model::Predict(const std::vector<Matrix>& window
     std::vector<const Matrix*> part;
     for (std::size_t i = start; i < std::min(windows.size(), start + static_cast<std::size_t>(batch)); ++i)
       part.push_back(&windows[i]);
-    const torch::Tensor p = torch::softmax(impl_->net->forward(Batch(part)), 1).contiguous();
+    const torch::Tensor logits = impl_->net->forward(Batch(part));
+    const torch::Tensor p =
+        (impl_->card.arch.MultiLabel() ? torch::sigmoid(logits) : torch::softmax(logits, 1)).contiguous();
     const float* data = p.data_ptr<float>();
     for (std::size_t i = 0; i < part.size(); ++i) out.emplace_back(data + i * k, data + (i + 1) * k);
   }
   return out;
+}
+
+}  // namespace genre
+
+namespace genre {
+
+namespace {
+MsdConvnetImpl& Convnet(const Model& m, const std::string& what) {
+  auto* net = dynamic_cast<MsdConvnetImpl*>(m.impl().net.get());
+  if (!net) throw OptionError(what + " needs an msd-convnet model, '" + m.card().name + "' is " + m.card().arch.kind);
+  return *net;
+}
+
+// Every parameter and floating-point buffer of a module by name.
+std::vector<std::pair<std::string, torch::Tensor>> Tensors(torch::nn::Module& net) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& p : net.named_parameters()) out.emplace_back(p.key(), p.value());
+  for (const auto& b : net.named_buffers())
+    if (b.value().is_floating_point()) out.emplace_back(b.key(), b.value());
+  return out;
+}
+
+void CopyInto(torch::Tensor& to, const torch::Tensor& from, const std::string& name, const std::string& where) {
+  if (to.sizes() != from.sizes())
+    throw FormatError(where + ": tensor " + name + " does not fit the network");
+  torch::NoGradGuard no_grad;
+  to.copy_(from);
+}
+}  // namespace
+
+int MinWindowSamples(const ModelCard& card, bool tags) {
+  long frames = 1;
+  const std::size_t blocks = card.arch.pool.size() / 2;
+  for (std::size_t b = 0; b < blocks; ++b)
+    if (tags || b + 1 < blocks) frames *= card.arch.pool[2 * b + 1];
+  return static_cast<int>(frames * card.input.front_end.stft.hop_length);
+}
+
+Model ImportKeras(const KerasConvnet& k, ModelCard card) {
+  if (k.bn_eps != 1e-3 || k.elu_alpha != 1.0)
+    throw FormatError(k.path + ": batch-norm epsilon " + std::to_string(k.bn_eps) + " / ELU alpha " +
+                      std::to_string(k.elu_alpha) + " are not supported (only 0.001 / 1)");
+  if (card.classes.size() != static_cast<std::size_t>(k.tags))
+    throw FormatError(k.path + ": " + std::to_string(k.tags) + " tags, " + std::to_string(card.classes.size()) +
+                      " tag names given");
+  card.arch = DefaultArch("msd-convnet");
+  card.arch.channels = k.channels;
+  card.arch.pool = k.pool;
+  card.arch.head = "tags";
+  card.arch.dropout = 0;
+  InputSpec& in = card.input;
+  in.kind = "waveform";
+  in.rows = 1;
+  FrontEndOptions& fe = in.front_end;
+  fe = FrontEndOptions{};
+  fe.sample_rate = k.sample_rate;
+  fe.stft.n_fft = k.n_dft;
+  fe.stft.hop_length = k.n_hop;
+  fe.mel.n_mels = k.n_mels;
+  fe.mel.fmin_hz = k.fmin_hz;
+  fe.mel.fmax_hz = k.fmax_hz;
+  fe.db.ref_max = true;
+  fe.db.amin = k.amin;
+  fe.db.top_db = k.top_db;
+  in.window = 29 * k.sample_rate;  // the authors' clip: the first 29 s
+  in.hop = in.window;
+  in.min_window = MinWindowSamples(card, /*tags=*/true);
+  card.mean = {0.0f};
+  card.stdev = {1.0f};
+  Model m = Model::Create(card, 0);
+  std::vector<bool> used(k.tensors.size(), false);
+  for (auto& [name, t] : Tensors(*m.impl().net)) {
+    auto it = std::find_if(k.tensors.begin(), k.tensors.end(), [&](const NamedTensor& n) { return n.name == name; });
+    if (it == k.tensors.end()) throw FormatError(k.path + ": no weights for " + name);
+    used[static_cast<std::size_t>(it - k.tensors.begin())] = true;
+    CopyInto(t, torch::from_blob(const_cast<float*>(it->values.data()), it->shape, torch::kFloat32), name, k.path);
+  }
+  for (std::size_t i = 0; i < used.size(); ++i)
+    if (!used[i]) throw FormatError(k.path + ": weights " + k.tensors[i].name + " have no place in the network");
+  m.impl().net->eval();
+  return m;
+}
+
+Model AttachHead(const Model& backbone, const Model& head, ModelCard card) {
+  Convnet(backbone, "attaching a head");
+  const ModelCard& b = backbone.card();
+  const ModelCard& h = head.card();
+  long features = 0;
+  for (int c : b.arch.channels) features += c;
+  if (h.arch.kind != "mlp" || h.input.kind != "msd-convnet" || h.input.rows != features)
+    throw InputError("the head must be an mlp on the backbone's " + std::to_string(features) +
+                     " msd-convnet features, '" + h.name + "' is " + h.arch.kind + " on " + h.input.kind);
+  card.classes = h.classes;
+  card.input = b.input;
+  card.arch = b.arch;
+  card.arch.head = "features";
+  card.arch.hidden = h.arch.hidden;
+  card.arch.dropout = h.arch.dropout;
+  card.input.min_window = MinWindowSamples(card, /*tags=*/false);
+  card.mean = {0.0f};
+  card.stdev = {1.0f};
+  card.temperature = h.temperature;
+  Model m = Model::Create(card, 0);
+  auto to = Tensors(*m.impl().net);
+  auto from_backbone = Tensors(*backbone.impl().net);
+  auto from_head = Tensors(*head.impl().net);
+  auto find = [](auto& list, const std::string& name) -> torch::Tensor* {
+    for (auto& [n, t] : list)
+      if (n == name) return &t;
+    return nullptr;
+  };
+  // The first dense layer reads (x - mean) / std: fold that into its weights and bias.
+  const torch::Tensor mean = torch::tensor(h.mean).view({1, -1}), sd = torch::tensor(h.stdev).view({1, -1});
+  for (auto& [name, t] : to) {
+    if (name.rfind("head.", 0) == 0) {
+      const torch::Tensor* src = find(from_head, name);
+      if (!src) throw FormatError("head '" + h.name + "' has no " + name);
+      torch::Tensor v = *src;
+      if (name == "head.0.weight") v = v / sd;
+      if (name == "head.0.bias") v = v - torch::matmul(*find(from_head, "head.0.weight") / sd, mean.view({-1}));
+      CopyInto(t, v, name, h.name);
+    } else {
+      const torch::Tensor* src = find(from_backbone, name);
+      if (!src) throw FormatError("backbone '" + b.name + "' has no " + name);
+      CopyInto(t, *src, name, b.name);
+    }
+  }
+  m.impl().net->eval();
+  return m;
+}
+
+std::vector<std::vector<float>> Model::Features(const std::vector<Matrix>& windows) const {
+  MsdConvnetImpl& net = Convnet(*this, "features");
+  torch::NoGradGuard no_grad;
+  net.eval();
+  std::vector<std::vector<float>> out;
+  for (const Matrix& w : windows) {
+    const torch::Tensor f = net.Features(Batch({&w})).contiguous();
+    out.emplace_back(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
+  }
+  return out;
+}
+
+std::vector<Model::WindowFeatures> Model::SongFeatures(const std::vector<float>& samples, std::size_t hop,
+                                                       bool tags) const {
+  Convnet(*this, "features");
+  if (tags && !card().arch.MultiLabel())
+    throw OptionError("'" + card().name + "' has no tag output (the imported convnet has)");
+  const InputSpec& in = card().input;
+  const auto window = static_cast<std::size_t>(in.window);
+  const auto shortest = static_cast<std::size_t>(MinWindowSamples(card(), tags));
+  if (hop == 0) hop = static_cast<std::size_t>(in.hop);
+  if (hop > window)
+    throw OptionError("hop must be at most the window (" + std::to_string(window) + " samples), got " +
+                      std::to_string(hop));
+  std::size_t at = 0;
+  std::vector<WindowFeatures> out;
+  ForEachClip(
+      [&](float* to, std::size_t max) {
+        const std::size_t n = std::min(max, samples.size() - at);
+        std::copy_n(samples.data() + at, n, to);
+        at += n;
+        return n;
+      },
+      window, hop, shortest,
+      [&](std::size_t start, const std::vector<float>& clip) {
+        Matrix x(1, std::max(clip.size(), shortest), 0.0f);
+        std::copy(clip.begin(), clip.end(), x.data.begin());
+        out.push_back({start, std::move((tags ? Predict({x}, 1) : Features({x}))[0])});
+      });
+  if (out.empty()) throw InputError("no audio samples to analyse");
+  return out;
+}
+
+Matrix MeanFeatures(const Model& backbone, const std::vector<float>& samples, std::size_t hop) {
+  const std::vector<Model::WindowFeatures> windows = backbone.SongFeatures(samples, hop);
+  Matrix x(windows.front().features.size(), 1, 0.0f);
+  for (const auto& w : windows)
+    for (std::size_t i = 0; i < x.rows; ++i) x.data[i] += w.features[i] / static_cast<float>(windows.size());
+  return x;
 }
 
 }  // namespace genre

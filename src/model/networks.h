@@ -37,6 +37,27 @@ struct MlpImpl : NetImpl {
   torch::nn::Sequential head{nullptr};
 };
 
+// The music-tagging convnet of Choi et al. (2017) on raw audio [B, 1, samples]:
+// STFT as a convolution with stored kernels, mel, dB (max over each clip, floor
+// -80), normalisation over each clip, blocks of conv 3x3 / batch norm / ELU /
+// max pool. Features: the average of each block's ELU output before its pool.
+// Output: tags (global max of the last pooled map -> dense, sigmoid applied by
+// Predict) or genres (a dense head on the features, standardisation folded in).
+struct MsdConvnetImpl : NetImpl {
+  explicit MsdConvnetImpl(const ModelCard& card);
+  torch::Tensor forward(torch::Tensor x) override;
+  torch::Tensor Features(const torch::Tensor& x);  // [B, sum(channels)]
+  torch::Tensor Normalised(const torch::Tensor& x);  // the normalised log-mel [B, 1, mels, frames]
+  std::vector<long> pool;
+  int n_fft = 512, hop = 256;
+  double top_db = 80, amin = 1e-10, norm_eps = 1e-10, elu_alpha = 1.0;
+  bool tags_head = false;
+  torch::Tensor stft_real, stft_imag, mel;  // buffers
+  torch::nn::ModuleList blocks{nullptr};      // each: conv, bn
+  torch::nn::Linear tags{nullptr};
+  torch::nn::Sequential head{nullptr};
+};
+
 std::shared_ptr<NetImpl> MakeNet(const ModelCard& card);
 
 struct Model::Impl {

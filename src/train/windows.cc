@@ -31,4 +31,26 @@ float MinValue(const Matrix& x) {
   return *std::min_element(x.data.begin(), x.data.end());
 }
 
+std::size_t ForEachClip(const std::function<std::size_t(float*, std::size_t)>& read, std::size_t clip,
+                        std::size_t hop, std::size_t min_tail,
+                        const std::function<void(std::size_t, const std::vector<float>&)>& analyse) {
+  std::vector<float> buffer, block(1 << 16), part;
+  std::size_t start = 0, total = 0;  // sample index of buffer[0]; samples read
+  auto emit = [&](std::size_t n) {
+    part.assign(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
+    analyse(start, part);
+    const std::size_t drop = std::min(hop, buffer.size());
+    buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(drop));
+    start += drop;
+  };
+  for (std::size_t n; (n = read(block.data(), block.size())) > 0;) {
+    buffer.insert(buffer.end(), block.begin(), block.begin() + static_cast<std::ptrdiff_t>(n));
+    total += n;
+    while (buffer.size() >= clip + min_tail) emit(clip);
+  }
+  // The rest; with overlapping clips it may lie inside the last clip already.
+  if (total > 0 && (start == 0 || buffer.size() + hop > clip)) emit(buffer.size());
+  return total;
+}
+
 }  // namespace genre

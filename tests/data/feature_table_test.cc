@@ -159,7 +159,7 @@ TEST_CASE("gtzan input: table rows as they are, audio through the extractor, not
   const ExampleSet refused = BuildExamples(d, d.classes, logmel);
   CHECK(refused.examples.empty());
   REQUIRE(refused.skipped.size() == 3);
-  CHECK(refused.skipped[0].reason == "a feature-table row holds the GTZAN vector only; it cannot give 'logmel' input");
+  CHECK(refused.skipped[0].reason == "a row of a GTZAN feature table cannot give 'logmel' input");
   Waveform at16k;
   at16k.sample_rate = 16000;
   at16k.samples.assign(32000, 0.0f);
@@ -216,6 +216,55 @@ TEST_CASE("one recording through several sources is one group; folds fixed by a 
   test::WriteBytes(dir / "none.csv", "path,label\nmetal.00002.flac,metal\n");
   CHECK_THAT(test::MessageOf<FormatError>([&] { FoldsFromFile(d, (dir / "none.csv").string()); }),
              Catch::Contains("needs a header with path and fold (or split) columns"));
+}
+
+}  // namespace genre
+
+namespace genre {
+
+TEST_CASE("MSD-convnet tables (Choi et al.'s layout) give msd-convnet input and nothing else", "[data][table]") {
+  const std::string path = (test::DataDir() / "msd-convnet" / "published.csv").string();
+  REQUIRE(IsFeatureTable(path));
+  const FeatureTable t = ReadFeatureTable(path);
+  CHECK(t.layout == TableLayout::kMsdConvnet);
+  REQUIRE(t.rows.size() == 3);
+  CHECK(t.rows[0].filename == "blues.00000.wav");
+  CHECK(t.rows[0].label == "blues");
+  REQUIRE(t.rows[0].values.size() == MsdConvnetColumns().size());
+  CHECK(MsdConvnetColumns().size() == kMsdMfccStats + kMsdConvnetFeatures);
+  CHECK(MsdConvnetColumns()[0] == "mfcc_mean_0");
+  CHECK(MsdConvnetColumns()[kMsdMfccStats] == "elu1_0");
+  CHECK(MsdConvnetColumns().back() == "elu5_31");
+
+  const Dataset d = TableDataset(t);
+  REQUIRE(d.tracks.size() == 3);
+  CHECK(d.tracks[0].group == "blues.00000");
+  InputSpec in;
+  in.kind = "msd-convnet";
+  const ExampleSet ok = BuildExamples(d, d.classes, in);
+  REQUIRE(ok.examples.size() == 3);
+  REQUIRE(ok.examples[0].x.rows == 160);
+  REQUIRE(ok.examples[0].x.cols == 1);
+  CHECK(ok.examples[0].x(0, 0) == static_cast<float>(t.rows[0].values[kMsdMfccStats]));
+  CHECK(ok.examples[0].x(159, 0) == static_cast<float>(t.rows[0].values.back()));
+  InputSpec gtzan;
+  gtzan.kind = "gtzan";
+  const ExampleSet refused = BuildExamples(d, d.classes, gtzan);
+  CHECK(refused.examples.empty());
+  CHECK(refused.skipped.at(0).reason == "a row of an MSD-convnet feature table cannot give 'gtzan' input");
+  // Audio needs the backbone: the library alone refuses, a from_audio hook serves it.
+  Waveform w;
+  w.sample_rate = 12000;
+  w.samples.assign(24000, 0.0f);
+  CHECK_THROWS_AS(InputFromAudio(w, in), InputError);
+
+  test::TempDir dir;
+  std::string text = test::ReadBytes(path);
+  text.replace(text.find("elu3_7"), 6, "elu3_x");
+  test::WriteBytes(dir / "bad.csv", text);
+  CHECK_THAT(test::MessageOf<FormatError>([&] { ReadFeatureTable((dir / "bad.csv").string()); }),
+             Catch::Contains("not an MSD-convnet feature table: column ") &&
+                 Catch::Contains("is 'elu3_x', expected 'elu3_7'"));
 }
 
 }  // namespace genre

@@ -29,11 +29,11 @@ expect list-genres 0 "" -- "${m[@]}" --list-genres
 expect model-info 0 "" -- "${m[@]}" --model-info
 has model-info-mels "$tmp/out" '"n_mels": 64'
 has model-info-sr "$tmp/out" '"sample_rate": 16000'
-# A copy with no model beside it (the build tree's finds models/default.gmdl).
+# A copy with no model beside it (the build folder's finds share/genre/models/default.gmdl).
 mkdir -p "$tmp/bin" && cp "$bin" "$tmp/bin/genre-guess"
 bin_in_tree=$bin
 bin=$tmp/bin/genre-guess
-expect no-model 3 "^genre-guess: no model: give --model PATH or set GENRE_MODEL \(no default model at $tmp/share/genre/models/default.gmdl, $tmp/models/default.gmdl\)$" -- "$in/short_0.3s.wav"
+expect no-model 3 "^genre-guess: no model: give --model PATH or set GENRE_MODEL \(no default model at $tmp/bin/share/genre/models/default.gmdl, $tmp/share/genre/models/default.gmdl\)$" -- "$in/short_0.3s.wav"
 bin=$bin_in_tree
 GENRE_MODEL="$tmp/m.gmdl" "$bin" "$in/blues.00000.flac" --format jsonl >"$tmp/out" 2>"$tmp/err" && ok || bad "GENRE_MODEL not used"
 head -c 500 "$tmp/m.gmdl" >"$tmp/cut.gmdl"

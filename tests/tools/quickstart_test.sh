@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's quick start: genre-guess with no --model finds the bundled model
-# (models/default.gmdl beside the build tree) and names the bundled samples.
+# (laid out by the build as share/genre/models/default.gmdl beside genre-guess) and names the bundled samples.
 # Usage: quickstart_test.sh PATH/TO/genre-guess SOURCE_DIR
 set -u
 bin=$1

@@ -116,6 +116,8 @@ inline constexpr ModelCommand kModelCommands[] = {
     {"eval", "Evaluate a model on a dataset: accuracy, F1, confusion matrix"},
     {"cv", "k-fold cross-validation over groups (--folds, default 5)"},
     {"search", "Grid search ranked by grouped CV (--folds, default 3)"},
+    {"import-keras", "Import the MSD convnet of Choi et al. (Keras HDF5) as a backbone model"},
+    {"attach", "Attach a head (mlp on msd-convnet features) to a backbone: a model that reads audio"},
 };
 
 // Each command group adds its subcommands; the chosen one sets `action`.
@@ -123,5 +125,6 @@ using Action = std::function<int()>;
 void AddDataCommands(CLI::App* data, Action& action);
 void AddModelCommands(CLI::App* app, Action& action, const std::string& command);
 void AddEnsembleCommands(CLI::App* app, Action& action, const std::string& command);
+void AddBackboneCommands(CLI::App* app, Action& action, const std::string& command);
 
 }  // namespace genre_train

@@ -1,12 +1,15 @@
-// genre-train combine | ensemble: candidates compared on the same held-out
-// recordings, and an ensemble model file made of trained models. No libtorch.
+// genre-train combine | ensemble | calibrate: candidates compared on the same
+// held-out recordings, an ensemble model file made of trained models, and the
+// temperature that calibrates (a mean of) held-out predictions. No libtorch.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <ctime>
 #include <fstream>
 
 #include "common.h"
 #include "genre/model/card.h"
+#include "genre/train/calibration.h"
 #include "genre/train/predictions.h"
 #include "genre/train/report.h"
 #include "genre/util/atomic_file.h"
@@ -98,6 +101,70 @@ int Combine(const std::vector<std::string>& files, std::vector<std::string> name
   return kExitOk;
 }
 
+nlohmann::json CalibrationJson(const genre::CalibrationReport& r) {
+  return {{"ece", r.ece}, {"nll", r.nll}, {"accuracy", r.accuracy}};
+}
+
+// One file: its own rows. Several: the recordings all of them hold, joined by file
+// stem, and the mean of their predictions (the ensemble of those runs).
+int Calibrate(const std::vector<std::string>& files, const std::string& out_dir) {
+  constexpr int kBins = 15;
+  std::vector<std::vector<float>> probs;
+  std::vector<int> truth;
+  double temperature = 1;
+  genre::CalibrationReport before, after;
+  try {
+    std::vector<genre::PredictionFile> read;
+    for (const std::string& f : files) read.push_back(genre::ReadPredictions(f));
+    if (read.size() == 1) {
+      const genre::PredictionFile& p = read.front();
+      for (const genre::PredictionRow& r : p.rows) {
+        const auto label = std::find(p.classes.begin(), p.classes.end(), r.label) - p.classes.begin();
+        if (label == static_cast<long>(p.classes.size()))
+          throw genre::InputError(p.path + ": " + r.path + " has genre " + r.label + ", not one of the file's");
+        truth.push_back(static_cast<int>(label));
+        probs.push_back(r.probs);
+      }
+    } else {
+      const genre::JoinedPredictions joined = genre::JoinPredictions(read);
+      truth = joined.truth;
+      probs = genre::MeanPredictions(joined);
+    }
+    temperature = genre::FitTemperature(probs, truth);
+    before = genre::Calibration(probs, truth, kBins);
+    std::vector<std::vector<float>> scaled;
+    for (const auto& p : probs) scaled.push_back(genre::ApplyTemperature(p, temperature));
+    after = genre::Calibration(scaled, truth, kBins);
+  } catch (const genre::Error& e) {
+    std::cerr << "genre-train: " << e.what() << "\n";
+    return ExitFor(e);
+  }
+  std::cout << probs.size() << " tracks"
+            << (files.size() > 1 ? ", mean of " + std::to_string(files.size()) + " runs" : std::string()) << "\n"
+            << "temperature: " << Fixed(temperature, 4) << "\n\n"
+            << "            ECE     NLL  accuracy\n"
+            << "before  " << Fixed(before.ece, 4) << "  " << Fixed(before.nll, 4) << "    " << Fixed(before.accuracy, 4)
+            << "\n"
+            << "after   " << Fixed(after.ece, 4) << "  " << Fixed(after.nll, 4) << "    " << Fixed(after.accuracy, 4)
+            << "\n";
+  if (!out_dir.empty()) {
+    try {
+      genre::MakeDirectories(out_dir);
+      const nlohmann::json j = {{"temperature", temperature},
+                                {"tracks", probs.size()},
+                                {"before", CalibrationJson(before)},
+                                {"after", CalibrationJson(after)},
+                                {"bins", kBins},
+                                {"predictions", files.size() == 1 ? nlohmann::json(files.front()) : nlohmann::json(files)}};
+      genre::WriteTextFile((fs::path(out_dir) / "calibration.json").string(), j.dump(2) + "\n");
+    } catch (const genre::Error& e) {
+      std::cerr << "genre-train: " << e.what() << "\n";
+      return kExitOutput;
+    }
+  }
+  return kExitOk;
+}
+
 int Ensemble(const std::vector<std::string>& models, const std::string& out, const std::string& name,
              const std::vector<std::string>& cv_files, const std::string& command) {
   genre::ModelCard card;
@@ -146,8 +213,8 @@ int Ensemble(const std::vector<std::string>& models, const std::string& out, con
 void AddEnsembleCommands(CLI::App* app, Action& action, const std::string& command) {
   struct State {
     std::vector<std::string> files, names, models;
-    std::vector<std::string> cv;
-    std::string out_dir, out, name;
+    std::vector<std::string> cv, calibrate;
+    std::string out_dir, out, name, calibrate_out;
   };
   auto s = std::make_shared<State>();
   CLI::App* combine = app->add_subcommand(
@@ -157,6 +224,15 @@ void AddEnsembleCommands(CLI::App* app, Action& action, const std::string& comma
   combine->add_option("--out-dir", s->out_dir, "Write cv.json, the mean's confusion matrix and predictions here");
   combine->callback([s, &action, command] {
     action = [s, command] { return Combine(s->files, s->names, s->out_dir, command); };
+  });
+  CLI::App* calibrate = app->add_subcommand(
+      "calibrate", "Fit the temperature that calibrates held-out predictions (several files: their mean)");
+  calibrate->add_option("predictions", s->calibrate, "predictions.csv of a run (genre-train cv --out-dir); several: "
+                        "runs made with the same --folds-from file, calibrated as their mean")
+      ->required();
+  calibrate->add_option("--out-dir", s->calibrate_out, "Write calibration.json here");
+  calibrate->callback([s, &action] {
+    action = [s] { return Calibrate(s->calibrate, s->calibrate_out); };
   });
   CLI::App* ensemble = app->add_subcommand(
       "ensemble", "Make one model file of trained models: it classifies a song by the mean of their probabilities");

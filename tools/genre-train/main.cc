@@ -10,6 +10,7 @@
 //   genre-train cv     SOURCE... [--folds 5]
 //   genre-train search SOURCE... [--lr 1e-3,3e-4] [--batch 32,64] [--dropout 0.3,0.5]
 //   genre-train combine RUN/predictions.csv... [--out-dir DIR]
+//   genre-train calibrate RUN/predictions.csv... [--out-dir DIR]
 //   genre-train ensemble A.gmdl B.gmdl... -o ensemble.gmdl [--cv DIR/cv.json]
 //
 // SOURCE: a genre folder tree (ROOT/<genre>/*.flac), a CSV manifest

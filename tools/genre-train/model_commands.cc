@@ -36,6 +36,7 @@ struct ModelArgs {
   bool no_class_weights = false, no_augment = false, no_restore_best = false;
   std::string log_format = "text";
   std::string folds_from;  // cv, search: fixed folds (FoldsFromFile)
+  std::string backbone;    // msd-convnet input from audio: the imported convnet
 
   void AddTo(CLI::App* app) {
     data.AddTo(app, true);
@@ -45,15 +46,19 @@ struct ModelArgs {
         ->capture_default_str();
     app->add_option("--input", input,
                     "What the network reads: logmel | segments | vector | gtzan (the GTZAN feature vector; "
-                    "mlp only). Default: the architecture's, gtzan when a source is a feature table")
-        ->check(CLI::IsMember({"logmel", "segments", "vector", "gtzan"}));
+                    "mlp only) | msd-convnet (the MSD convnet's 160 features; mlp only: table rows, or audio "
+                    "through --backbone). Default: the architecture's, gtzan / msd-convnet for a feature table "
+                    "of that layout")
+        ->check(CLI::IsMember({"logmel", "segments", "vector", "gtzan", "msd-convnet"}));
+    app->add_option("--backbone", backbone,
+                    "The MSD convnet (genre-train import-keras) that computes msd-convnet features of audio");
     app->add_option("--epochs", train.epochs, "Most epochs")->capture_default_str();
     app->add_option("--batch", train.batch, "Windows per batch")->capture_default_str();
     app->add_option("--lr", train.lr, "Adam learning rate")->capture_default_str();
     app->add_option("--weight-decay", train.weight_decay, "Adam weight decay")->capture_default_str();
     app->add_option("--dropout", dropout, "Dropout of the dense layers (default: the architecture's)");
     app->add_option("--channels", channels, "Conv channels per block, e.g. 16,32,64,128")->delimiter(',');
-    app->add_option("--hidden", hidden, "Dense units, e.g. 128")->delimiter(',');
+    app->add_option("--hidden", hidden, "Dense units, e.g. 128; 0: none (a linear layer)")->delimiter(',');
     app->add_option("--window", window, "Input columns per window (cnn2d: 130 frames = 3 s; cnn1d: 32 segments)");
     app->add_option("--hop", hop, "Columns between windows at evaluation (default: half a window)");
     app->add_option("--n-mels", front_end.mel.n_mels, "Mel bands")->capture_default_str();
@@ -77,27 +82,36 @@ struct ModelArgs {
         ->capture_default_str();
   }
 
-  bool HasFeatureTable() const {
+  // The input kind of the first feature table among the sources ("" if none).
+  std::string FeatureTableKind() const {
     for (const std::string& s : data.dataset.sources)
-      if (fs::path(s).extension() == ".csv" && genre::IsFeatureTable(s)) return true;
-    return false;
+      if (fs::path(s).extension() == ".csv" && genre::IsFeatureTable(s))
+        return genre::ReadFeatureTable(s).layout == genre::TableLayout::kMsdConvnet ? "msd-convnet" : "gtzan";
+    return "";
   }
 
   genre::ModelCard Card() {
     genre::ModelCard card;
     card.arch = genre::DefaultArch(arch);
     if (!channels.empty()) card.arch.channels = channels;
-    if (!hidden.empty()) card.arch.hidden = hidden;
+    if (!hidden.empty()) card.arch.hidden = hidden == std::vector<int>{0} ? std::vector<int>{} : hidden;
     if (dropout >= 0) card.arch.dropout = dropout;
-    card.input.kind = !input.empty() ? input : HasFeatureTable() ? "gtzan" : genre::InputKindFor(arch);
+    const std::string table = input.empty() ? FeatureTableKind() : "";
+    card.input.kind = !input.empty() ? input : !table.empty() ? table : genre::InputKindFor(arch);
     if (!genre::ArchReads(arch, card.input.kind))
       throw genre::OptionError("--arch " + arch + " cannot read " + card.input.kind + " input (it reads " +
-                               genre::InputKindFor(arch) + (arch == "mlp" ? " or gtzan)" : ")"));
+                               genre::InputKindFor(arch) + (arch == "mlp" ? ", gtzan or msd-convnet)" : ")"));
+    if (!backbone.empty() && card.input.kind != "msd-convnet")
+      throw genre::OptionError("--backbone serves msd-convnet input only, not " + card.input.kind);
     card.input.front_end = front_end;
     if (card.input.kind == "gtzan") {
       if (front_end.sample_rate != genre::kGtzanSampleRate)
         throw genre::OptionError("the GTZAN vector is defined at 22050 Hz; --sr does not apply");
       card.input.front_end = genre::FrontEndOptions{};  // 22050 Hz: what the audio is decoded at
+    }
+    if (card.input.kind == "msd-convnet") {
+      card.input.front_end = genre::FrontEndOptions{};
+      card.input.front_end.sample_rate = 12000;  // the backbone's rate (checked against it when given)
     }
     card.input.window = window > 0 ? window : arch == "cnn2d" ? 130 : arch == "cnn1d" ? 32 : 1;
     card.input.hop = hop > 0 ? hop : std::max(1, card.input.window / 2);
@@ -266,6 +280,14 @@ int Prepare(ModelArgs& a, const std::string& dir, genre::ModelCard& card, genre:
                                                              : "";
     eo.threads = a.data.threads;
     eo.progress = genre::Progress::StderrIsTerminal();
+    if (!a.backbone.empty()) {
+      auto backbone = std::make_shared<const genre::Model>(genre::Model::Load(a.backbone));
+      if (backbone->card().input.front_end.sample_rate != card.input.front_end.sample_rate)
+        throw genre::FormatError(a.backbone + ": the backbone reads " +
+                                 std::to_string(backbone->card().input.front_end.sample_rate) + " Hz audio, not " +
+                                 std::to_string(card.input.front_end.sample_rate) + " Hz");
+      eo.from_audio = [backbone](const genre::Waveform& w) { return genre::MeanFeatures(*backbone, w.samples); };
+    }
     data = genre::PrepareData(a.data.dataset, a.data.split, card, eo);
   } catch (const genre::Error& e) {
     return ErrorExit(e);

@@ -1,4 +1,5 @@
-// genre-train-model: the model commands of genre-train (train, eval, cv, search),
+// genre-train-model: the model commands of genre-train (train, eval, cv, search,
+// import-keras, attach),
 // run by genre-train through exec so that only they load libtorch. Invoked
 // directly it behaves the same; its messages say "genre-train".
 #include "../cli_common.h"
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   std::string command = "genre-train";
   for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
   AddModelCommands(&app, action, command);
+  AddBackboneCommands(&app, action, command);
   if (const int status = genre_cli::Parse(app, argc, argv, "genre-train", kExitUsage); status >= 0) return status;
   return action ? action() : kExitUsage;
 }

@@ -26,6 +26,8 @@ Split ParseSplit(const std::string& name);         // also "validation", "val"; 
 
 // kFeatures: a row of a feature table (genre/data/feature_table.h), its values in Track::features.
 enum class TrackKind { kAudio, kMsd, kFeatures };
+// The column layout of a feature table (see genre/data/feature_table.h).
+enum class TableLayout { kGtzan, kMsdConvnet };
 
 struct Track {
   std::string path;     // as found (joined with the root / manifest folder)
@@ -35,7 +37,8 @@ struct Track {
   TrackKind kind = TrackKind::kAudio;
   std::size_t song = 0; // row in an MSD file (aggregate files hold many songs)
   std::string track_id; // MSD track id; empty for audio
-  std::vector<double> features;  // kFeatures: the row's values (GtzanColumns() order)
+  std::vector<double> features;  // kFeatures: the row's values (in its table's layout)
+  TableLayout table_layout = TableLayout::kGtzan;
 };
 
 // A file that was found but cannot be used, and why.

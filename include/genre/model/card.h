@@ -26,27 +26,41 @@ inline constexpr const char* kEnsemble = "ensemble";  // arch and input kind of 
 
 // What the network reads, and how it is cut into windows.
 struct InputSpec {
-  std::string kind = "logmel";  // "logmel" [n_mels, frames] | "segments" [24, segments] | "vector" [48, 1] | "gtzan" [57, 1]
+  // "logmel" [n_mels, frames] | "segments" [24, segments] | "vector" [48, 1] | "gtzan" [57, 1]
+  // | "waveform" [1, samples] (the audio itself, at front_end.sample_rate; windows of
+  //   `window` samples, a last part under `min_window` samples joins the window before it)
+  // | "msd-convnet" [160, 1] (features of the MSD convnet: feature-table rows, or audio
+  //   through a backbone)
+  std::string kind = "logmel";
   FrontEndOptions front_end;    // the front end that makes the input (logmel, segments)
   int window = 130;             // columns per window (130 frames = 3.0 s at 22050 / 512)
   int hop = 65;                 // columns between window starts at inference
   double segment_s = 0.25;      // segments: grid step (see MsdAnalysisOptions)
   int rows = 128;               // rows of one input column (n_mels, 24, D)
+  int min_window = 0;           // waveform: shortest window analysed (shorter ones are zero-padded to it)
 };
 
 struct ArchOptions {
-  std::string kind = "cnn2d";       // cnn2d | cnn1d | mlp
+  std::string kind = "cnn2d";       // cnn2d | cnn1d | mlp | msd-convnet
   std::vector<int> channels;        // conv channels per block (cnn2d 4 blocks, cnn1d 3 layers)
   int kernel = 3;                   // conv kernel (cnn1d temporal kernel)
   std::vector<int> hidden;          // dense units before the output layer
   double dropout = 0.3;
+  // msd-convnet: max-pool (frequency, time) after each block, and what the output layer
+  // reads: "tags" (global max of the last block, sigmoid outputs: the imported tagger) or
+  // "features" (the 160 block averages, softmax over genres: a head on the backbone).
+  std::vector<int> pool;
+  std::string head = "features";
+  bool MultiLabel() const { return kind == "msd-convnet" && head == "tags"; }
 };
 // The defaults of an architecture: cnn2d 16-32-64-128 conv + 128 dense;
-// cnn1d 64-64-64 (kernel 5) + 64 dense; mlp 256-128. Throws OptionError for other kinds.
+// cnn1d 64-64-64 (kernel 5) + 64 dense; mlp 256-128; msd-convnet: Choi et al.'s five
+// 32-channel blocks, a linear head. Throws OptionError for other kinds.
 ArchOptions DefaultArch(const std::string& kind);
-// Input kind an architecture reads by default: cnn2d logmel, cnn1d segments, mlp vector.
+// Input kind an architecture reads by default: cnn2d logmel, cnn1d segments, mlp vector,
+// msd-convnet waveform.
 std::string InputKindFor(const std::string& arch);
-// Whether an architecture can read an input kind: its default, and mlp also gtzan.
+// Whether an architecture can read an input kind: its default, and mlp also gtzan and msd-convnet.
 bool ArchReads(const std::string& arch, const std::string& input);
 
 struct ModelCard {
@@ -57,6 +71,10 @@ struct ModelCard {
   ArchOptions arch;
   std::vector<float> mean, stdev;  // per input row standardisation: (x - mean) / stdev
   nlohmann::json training = nlohmann::json::object();  // data, split, options, metrics, history
+  // Calibration: song probabilities are softmax(log(p) / temperature) of the mean window
+  // probabilities p (1 = as the network gives them). Card: calibration.temperature (+ how it was fitted).
+  double temperature = 1.0;
+  nlohmann::json calibration = nlohmann::json::object();  // how the temperature was fitted (ECE before / after)
   std::string git_commit, created;
   bool IsEnsemble() const;
   void Validate(const std::string& where) const;  // throws FormatError naming `where`

@@ -3,7 +3,10 @@
 // Log-mel models read files and standard input streaming: the decoded song is
 // never held, only its mel frames (about 80 MB per hour at 128 bands).
 // GTZAN-vector models read 30-s clips back to back (as their table was computed;
-// a last part under 15 s joins the clip before it), one clip in memory at a time.
+// a last part under 15 s joins the clip before it), one clip in memory at a time;
+// waveform models (heads on the MSD convnet) windows of 29 s the same way (a last
+// part shorter than the network's shortest window joins the window before it).
+// Song probabilities get the card's calibration temperature.
 // The front end is built from the model file, never hard-coded. An ensemble runs
 // each member on the song and averages their song probabilities.
 #pragma once
@@ -23,6 +26,7 @@ struct ClassifyOptions {
   double duration_s = -1;   // analyse at most this long; < 0: to the end
   int hop = 0;              // window hop in input columns; 0: hop_s, else the model's (half a window)
   double hop_s = 0;         // window hop in seconds (rounded to columns); 0: the model's (GTZAN-vector models: clips)
+                            // waveform models: columns are samples; the hop is at most the window
   bool timeline = false;    // keep each window's probabilities and start time
 };
 
@@ -57,7 +61,8 @@ class Classifier {
   // Log-mel models: decode block by block into a streaming log-mel (only mel frames
   // are held), then the windows in batches.
   Classification ClassifyStream(AudioStream& stream, const std::string& name, const ClassifyOptions& options) const;
-  // GTZAN-vector models: the vector of each clip of the samples `read` delivers (at `sample_rate`).
+  // GTZAN-vector models (the vector of each 30-s clip) and waveform models (each window)
+  // over the samples `read` delivers (at `sample_rate`), one clip in memory at a time.
   Classification ClassifyClips(const std::function<std::size_t(float*, std::size_t)>& read, int sample_rate,
                                const std::string& name, const ClassifyOptions& options) const;
   Classification FromInput(const Matrix& x, double seconds_per_column, double duration_s,
@@ -66,6 +71,8 @@ class Classifier {
   // one window), a few windows at a time, and averages the probabilities.
   Classification Slide(std::size_t columns, const std::function<Matrix(std::size_t, std::size_t)>& window,
                        double seconds_per_column, double duration_s, const ClassifyOptions& options) const;
+  // Song probabilities with the card's temperature applied (see ModelCard::temperature).
+  std::vector<float> Calibrated(const std::vector<float>& probs) const;
   // An ensemble: the mean of its members' results (`classify` runs one member).
   Classification Combine(const std::function<Classification(const Classifier&)>& classify) const;
   std::shared_ptr<const Model> model_;

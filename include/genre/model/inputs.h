@@ -5,9 +5,13 @@
 //   vector    [48, 1]            mean and standard deviation of the 24 segment rows
 //   gtzan     [57, 1]            the GTZAN feature vector (genre/features/gtzan_vector.h):
 //                                feature-table rows as they are, audio through GtzanExtractor
+//   waveform  [1, samples]       the decoded audio itself
+//   msd-convnet [160, 1]         the MSD convnet's features: MSD-convnet table rows as they
+//                                are, audio through a backbone (ExampleOptions::from_audio)
 // No libtorch here.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +31,9 @@ struct Example {
 
 struct ExampleOptions {
   std::string cache;    // feature cache for logmel inputs ("" = extract in memory)
+  // The input of one decoded song when the library cannot make it alone (msd-convnet
+  // features through a backbone); called from several threads at once.
+  std::function<Matrix(const Waveform&)> from_audio;
   int threads = 0;      // 0 = all cores
   bool progress = false;
 };

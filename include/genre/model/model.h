@@ -39,7 +39,23 @@ class Model {
 
   // Class probabilities of each window ([rows, window] raw features; the card's
   // standardisation is applied inside). Rows sum to 1. Throws OptionError for an ensemble.
+  // A multi-label model (the imported tagger, ArchOptions::MultiLabel) gives each
+  // class's sigmoid instead.
   std::vector<std::vector<float>> Predict(const std::vector<Matrix>& windows, int batch = 64) const;
+  // msd-convnet models: the backbone's features of each waveform window ([1, samples]);
+  // throws OptionError for other architectures.
+  std::vector<std::vector<float>> Features(const std::vector<Matrix>& windows) const;
+  // msd-convnet models: the features (or, with `tags`, the tag probabilities of the
+  // tagger) of a whole song (samples at the card's rate) in windows of input.window
+  // samples every `hop` (0: input.hop), a last part shorter than the network's shortest
+  // window (MinWindowSamples) joined to the window before it, a song shorter than that
+  // zero-padded to it. Each window's start (in samples) and values.
+  struct WindowFeatures {
+    std::size_t start = 0;
+    std::vector<float> features;
+  };
+  std::vector<WindowFeatures> SongFeatures(const std::vector<float>& samples, std::size_t hop = 0,
+                                           bool tags = false) const;
 
   struct Impl;
   Impl& impl() const { return *impl_; }
@@ -48,5 +64,21 @@ class Model {
   explicit Model(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+struct KerasConvnet;
+// The imported tagger (genre-train import-keras): an msd-convnet model with the
+// tags as classes and every weight from `keras`; `card` gives name, training
+// (provenance), commit and date, the rest is made from `keras`. Throws FormatError.
+Model ImportKeras(const KerasConvnet& keras, ModelCard card);
+// A genre model on the backbone: the backbone's blocks and front end, and the dense
+// layers of `head` (an mlp trained on msd-convnet features) with its standardisation
+// folded into the first layer. `card` gives name, training, commit and date. Throws
+// InputError when the head does not read the backbone's features.
+Model AttachHead(const Model& backbone, const Model& head, ModelCard card);
+// The mean of a song's window features (Model::SongFeatures) as a [features, 1] input.
+Matrix MeanFeatures(const Model& backbone, const std::vector<float>& samples, std::size_t hop = 0);
+// Samples of the shortest window an msd-convnet card's network can take (its pools
+// need that many frames): `tags` for the tag output, else for the features.
+int MinWindowSamples(const ModelCard& card, bool tags);
 
 }  // namespace genre

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <vector>
 
 #include "genre/features/matrix.h"
@@ -15,6 +16,16 @@ std::vector<std::size_t> WindowStarts(std::size_t T, std::size_t window, std::si
 
 // Columns [start, start + window) of x; columns past the end are `pad`.
 Matrix Window(const Matrix& x, std::size_t start, std::size_t window, float pad);
+
+// Clips of a stream of samples, one in memory at a time: `read` fills up to its
+// second argument samples and returns how many (0 at the end). Clips of `clip`
+// samples start every `hop` samples; a clip goes when at least `min_tail` samples
+// follow it, so the last one takes the rest (up to clip + min_tail - 1 samples, or
+// less: a song shorter than a clip is one clip). `analyse(start, samples)` gets each
+// clip. Returns the samples read. hop and clip must be >= 1.
+std::size_t ForEachClip(const std::function<std::size_t(float*, std::size_t)>& read, std::size_t clip,
+                        std::size_t hop, std::size_t min_tail,
+                        const std::function<void(std::size_t, const std::vector<float>&)>& analyse);
 
 // The smallest value of x (the padding that reads as silence for log-mel).
 float MinValue(const Matrix& x);
