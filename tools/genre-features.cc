@@ -115,6 +115,7 @@ void WriteH5(const std::string& out, const std::vector<Result>& results, const n
       file.SetAttribute(ds, "duration_s", r.duration_s);
       for (const auto& [key, value] : opts.items()) {
         if (value.is_string()) file.SetAttribute(ds, key, value.get<std::string>());
+        else if (value.is_array()) file.SetAttribute(ds, key, value.dump());  // e.g. row names, as JSON
         else if (value.is_boolean()) file.SetAttribute(ds, key, static_cast<std::int64_t>(value.get<bool>()));
         else if (value.is_number_integer()) file.SetAttribute(ds, key, value.get<std::int64_t>());
         else file.SetAttribute(ds, key, value.get<double>());
@@ -123,15 +124,17 @@ void WriteH5(const std::string& out, const std::vector<Result>& results, const n
   });
 }
 
+// Columns are named `column`_<row>, or by `names` when given (one per row).
 void WriteCsv(std::ostream& os, const std::vector<Result>& results, const std::string& column,
-              double frame_seconds) {
+              double frame_seconds, const std::vector<std::string>& names = {}) {
   bool header = false;
   for (const Result& r : results) {
     if (!r.error.empty()) continue;
     const genre::Matrix& m = r.values;
     if (!header) {
       os << "path,frame,time_s";
-      if (m.rows == 1) os << ',' << column;
+      if (names.size() == m.rows) for (const std::string& n : names) os << ',' << genre::CsvField(n);
+      else if (m.rows == 1) os << ',' << column;
       else for (std::size_t b = 0; b < m.rows; ++b) os << ',' << column << '_' << b;
       os << '\n';
       header = true;
@@ -512,8 +515,15 @@ int main(int argc, char** argv) {
     results.push_back(std::move(r));
   }
 
+  // The MSD kinds name their rows: elu<block>_<channel> (as Choi et al.'s table), or the tags.
+  std::vector<std::string> names;
+  if (msd)
+    names = kind == "msd-tags" ? convnet->card().classes
+                               : std::vector<std::string>(genre::MsdConvnetColumns().begin() + genre::kMsdMfccStats,
+                                                          genre::MsdConvnetColumns().end());
   const nlohmann::json opts =
       msd ? nlohmann::json{{"kind", kind},
+                           {"rows", names},
                            {"model", convnet->card().name},
                            {"sample_rate", ro.sample_rate},
                            {"window_s", static_cast<double>(convnet->card().input.window) / ro.sample_rate},
@@ -534,7 +544,7 @@ int main(int argc, char** argv) {
           : info.feature == 0 ? 1.0 / fo.sample_rate
                               : static_cast<double>(fo.stft.hop_length) / fo.sample_rate;
       WriteText(out, [&](std::ostream& os) {
-        if (format == "csv") WriteCsv(os, results, Kinds().at(kind).column, frame_s);
+        if (format == "csv") WriteCsv(os, results, Kinds().at(kind).column, frame_s, names);
         else os << ToJson(results, opts).dump() << '\n';
       });
     }

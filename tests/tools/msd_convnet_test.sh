@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The MSD convnet from the command line: genre-features --kind msd-convnet / msd-tags /
+# msd-table with the bundled backbone, heads trained on its features (from a table it
+# wrote and from audio through --backbone), attached and served by genre-guess;
+# import-keras and attach refuse what they cannot use with one line.
+# Usage: msd_convnet_test.sh BUILD_DIR SOURCE_DIR
+set -u
+build=$(cd "$1" && pwd)
+src=$(cd "$2" && pwd)
+in=$src/tests/data/inputs
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/cli_lib.sh"
+unset GENRE_MODEL
+
+# --- genre-features ----------------------------------------------------------------
+bin=$build/genre-features
+expect tags 0 "" -- --kind msd-tags "$in/blues.00000.flac" --format csv
+has tags-header "$tmp/out" '^path,frame,time_s,rock,pop,alternative,indie,electronic,female vocalists,'
+[ "$(grep -c '' "$tmp/out")" -eq 2 ] && ok || bad "msd-tags: one row per song expected: $(cat "$tmp/out")"
+expect convnet 0 "" -- --kind msd-convnet "$in/blues.00000.flac" "$in/metal.00002.flac" --format csv
+has convnet-header "$tmp/out" '^path,frame,time_s,elu1_0,elu1_1,.*,elu5_31$'
+[ "$(head -1 "$tmp/out" | tr ',' '\n' | grep -c '^elu')" -eq 160 ] && ok || bad "msd-convnet: 160 columns expected"
+[ "$(grep -c '' "$tmp/out")" -eq 3 ] && ok || bad "msd-convnet: one row per song expected"
+# 90 s = windows at 0, 29 and 58 s (the 3-s tail joins the last); per window or the mean.
+sox "$in/blues.00000.flac" "$in/classical.00001.flac" "$in/metal.00002.flac" "$tmp/long.flac"
+expect per-window 0 "" -- --kind msd-convnet "$tmp/long.flac" --per-window --format csv
+awk -F, 'NR > 1 { print $2 "," $3 }' "$tmp/out" >"$tmp/times"
+[ "$(tr '\n' ' ' <"$tmp/times")" = "0,0.000000 1,29.000000 2,58.000000 " ] && ok || bad "per-window: $(cat "$tmp/times")"
+expect window-hop 0 "" -- --kind msd-convnet "$tmp/long.flac" --per-window --window-hop 14.5 --format json
+has window-hop-shape "$tmp/out" '"shape":\[160,5\]'
+expect window-hop-big 2 "^genre-features: --window-hop must be at most the window \(29 s\)$" -- \
+  --kind msd-convnet "$tmp/long.flac" --window-hop 30
+expect msd-sr 2 "^genre-features: --kind msd-convnet reads audio at the model's rate \(12 kHz\); --sr does not apply$" -- \
+  --kind msd-convnet "$in/blues.00000.flac" --sr 16000
+expect msd-h5 0 "" -- --kind msd-tags "$in/blues.00000.flac" -o "$tmp/tags.h5"
+[ -s "$tmp/tags.h5" ] && ok || bad "msd-tags h5 not written"
+# A 0.3-s file is one (padded) window; a file that is not audio fails alone.
+expect msd-bad-input 1 "^genre-features: $src/README.md: " -- --kind msd-convnet "$in/short_0.3s.wav" "$src/README.md" --format csv
+has msd-short-ok "$tmp/out" "^$in/short_0.3s.wav,0,0.000000,"
+expect no-backbone 3 "^genre-features: .*/nothing.gmdl: cannot open" -- --kind msd-convnet "$in/blues.00000.flac" -m "$tmp/nothing.gmdl"
+# msd-table: Choi et al.'s columns; a folder labels its files by genre folder.
+for g in blues classical metal; do mkdir -p "$tmp/ds/$g"; done
+ln -s "$in/blues.00000.flac" "$tmp/ds/blues/blues.00000.flac"
+ln -s "$in/synth_44k_stereo.flac" "$tmp/ds/blues/blues.00099.flac"
+ln -s "$in/classical.00001.flac" "$tmp/ds/classical/classical.00001.flac"
+ln -s "$in/synth_8k_mono.wav" "$tmp/ds/classical/classical.00099.wav"
+ln -s "$in/metal.00002.flac" "$tmp/ds/metal/metal.00002.flac"
+ln -s "$in/synth_48k_24bit_stereo.wav" "$tmp/ds/metal/metal.00099.wav"
+expect table 0 "" -- --kind msd-table "$tmp/ds" -o "$tmp/table.csv" -j 2
+[ "$(head -1 "$tmp/table.csv")" = "$(head -1 "$src/tests/data/msd-convnet/published.csv" | tr -d '\r')" ] && ok \
+  || bad "msd-table header differs from the published layout"
+[ "$(grep -c '' "$tmp/table.csv")" -eq 7 ] && ok || bad "msd-table: 6 rows expected"
+has table-row "$tmp/table.csv" '^metal.00002.flac,metal,'
+# Our row of blues.00000 (its first 29 s, as the published one) against the published row:
+# correlation of the 160 convnet features (libsoxr, not the authors' resampler: measured 0.9998).
+expect table-29s 0 "" -- --kind msd-table "$in/blues.00000.flac" --duration 29 -o "$tmp/b.csv"
+paste -d'\n' <(sed -n 2p "$tmp/b.csv" | cut -d, -f123-) \
+  <(grep '^blues.00000' "$src/tests/data/msd-convnet/published.csv" | tr -d '\r' | cut -d, -f123-) |
+  awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) a[i] = $i; n = NF }
+           NR == 2 { for (i = 1; i <= n; i++) { x = a[i]; y = $i; sx += x; sy += y; sxx += x * x; syy += y * y; sxy += x * y }
+                     r = (n * sxy - sx * sy) / sqrt((n * sxx - sx * sx) * (n * syy - sy * sy)); print (r > 0.999 ? "close" : "far " r) }' \
+  >"$tmp/far"
+[ "$(cat "$tmp/far")" = close ] && ok || bad "msd-table: blues.00000 is $(cat "$tmp/far") from the published row"
+
+# --- heads: from the table, from audio through the backbone; attached; served ----------
+bin=$build/genre-train
+head_opts=(--arch mlp --hidden 0 --dropout 0 --epochs 30 --valid 0 --test 0 -j 1)
+expect head-table 0 "" -- train "$tmp/table.csv" -o "$tmp/head.gmdl" "${head_opts[@]}"
+has head-table-input "$tmp/head.gmdl.run/split.csv" 'table.csv#metal.00002.flac'
+expect head-audio 0 "" -- train "$tmp/ds" --input msd-convnet --backbone "$src/models/msd-convnet.gmdl" \
+  -o "$tmp/head2.gmdl" "${head_opts[@]}"
+expect backbone-logmel 2 "^genre-train: --backbone serves msd-convnet input only, not logmel$" -- \
+  train "$tmp/ds" --backbone "$src/models/msd-convnet.gmdl" -o "$tmp/x.gmdl"
+expect attach 0 "" -- attach "$src/models/msd-convnet.gmdl" "$tmp/head2.gmdl" -o "$tmp/model.gmdl"
+has attach-says "$tmp/out" '^attached .*head2.gmdl to .*msd-convnet.gmdl -> .*model.gmdl \(3 genres, '
+expect attach-not-mlp 3 "^genre-train: the head must be an mlp on the backbone's 160 msd-convnet features" -- \
+  attach "$src/models/msd-convnet.gmdl" "$src/models/msd-convnet.gmdl" -o "$tmp/y.gmdl"
+expect attach-no-backbone 3 "^genre-train: .*: not a genre model file$" -- attach "$src/README.md" "$tmp/head2.gmdl" -o "$tmp/y.gmdl"
+expect attach-unwritable 4 "^genre-train: " -- attach "$src/models/msd-convnet.gmdl" "$tmp/head2.gmdl" -o "$tmp/no/such/dir/m.gmdl"
+bin=$build/genre-guess
+expect guess 0 "" -- -m "$tmp/model.gmdl" "$in/metal.00002.flac" "$tmp/long.flac" --format csv --timeline
+has guess-header "$tmp/out" '^path,status,duration_s,windows,top_genre,top_confidence,blues,classical,metal,error$'
+has guess-long "$tmp/out" "^$tmp/long.flac,ok,90.0[0-9]*,3,"
+expect guess-card 0 "" -- -m "$tmp/model.gmdl" --model-info
+has card-arch "$tmp/out" '"kind": "msd-convnet"'
+has card-provenance "$tmp/out" '"source_repository": "keunwoochoi/transfer_learning_music"'
+has card-license "$tmp/out" 'MIT'
+
+# --- import-keras refuses what it cannot read ----------------------------------------
+bin=$build/genre-train
+expect import-missing 3 "^genre-train: $tmp/none.hdf5: " -- import-keras "$tmp/none.hdf5" -o "$tmp/b.gmdl"
+expect import-not-keras 3 "^genre-train: .*tags.h5: not a Keras model file \(no model_config attribute\)$" -- \
+  import-keras "$tmp/tags.h5" -o "$tmp/b.gmdl"
+[ ! -e "$tmp/b.gmdl" ] && ok || bad "import-keras wrote a model from a bad file"
+
+echo "msd convnet CLI: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
