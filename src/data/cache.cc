@@ -67,13 +67,17 @@ Contents ReadContents(const h5::File& f) {
 
 void CacheOptions::Validate() const {
   front_end.Validate();
-  if (features == 0 || features >= (1u << FeatureNames().size()))
+  if (song_vector && song_vector_id.empty()) throw OptionError("a song vector cache needs song_vector_id");
+  if (!song_vector && (features == 0 || features >= (1u << FeatureNames().size())))
     throw OptionError("cache.features must name at least one feature, got mask " + std::to_string(features));
   if (gzip < 0 || gzip > 9) throw OptionError("cache.gzip must be in [0, 9], got " + std::to_string(gzip));
   if (threads < 0) throw OptionError("cache.threads must be >= 0, got " + std::to_string(threads));
 }
 
 std::string CacheOptionsText(const CacheOptions& o) {
+  if (o.song_vector)
+    return "cache_format=" + std::to_string(kFormatVersion) + ";sample_rate=" + std::to_string(o.front_end.sample_rate) +
+           ";song_vector=" + o.song_vector_id;
   FrontEndOptions f = o.front_end;
   f.mel.fmax_hz = f.mel.FmaxHz(f.sample_rate);  // "sr / 2" and its value make the same features
   std::string features;
@@ -199,18 +203,33 @@ CacheReport FeatureCache::Update(const std::string& path, const std::vector<std:
       FeatureSet features;
       double duration = 0;
       std::string error;
+      Matrix vector;
       try {
-        Extracted x = ExtractFile(files[i], front_end, o.features);
-        duration = x.audio.duration_s();
-        features = std::move(x.features);
+        if (o.song_vector) {
+          AudioReadOptions read;
+          read.sample_rate = o.front_end.sample_rate;
+          const Waveform w = LoadAudio(files[i], read);
+          duration = w.duration_s();
+          try {
+            vector = o.song_vector(w);
+          } catch (const Error& e) {
+            e.RethrowWithContext(files[i]);
+          }
+        } else {
+          Extracted x = ExtractFile(files[i], front_end, o.features);
+          duration = x.audio.duration_s();
+          features = std::move(x.features);
+        }
       } catch (const Error& e) {
         error = e.what();
       }
       std::lock_guard lock(write_mutex);
       if (error.empty()) {
         const std::string group = "/entries/" + hashes[i];
-        for (const FeatureName& n : FeatureNames())
-          if (o.features & n.feature) out.WriteMatrix(group + "/" + n.name, features.Get(n.feature), o.gzip);
+        if (o.song_vector) out.WriteMatrix(group + "/vector", vector, o.gzip);
+        else
+          for (const FeatureName& n : FeatureNames())
+            if (o.features & n.feature) out.WriteMatrix(group + "/" + n.name, features.Get(n.feature), o.gzip);
         out.SetAttribute(group, "duration_s", duration);
         durations[hashes[i]] = duration;
         ++report.computed;
@@ -299,6 +318,14 @@ FeatureSet FeatureCache::Load(const std::string& path) const {
   for (const FeatureName& n : FeatureNames())
     if (impl_->file.Exists(group + "/" + n.name)) out.Get(n.feature) = impl_->file.ReadMatrix(group + "/" + n.name);
   return out;
+}
+
+Matrix FeatureCache::LoadVector(const std::string& path) const {
+  auto it = impl_->contents.index.find(path);
+  if (it == impl_->contents.index.end()) throw InputError(path + ": not in feature cache " + impl_->file.path());
+  const std::string at = "/entries/" + it->second.hash + "/vector";
+  if (!impl_->file.Exists(at)) throw FormatError(impl_->file.path() + ": " + path + " has no song vector");
+  return impl_->file.ReadMatrix(at);
 }
 
 }  // namespace genre

@@ -144,10 +144,15 @@ ExampleSet BuildExamples(const Dataset& d, const std::vector<std::string>& class
   std::vector<std::size_t> audio;
   for (std::size_t i = 0; i < d.tracks.size(); ++i)
     if (d.tracks[i].kind == TrackKind::kAudio && error[i].empty()) audio.push_back(i);
-  if (input.kind == "logmel" && !o.cache.empty() && !audio.empty()) {
+  const bool vectors = o.from_audio && !o.from_audio_id.empty();
+  if ((input.kind == "logmel" || vectors) && !o.cache.empty() && !audio.empty()) {
     CacheOptions co;
     co.front_end = input.front_end;
     co.features = kLogMel;
+    if (vectors) {
+      co.song_vector = o.from_audio;
+      co.song_vector_id = o.from_audio_id;
+    }
     co.threads = o.threads;
     co.progress = o.progress;
     std::vector<std::string> files;
@@ -155,7 +160,8 @@ ExampleSet BuildExamples(const Dataset& d, const std::vector<std::string>& class
     const CacheReport report = FeatureCache::Update(o.cache, files, co);
     const FeatureCache cache = FeatureCache::Open(o.cache, &co);
     for (std::size_t i : audio) {
-      if (cache.Has(d.tracks[i].path)) x[i] = std::move(cache.Load(d.tracks[i].path).logmel);
+      if (cache.Has(d.tracks[i].path))
+        x[i] = vectors ? cache.LoadVector(d.tracks[i].path) : std::move(cache.Load(d.tracks[i].path).logmel);
       for (const Skipped& s : report.failed)
         if (s.path == d.tracks[i].path) error[i] = s.reason;
     }

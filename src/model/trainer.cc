@@ -35,6 +35,8 @@ void TrainOptions::Validate() const {
 }
 
 std::vector<Matrix> Windows(const ModelCard& card, const Matrix& x) {
+  // A song vector's further columns are augmented variants, for training only.
+  if (IsSongVector(card.input)) return {Window(x, 0, 1, 0.0f)};
   const auto W = static_cast<std::size_t>(card.input.window);
   const float pad = PadValue(card.input, x);
   std::vector<Matrix> out;

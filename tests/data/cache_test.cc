@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <filesystem>
 
 #include "genre/error.h"
@@ -116,6 +117,45 @@ TEST_CASE("feature cache: nothing usable aborts and keeps the previous cache", "
                     test::Golden("short_0.3s").string() + ": not a genre feature cache");
   o.gzip = 12;
   CHECK_THROWS_AS(FeatureCache::Update(cache, bad, o), OptionError);
+}
+
+}  // namespace genre
+
+namespace genre {
+
+TEST_CASE("song vector cache: a function's vectors per file, reused until its id changes", "[data][cache]") {
+  test::TempDir dir;
+  const std::vector<std::string> files = {test::Input("short_0.3s.wav").string(),
+                                          test::Input("synth_8k_mono.wav").string()};
+  std::atomic<int> calls{0};
+  CacheOptions o;
+  o.front_end.sample_rate = 12000;
+  o.song_vector = [&](const Waveform& w) {
+    ++calls;
+    Matrix m(2, 3, 0.0f);
+    m(0, 0) = static_cast<float>(w.samples.size());
+    m(1, 2) = static_cast<float>(w.sample_rate);
+    return m;
+  };
+  o.song_vector_id = "test v1";
+  const std::string cache = (dir / "v.h5").string();
+  CHECK(FeatureCache::Update(cache, files, o).computed == 2);
+  CHECK(calls == 2);
+  CHECK(!FeatureCache::Update(cache, files, o).written);
+  CHECK(calls == 2);
+  const FeatureCache c = FeatureCache::Open(cache, &o);
+  const Matrix m = c.LoadVector(files[0]);
+  REQUIRE(m.rows == 2);
+  REQUIRE(m.cols == 3);
+  CHECK(m(0, 0) == Approx(3600).margin(1));  // 0.3 s at 12 kHz
+  CHECK(m(1, 2) == 12000.0f);
+  CHECK_THROWS_AS(c.LoadVector("elsewhere.wav"), InputError);
+  o.song_vector_id = "test v2";
+  const CacheReport again = FeatureCache::Update(cache, files, o);
+  CHECK(again.rebuilt == "built with other options");
+  CHECK(calls == 4);
+  o.song_vector_id.clear();
+  CHECK_THROWS_AS(FeatureCache::Update(cache, files, o), OptionError);
 }
 
 }  // namespace genre

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common.h"
+#include "genre/audio/augment.h"
 #include "genre/data/feature_table.h"
 #include "genre/features/gtzan_vector.h"
 #include "genre/util/atomic_file.h"
@@ -14,6 +15,7 @@
 #include "genre/model/model.h"
 #include "genre/train/predictions.h"
 #include "genre/train/report.h"
+#include "genre/util/hash.h"
 #include "genre/util/parallel.h"
 
 #ifndef GENRE_GIT_COMMIT
@@ -37,10 +39,13 @@ struct ModelArgs {
   std::string log_format = "text";
   std::string folds_from;  // cv, search: fixed folds (FoldsFromFile)
   std::string backbone;    // msd-convnet input from audio: the imported convnet
+  int augment_variants = 0; // with a backbone: augmented variants of each song's audio
+  genre::AudioAugmentOptions audio_augment;
 
   void AddTo(CLI::App* app) {
     data.AddTo(app, true);
-    app->add_option("--cache", data.cache, "Feature cache for log-mel inputs (default: beside the output)");
+    app->add_option("--cache", data.cache,
+                    "Feature cache for log-mel inputs and backbone features (default: in the run folder)");
     app->add_option("--arch", arch, "cnn2d (log-mel windows) | cnn1d (segment sequences) | mlp (song vectors)")
         ->check(CLI::IsMember({"cnn2d", "cnn1d", "mlp"}))
         ->capture_default_str();
@@ -52,6 +57,17 @@ struct ModelArgs {
         ->check(CLI::IsMember({"logmel", "segments", "vector", "gtzan", "msd-convnet"}));
     app->add_option("--backbone", backbone,
                     "The MSD convnet (genre-train import-keras) that computes msd-convnet features of audio");
+    app->add_option("--augment-variants", augment_variants,
+                    "With --backbone: features of N augmented variants of each song's audio (gain, EQ tilt, "
+                    "pitch shift, time stretch, noise, MP3), computed once; training draws one variant (or the "
+                    "original) per song and epoch, evaluation reads the original only")
+        ->capture_default_str();
+    app->add_option("--augment-pitch", audio_augment.pitch_semitones, "Augmented variants: most pitch shift, semitones")
+        ->capture_default_str();
+    app->add_option("--augment-stretch", audio_augment.stretch, "Augmented variants: most time-stretch change (0.1 = 10 %)")
+        ->capture_default_str();
+    app->add_option("--augment-mp3", audio_augment.mp3_share, "Augmented variants: share that go through MP3")
+        ->capture_default_str();
     app->add_option("--epochs", train.epochs, "Most epochs")->capture_default_str();
     app->add_option("--batch", train.batch, "Windows per batch")->capture_default_str();
     app->add_option("--lr", train.lr, "Adam learning rate")->capture_default_str();
@@ -103,6 +119,11 @@ struct ModelArgs {
                                genre::InputKindFor(arch) + (arch == "mlp" ? ", gtzan or msd-convnet)" : ")"));
     if (!backbone.empty() && card.input.kind != "msd-convnet")
       throw genre::OptionError("--backbone serves msd-convnet input only, not " + card.input.kind);
+    if (augment_variants < 0 || augment_variants > 64)
+      throw genre::OptionError("--augment-variants must be in [0, 64], got " + std::to_string(augment_variants));
+    if (augment_variants > 0 && backbone.empty())
+      throw genre::OptionError("--augment-variants needs --backbone (it augments audio before the backbone)");
+    audio_augment.Validate();
     card.input.front_end = front_end;
     if (card.input.kind == "gtzan") {
       if (front_end.sample_rate != genre::kGtzanSampleRate)
@@ -275,9 +296,10 @@ int Prepare(ModelArgs& a, const std::string& dir, genre::ModelCard& card, genre:
   try {
     genre::SetTorchThreads(a.data.threads);
     genre::ExampleOptions eo;
+    const bool cached = card.input.kind == "logmel" || !a.backbone.empty();
     eo.cache = !a.data.cache.empty() ? a.data.cache
-               : card.input.kind == "logmel" && !dir.empty() ? (fs::path(dir) / "features.h5").string()
-                                                             : "";
+               : cached && !dir.empty() ? (fs::path(dir) / "features.h5").string()
+                                        : "";
     eo.threads = a.data.threads;
     eo.progress = genre::Progress::StderrIsTerminal();
     if (!a.backbone.empty()) {
@@ -286,7 +308,30 @@ int Prepare(ModelArgs& a, const std::string& dir, genre::ModelCard& card, genre:
         throw genre::FormatError(a.backbone + ": the backbone reads " +
                                  std::to_string(backbone->card().input.front_end.sample_rate) + " Hz audio, not " +
                                  std::to_string(card.input.front_end.sample_rate) + " Hz");
-      eo.from_audio = [backbone](const genre::Waveform& w) { return genre::MeanFeatures(*backbone, w.samples); };
+      const genre::AudioAugmentOptions& g = a.audio_augment;
+      eo.from_audio_id = "msd-convnet weights=" + backbone->WeightsHash() +
+                         " variants=" + std::to_string(a.augment_variants) +
+                         (a.augment_variants ? " augment=" + nlohmann::json{{"gain_db", g.gain_db},
+                                                                           {"tilt_db", g.tilt_db},
+                                                                           {"pitch_semitones", g.pitch_semitones},
+                                                                           {"stretch", g.stretch},
+                                                                           {"noise_snr_db", g.noise_snr_db},
+                                                                           {"mp3_share", g.mp3_share}}.dump()
+                                             : "");
+      eo.from_audio = [backbone, variants = a.augment_variants, augment = a.audio_augment](const genre::Waveform& w) {
+        const genre::Matrix clean = genre::MeanFeatures(*backbone, w.samples);
+        if (variants == 0) return clean;
+        // Column 0 the song as it is, then its variants, each seeded by the file and its number.
+        genre::Matrix x(clean.rows, 1 + static_cast<std::size_t>(variants));
+        for (std::size_t r = 0; r < clean.rows; ++r) x(r, 0) = clean(r, 0);
+        for (int v = 1; v <= variants; ++v) {
+          const std::uint64_t seed = genre::HashBytes(genre::FileStem(w.info.path), static_cast<std::uint64_t>(v));
+          const genre::Matrix f = genre::MeanFeatures(
+              *backbone, genre::AugmentAudio(w.samples, w.sample_rate, seed, augment));
+          for (std::size_t r = 0; r < clean.rows; ++r) x(r, static_cast<std::size_t>(v)) = f(r, 0);
+        }
+        return x;
+      };
     }
     data = genre::PrepareData(a.data.dataset, a.data.split, card, eo);
   } catch (const genre::Error& e) {

@@ -7,6 +7,7 @@
 //   /index            table: path, size, hash (content, 16 hex), duration_s
 //   /failed           table: path, hash, error          (only when some failed)
 //   /entries/<hash>/<feature>   float32 [rows, frames], gzip + shuffle
+//   /entries/<hash>/vector      float32 [rows, columns]: a song vector cache's (below)
 //
 // Entries are keyed by content hash, so renamed or copied files are not
 // recomputed and a changed file is. Update() writes a new file beside the old one
@@ -15,11 +16,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "genre/audio/audio_reader.h"
 #include "genre/data/dataset.h"
 #include "genre/features/frontend.h"
 
@@ -28,6 +31,12 @@ namespace genre {
 struct CacheOptions {
   FrontEndOptions front_end;
   unsigned features = kLogMel | kMfcc;  // Feature mask stored per file
+  // A song vector cache instead: one matrix per file, song_vector(the file decoded at
+  // front_end.sample_rate), e.g. the MSD convnet's features through a backbone; the
+  // options text names only song_vector_id (what makes the vectors: say, the weights'
+  // hash and the augmentation) and the rate. Called from several threads at once.
+  std::function<Matrix(const Waveform&)> song_vector;
+  std::string song_vector_id;
   int threads = 0;                      // extraction threads; 0 = all cores
   int gzip = 4;                         // deflate level of the stored matrices, 0..9
   bool progress = false;                // draw a progress line on stderr
@@ -67,6 +76,7 @@ class FeatureCache {
   // The stored features of one file (the others are empty). Throws InputError
   // when the file is not cached. Not thread-safe (HDF5).
   FeatureSet Load(const std::string& path) const;
+  Matrix LoadVector(const std::string& path) const;  // a song vector cache's; throws as Load
   const std::vector<Skipped>& failed() const;
 
  private:

@@ -30,10 +30,11 @@ struct Example {
 };
 
 struct ExampleOptions {
-  std::string cache;    // feature cache for logmel inputs ("" = extract in memory)
+  std::string cache;    // feature cache for logmel inputs and from_audio vectors ("" = in memory)
   // The input of one decoded song when the library cannot make it alone (msd-convnet
   // features through a backbone); called from several threads at once.
   std::function<Matrix(const Waveform&)> from_audio;
+  std::string from_audio_id;  // what makes from_audio's output; with `cache`, its vectors are cached there
   int threads = 0;      // 0 = all cores
   bool progress = false;
 };

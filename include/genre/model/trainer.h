@@ -71,7 +71,9 @@ struct Evaluation {
 // Track prediction = mean of its window probabilities (windows every card.input.hop).
 Evaluation Evaluate(const Model& model, const std::vector<Example>& examples);
 
-// Every window of one example (card.input.window columns, hop card.input.hop).
+// Every window of one example (card.input.window columns, hop card.input.hop); a song
+// vector's first column only (the others are augmented variants: each training epoch
+// draws one of its columns, as a random crop of width 1).
 std::vector<Matrix> Windows(const ModelCard& card, const Matrix& x);
 
 }  // namespace genre
