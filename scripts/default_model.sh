@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# How models/default.gmdl is chosen and made, from ../shared/data only.
+# How models/default.gmdl is chosen and made, from ../shared/data and the MSD
+# convnet of ../shared/models only.
 #
-# Candidates: cnn2d on audio (the full GTZAN clips + the 2-3 s excerpts, class
-# weights balance the genres), mlp on the GTZAN feature table, and their
-# ensemble (mean of the two members' probabilities).
+# Candidates:
+#   cnn2d      on audio (the full GTZAN clips + the 2-3 s excerpts, class weights
+#              balance the genres)
+#   mlp        on the GTZAN feature table
+#   msd-table  a linear head on the MSD convnet's published features of GTZAN
+#              (Choi et al.'s gtzan_features.csv, 900 rows)
+#   msd-audio  a linear head on the convnet's features of our audio (clips and
+#              excerpts through models/msd-convnet.gmdl) and the published rows
+#   msd-aug    msd-audio with 4 augmented variants of every clip and excerpt
+#   and ensembles of them (the mean of their probabilities; genre-train combine).
 #
 # Stages (each reads what the earlier ones wrote under OUT_DIR):
 #   folds    two fold files over every recording of the three sources:
@@ -16,9 +24,10 @@
 #                        the lists filter out) are left out.
 #   cv       each candidate's CV on both fold files; predictions.csv per run
 #   combine  every candidate measured on the same held-out full clips
-#            (genre-train combine): cnn2d, mlp, ensemble
-#   train    the members on all the data but the bundled samples (data/)
-#   bundle   the ensemble file with its CV figures, into models/ with its card
+#            (genre-train combine), then the ensembles
+#   calibrate  a temperature fitted on the chosen model's artist-filtered CV predictions
+#   train    the chosen model's members on all the data but the bundled samples (data/)
+#   bundle   the chosen model with its CV figures and temperature, into models/ with its card
 # Usage: scripts/default_model.sh [BUILD_DIR] [SHARED_DATA] [OUT_DIR] [STAGE...]
 #        from the repository root; OUT_DIR defaults to build/default-model. The model
 #        cards record the commands as run, so relative paths keep them meaningful
@@ -30,9 +39,12 @@ shared=${2:-../shared/data}
 out=${3:-build/default-model}
 shift $(($# < 3 ? $# : 3))
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(folds cv combine train bundle)
+[ ${#stages[@]} -gt 0 ] || stages=(folds cv combine calibrate train bundle)
 
 table=$shared/gtzan-meta/features_30_sec.csv
+msd_table=$shared/../models/choi2017-msd-convnet/gtzan_features.csv
+repo=${GENRE_REPO:-$(cd "$(dirname "$0")/.." && pwd)}
+backbone=$repo/models/msd-convnet.gmdl
 clips=$shared/gtzan
 excerpts=$shared/gtzan-excerpts
 lists=$shared/gtzan-meta/splits-fault-filtered
@@ -40,6 +52,9 @@ lists=$shared/gtzan-meta/splits-fault-filtered
 mkdir -p "$out"
 mlp=(--arch mlp --epochs 100 --patience 15 --seed 42)
 cnn=(--arch cnn2d --seed 42)
+# Linear heads on the convnet's 160 features (standardised), early-stopped.
+head=(--arch mlp --hidden 0 --dropout 0 --epochs 200 --patience 20 --seed 42)
+msd_audio=("$msd_table" "$clips" "$excerpts" --input msd-convnet --backbone "$backbone")
 
 run() { echo "+ $*" >&2; "$@"; }
 has() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
@@ -53,58 +68,101 @@ fi
 
 if has cv; then
   for folds in ${FOLDS:-artist3 folds5}; do
-    run "$build/genre-train" cv "$table" "${mlp[@]}" --folds-from "$out/$folds.csv" \
-      --out-dir "$out/cv-$folds-mlp" >"$out/cv-$folds-mlp.log"
-    tail -n 1 "$out/cv-$folds-mlp/confusion.txt" >/dev/null
-    grep -E '^track accuracy' "$out/cv-$folds-mlp.log"
-    start=$(date +%s)
-    run "$build/genre-train" cv "$clips" "$excerpts" "${cnn[@]}" --folds-from "$out/$folds.csv" \
-      --cache "$out/logmel.h5" --out-dir "$out/cv-$folds-cnn2d" >"$out/cv-$folds-cnn2d.log"
-    grep -E '^track accuracy' "$out/cv-$folds-cnn2d.log"
-    echo "($(($(date +%s) - start)) s)"
+    for c in ${CANDIDATES:-mlp cnn2d msd-table msd-audio msd-aug}; do
+      start=$(date +%s)
+      case $c in
+        mlp) args=("$table" "${mlp[@]}") ;;
+        cnn2d) args=("$clips" "$excerpts" "${cnn[@]}" --cache "$out/logmel.h5") ;;
+        msd-table) args=("$msd_table" "${head[@]}") ;;
+        msd-audio) args=("${msd_audio[@]}" "${head[@]}" --cache "$out/msd.h5") ;;
+        msd-aug) args=("${msd_audio[@]}" "${head[@]}" --augment-variants 4 --cache "$out/msd-aug4.h5") ;;
+      esac
+      run "$build/genre-train" cv "${args[@]}" --folds-from "$out/$folds.csv" --out-dir "$out/cv-$folds-$c" \
+        >"$out/cv-$folds-$c.log"
+      echo "$folds $c: $(grep -E '^track accuracy' "$out/cv-$folds-$c.log") ($(($(date +%s) - start)) s)"
+    done
   done
 fi
 
+# The held-out full clips of a run (what genre-guess meets): rows of audio clips, or
+# of table rows for the runs on tables alone.
+clip_rows() {
+  local run=$1
+  if grep -qF "$clips/" "$run/predictions.csv"; then
+    { head -n 1 "$run/predictions.csv"; grep -F "$clips/" "$run/predictions.csv" || true; } >"$run/clips.csv"
+  else
+    cp "$run/predictions.csv" "$run/clips.csv"
+  fi
+}
+
 if has combine; then
-  # The full clips only: what genre-guess meets (the excerpts' table rows are whole clips).
+  # Every candidate alone and the ensembles, on the recordings every run held out.
   for folds in artist3 folds5; do
     [ -f "$out/cv-$folds-cnn2d/predictions.csv" ] || continue
-    { head -n 1 "$out/cv-$folds-cnn2d/predictions.csv"
-      grep -F "$clips/" "$out/cv-$folds-cnn2d/predictions.csv" || true
-    } >"$out/cv-$folds-cnn2d/clips.csv"
-    run "$build/genre-train" combine "$out/cv-$folds-cnn2d/clips.csv" "$out/cv-$folds-mlp/predictions.csv" \
-      --names cnn2d,mlp --out-dir "$out/combine-$folds" | tee "$out/combine-$folds.txt" | sed -n '1,7p'
+    for c in mlp cnn2d msd-table msd-audio msd-aug; do clip_rows "$out/cv-$folds-$c"; done
+    files=() names=()
+    for c in cnn2d mlp msd-table msd-audio msd-aug; do files+=("$out/cv-$folds-$c/clips.csv"); names+=("$c"); done
+    run "$build/genre-train" combine "${files[@]}" --names "$(IFS=,; echo "${names[*]}")" \
+      --out-dir "$out/combine-$folds-all" >"$out/combine-$folds-all.txt"
+    for e in cnn2d+mlp msd-aug+mlp msd-aug+cnn2d msd-aug+cnn2d+mlp msd-table+cnn2d+mlp msd-audio+cnn2d+mlp; do
+      files=()
+      for c in ${e//+/ }; do files+=("$out/cv-$folds-$c/clips.csv"); done
+      run "$build/genre-train" combine "${files[@]}" --names "${e//+/,}" --out-dir "$out/combine-$folds-$e" \
+        >"$out/combine-$folds-$e.txt"
+    done
   done
+fi
+
+# The chosen model (the rule, set before the runs: the best pooled macro-F1 on the
+# artist-filtered folds; see README "The bundled model and its accuracy").
+chosen=(${CHOSEN:-msd-aug cnn2d mlp})
+chosen_name=$(IFS=+; echo "${chosen[*]}")
+
+if has calibrate; then
+  files=()
+  for c in "${chosen[@]}"; do files+=("$out/cv-artist3-$c/clips.csv"); done
+  run "$build/genre-train" calibrate "${files[@]}" --out-dir "$out/calibration" | tee "$out/calibration.txt"
 fi
 
 if has train; then
   # The bundled samples (data/*.flac, 10 s of three clips) are held out of training:
   # each run's test split, so the quick start classifies songs the model never saw.
-  repo=${GENRE_REPO:-$(cd "$(dirname "$0")/.." && pwd)}
   for f in "$repo"/data/*.excerpt.flac; do
     [ -f "$f" ] || { echo "no samples in $repo/data" >&2; exit 1; }
     id=$(basename "$f" .excerpt.flac)
     echo "${id%%.*}/$id.wav"
   done >"$out/samples.txt"
-  # Its own copy of the log-mel cache: a CV may be reading the other one (HDF5 locks files).
-  [ -f "$out/logmel-train.h5" ] || cp "$out/logmel.h5" "$out/logmel-train.h5"
-  run "$build/genre-train" train "$clips" "$excerpts" "${cnn[@]}" --cache "$out/logmel-train.h5" --test-list "$out/samples.txt" --test 0 \
-    -o "$out/cnn2d.gmdl" >"$out/train-cnn2d.log"
-  tail -n 3 "$out/train-cnn2d.log"
-  run "$build/genre-train" train "$table" "${mlp[@]}" --test-list "$out/samples.txt" --test 0 \
-    -o "$out/mlp.gmdl" >"$out/train-mlp.log"
-  tail -n 3 "$out/train-mlp.log"
+  for c in "${chosen[@]}"; do
+    case $c in
+      mlp) args=("$table" "${mlp[@]}") ;;
+      cnn2d)
+        # Its own copy of the log-mel cache: a CV may be reading the other one (HDF5 locks files).
+        [ -f "$out/logmel-train.h5" ] || cp "$out/logmel.h5" "$out/logmel-train.h5"
+        args=("$clips" "$excerpts" "${cnn[@]}" --cache "$out/logmel-train.h5") ;;
+      msd-table) args=("$msd_table" "${head[@]}") ;;
+      msd-audio) args=("${msd_audio[@]}" "${head[@]}" --cache "$out/msd.h5") ;;
+      msd-aug) args=("${msd_audio[@]}" "${head[@]}" --augment-variants 4 --cache "$out/msd-aug4.h5") ;;
+    esac
+    run "$build/genre-train" train "${args[@]}" --test-list "$out/samples.txt" --test 0 -o "$out/$c.gmdl" \
+      >"$out/train-$c.log"
+    tail -n 3 "$out/train-$c.log"
+    # A head on the convnet's features becomes a model that reads audio.
+    case $c in
+      msd-*) run "$build/genre-train" attach "$backbone" "$out/$c.gmdl" -o "$out/$c-audio.gmdl" ;;
+    esac
+  done
 fi
 
 if has bundle; then
-  # The chosen model (see README, "Accuracy") and its card, into models/.
-  repo=${GENRE_REPO:-$(cd "$(dirname "$0")/.." && pwd)}
-  cvs=()
-  for folds in artist3 folds5; do
-    [ -f "$out/combine-$folds/cv.json" ] && cvs+=(--cv "$out/combine-$folds/cv.json")
+  members=() cvs=()
+  for c in "${chosen[@]}"; do
+    case $c in msd-*) members+=("$out/$c-audio.gmdl") ;; *) members+=("$out/$c.gmdl") ;; esac
   done
-  run "$build/genre-train" ensemble "$out/cnn2d.gmdl" "$out/mlp.gmdl" -o "$out/default.gmdl" \
-    --name genre-default-1 "${cvs[@]}"
+  for folds in artist3 folds5; do
+    [ -f "$out/combine-$folds-$chosen_name/cv.json" ] && cvs+=(--cv "$out/combine-$folds-$chosen_name/cv.json")
+  done
+  run "$build/genre-train" ensemble "${members[@]}" -o "$out/default.gmdl" --name genre-default-2 "${cvs[@]}" \
+    --calibration "$out/calibration/calibration.json"
   cp "$out/default.gmdl" "$repo/models/default.gmdl"
   GENRE_MODEL= "$build/genre-guess" -m "$repo/models/default.gmdl" --model-info >"$repo/models/default.json"
 fi

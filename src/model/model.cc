@@ -430,7 +430,6 @@ Model AttachHead(const Model& backbone, const Model& head, ModelCard card) {
   card.input.min_window = MinWindowSamples(card, /*tags=*/false);
   card.mean = {0.0f};
   card.stdev = {1.0f};
-  card.temperature = h.temperature;
   Model m = Model::Create(card, 0);
   auto to = Tensors(*m.impl().net);
   auto from_backbone = Tensors(*backbone.impl().net);

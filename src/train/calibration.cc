@@ -1,7 +1,10 @@
 #include "genre/train/calibration.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <string>
 
 #include "genre/error.h"
@@ -149,6 +152,22 @@ CalibrationReport Calibration(const std::vector<std::vector<float>>& probs, cons
   for (std::size_t b = 0; b < bin_n.size(); ++b)
     if (bin_n[b]) r.ece += std::abs(bin_correct[b] - bin_conf[b]) / n;  // |acc - conf| * n_b / n
   return r;
+}
+
+CalibrationFile ReadCalibrationFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw IoError(path + ": cannot open: " + std::strerror(errno));
+  CalibrationFile c;
+  try {
+    c.record = nlohmann::json::parse(in);
+    c.temperature = c.record.at("temperature").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(path + ": not a calibration file: " + e.what());
+  }
+  if (!(c.temperature > 0 && std::isfinite(c.temperature)))
+    throw FormatError(path + ": temperature must be > 0, got " + std::to_string(c.temperature));
+  c.record.erase("temperature");
+  return c;
 }
 
 }  // namespace genre

@@ -98,6 +98,23 @@ has card-arch "$tmp/out" '"kind": "msd-convnet"'
 has card-provenance "$tmp/out" '"source_repository": "keunwoochoi/transfer_learning_music"'
 has card-license "$tmp/out" 'MIT'
 
+# A temperature from genre-train calibrate: in the card, applied to the song probabilities.
+echo '{"temperature": 3.0, "tracks": 6}' >"$tmp/calibration.json"
+bin=$build/genre-train
+expect attach-calibrated 0 "" -- attach "$src/models/msd-convnet.gmdl" "$tmp/head2.gmdl" -o "$tmp/warm.gmdl" \
+  --calibration "$tmp/calibration.json"
+echo '{"tracks": 6}' >"$tmp/nocal.json"
+expect attach-bad-calibration 3 "^genre-train: $tmp/nocal.json: not a calibration file" -- \
+  attach "$src/models/msd-convnet.gmdl" "$tmp/head2.gmdl" -o "$tmp/x.gmdl" --calibration "$tmp/nocal.json"
+bin=$build/genre-guess
+expect warm-card 0 "" -- -m "$tmp/warm.gmdl" --model-info
+has warm-temperature "$tmp/out" '"temperature": 3.0'
+"$bin" -m "$tmp/model.gmdl" "$in/metal.00002.flac" --format csv | sed -n 2p | cut -d, -f5,6 >"$tmp/cold.top"
+"$bin" -m "$tmp/warm.gmdl" "$in/metal.00002.flac" --format csv | sed -n 2p | cut -d, -f5,6 >"$tmp/warm.top"
+[ "$(cut -d, -f1 "$tmp/cold.top")" = "$(cut -d, -f1 "$tmp/warm.top")" ] && ok || bad "calibration moved the top genre"
+awk -F, -v w="$(cut -d, -f2 "$tmp/warm.top")" '{ exit !(w < $2 || $2 <= 0.34) }' "$tmp/cold.top" && ok \
+  || bad "T = 3 should flatten: $(cat "$tmp/cold.top") vs $(cat "$tmp/warm.top")"
+
 # --- import-keras refuses what it cannot read ----------------------------------------
 bin=$build/genre-train
 expect import-missing 3 "^genre-train: $tmp/none.hdf5: " -- import-keras "$tmp/none.hdf5" -o "$tmp/b.gmdl"

@@ -10,6 +10,7 @@
 #include "common.h"
 #include "genre/model/keras.h"
 #include "genre/model/model.h"
+#include "genre/train/calibration.h"
 
 #ifndef GENRE_GIT_COMMIT
 #define GENRE_GIT_COMMIT "unknown"
@@ -114,7 +115,7 @@ int ImportKeras(const std::string& in, const std::string& out, std::string tags_
 }
 
 int Attach(const std::string& backbone_path, const std::string& head_path, const std::string& out,
-           const std::string& command) {
+           const std::string& calibration, const std::string& command) {
   const genre::Model backbone = genre::Model::Load(backbone_path);
   const genre::Model head = genre::Model::Load(head_path);
   genre::ModelCard card;
@@ -128,8 +129,12 @@ int Attach(const std::string& backbone_path, const std::string& head_path, const
                              {"head_weights", head.WeightsHash()}};
   if (backbone.card().training.contains("backbone"))
     card.training["backbone"] = backbone.card().training["backbone"];
-  card.calibration = head.card().calibration;
-  const genre::Model model = genre::AttachHead(backbone, head, std::move(card));
+  genre::Model model = genre::AttachHead(backbone, head, std::move(card));
+  if (!calibration.empty()) {
+    const genre::CalibrationFile c = genre::ReadCalibrationFile(calibration);
+    model.card().temperature = c.temperature;
+    model.card().calibration = c.record;
+  }
   Save(model, out);
   std::cout << "attached " << head_path << " to " << backbone_path << " -> " << out << " ("
             << model.card().classes.size() << " genres, " << model.parameters() << " parameters)\n";
@@ -140,7 +145,7 @@ int Attach(const std::string& backbone_path, const std::string& head_path, const
 
 void AddBackboneCommands(CLI::App* app, Action& action, const std::string& command) {
   struct State {
-    std::string in, out, tags, backbone, head;
+    std::string in, out, tags, backbone, head, calibration;
   };
   auto s = std::make_shared<State>();
   CLI::App* imp = app->add_subcommand(kModelCommands[4].name, kModelCommands[4].help);
@@ -155,8 +160,10 @@ void AddBackboneCommands(CLI::App* app, Action& action, const std::string& comma
   att->add_option("head", s->head, "An mlp trained on msd-convnet features (genre-train train --input msd-convnet)")
       ->required();
   att->add_option("-o,--out", s->out, "Model file to write (reads audio: genre-guess serves it)")->required();
+  att->add_option("--calibration", s->calibration,
+                  "A calibration.json of genre-train calibrate: its temperature applies to the song probabilities");
   att->callback([s, &action, command] {
-    action = [s, command] { return Run([&] { return Attach(s->backbone, s->head, s->out, command); }); };
+    action = [s, command] { return Run([&] { return Attach(s->backbone, s->head, s->out, s->calibration, command); }); };
   });
 }
 

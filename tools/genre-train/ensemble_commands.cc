@@ -166,7 +166,7 @@ int Calibrate(const std::vector<std::string>& files, const std::string& out_dir)
 }
 
 int Ensemble(const std::vector<std::string>& models, const std::string& out, const std::string& name,
-             const std::vector<std::string>& cv_files, const std::string& command) {
+             const std::vector<std::string>& cv_files, const std::string& calibration, const std::string& command) {
   genre::ModelCard card;
   card.name = name.empty() ? fs::path(out).stem().string() : name;
   card.git_commit = GENRE_GIT_COMMIT;
@@ -175,6 +175,16 @@ int Ensemble(const std::vector<std::string>& models, const std::string& out, con
   std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   card.created = when;
   card.training = {{"command", command}};
+  if (!calibration.empty()) {
+    try {
+      const genre::CalibrationFile c = genre::ReadCalibrationFile(calibration);
+      card.temperature = c.temperature;
+      card.calibration = c.record;
+    } catch (const genre::Error& e) {
+      std::cerr << "genre-train: " << e.what() << "\n";
+      return kExitUsage;
+    }
+  }
   if (models.size() < 2) {
     std::cerr << "genre-train: an ensemble needs at least 2 member models\n";
     return kExitUsage;
@@ -214,7 +224,7 @@ void AddEnsembleCommands(CLI::App* app, Action& action, const std::string& comma
   struct State {
     std::vector<std::string> files, names, models;
     std::vector<std::string> cv, calibrate;
-    std::string out_dir, out, name, calibrate_out;
+    std::string out_dir, out, name, calibrate_out, calibration;
   };
   auto s = std::make_shared<State>();
   CLI::App* combine = app->add_subcommand(
@@ -240,8 +250,10 @@ void AddEnsembleCommands(CLI::App* app, Action& action, const std::string& comma
   ensemble->add_option("-o,--out", s->out, "Ensemble model file to write")->required();
   ensemble->add_option("--name", s->name, "Model name (default: the output's stem)");
   ensemble->add_option("--cv", s->cv, "A cv.json of genre-train combine to record in the card; repeatable");
+  ensemble->add_option("--calibration", s->calibration,
+                       "A calibration.json of genre-train calibrate: its temperature applies to the song probabilities");
   ensemble->callback([s, &action, command] {
-    action = [s, command] { return Ensemble(s->models, s->out, s->name, s->cv, command); };
+    action = [s, command] { return Ensemble(s->models, s->out, s->name, s->cv, s->calibration, command); };
   });
 }
 

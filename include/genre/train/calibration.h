@@ -7,6 +7,9 @@
 // T > 1 flattens (an over-confident model), T < 1 sharpens; the argmax never moves.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
+#include <string>
 #include <vector>
 
 namespace genre {
@@ -41,5 +44,14 @@ struct CalibrationReport {
 // Throws InputError as FitTemperature does, OptionError unless bins >= 1.
 CalibrationReport Calibration(const std::vector<std::vector<float>>& probs, const std::vector<int>& truth,
                               int bins = 15);
+
+// A calibration.json of `genre-train calibrate`: the temperature, and the rest of the
+// record (how it was fitted: tracks, ECE / NLL / accuracy before and after) for a card.
+// Throws IoError (unreadable), FormatError (not JSON, no temperature > 0).
+struct CalibrationFile {
+  double temperature = 1.0;
+  nlohmann::json record = nlohmann::json::object();
+};
+CalibrationFile ReadCalibrationFile(const std::string& path);
 
 }  // namespace genre
