@@ -133,14 +133,39 @@ MsdConvnetImpl::MsdConvnetImpl(const ModelCard& card) : NetImpl(card) {
   }
 }
 
+// The flipped kapre kernels are w[(n + 1) mod N] cos(2 pi k (n + 1) / N) (and sin), w the
+// periodic Hann: the DFT of the frame one sample earlier.
+bool MsdConvnetImpl::KernelsAreHannDft() const {
+  const torch::Tensor n = torch::arange(n_fft, torch::kFloat64), k = torch::arange(n_fft / 2 + 1, torch::kFloat64);
+  const torch::Tensor m = torch::remainder(n + 1, n_fft);
+  const torch::Tensor w = 0.5 - 0.5 * torch::cos(2 * M_PI * m / n_fft);
+  const torch::Tensor arg = 2 * M_PI * torch::outer(k, m) / n_fft;
+  const torch::Tensor re = (w * torch::cos(arg)).to(torch::kFloat32), im = (w * torch::sin(arg)).to(torch::kFloat32);
+  const torch::Tensor r = stft_real.squeeze(1), i = stft_imag.squeeze(1);
+  return (r - re).abs().max().item<float>() < 1e-5f &&
+         torch::minimum((i - im).abs().max(), (i + im).abs().max()).item<float>() < 1e-5f;
+}
+
 torch::Tensor MsdConvnetImpl::Normalised(const torch::Tensor& audio) {
+  std::call_once(checked, [this] { dft = KernelsAreHannDft(); });
   torch::Tensor x = audio.reshape({audio.size(0), 1, -1});
   const long n = x.size(2), frames = (n + hop - 1) / hop;
-  // Frame t covers samples [t hop - n_fft/2, t hop + n_fft/2), zeros outside the signal.
-  x = torch::constant_pad_nd(x, {n_fft / 2, (frames - 1) * hop + n_fft / 2 - n});
-  const torch::Tensor re = torch::conv1d(x, stft_real, {}, hop), im = torch::conv1d(x, stft_imag, {}, hop);
-  const torch::Tensor power = re * re + im * im;                                     // [B, bins, T]
-  torch::Tensor db = 10.0 * torch::log10(torch::clamp_min(torch::matmul(power.transpose(1, 2), mel), amin));
+  torch::Tensor power;  // [B, T, bins]
+  if (dft) {
+    // Frame t: samples [t hop - n_fft/2 - 1, t hop + n_fft/2 - 1), Hann-windowed, real FFT.
+    const long left = n_fft / 2 + 1;
+    x = torch::constant_pad_nd(x, {left, std::max(0L, (frames - 1) * hop + n_fft - left - n)});
+    const torch::Tensor window =
+        0.5 - 0.5 * torch::cos(2 * M_PI * torch::arange(n_fft, torch::kFloat32) / static_cast<double>(n_fft));
+    const torch::Tensor spec = torch::fft::rfft(x.squeeze(1).unfold(1, n_fft, hop).narrow(1, 0, frames) * window);
+    power = torch::real(spec).square() + torch::imag(spec).square();
+  } else {
+    // Frame t covers samples [t hop - n_fft/2, t hop + n_fft/2), zeros outside the signal.
+    x = torch::constant_pad_nd(x, {n_fft / 2, (frames - 1) * hop + n_fft / 2 - n});
+    const torch::Tensor re = torch::conv1d(x, stft_real, {}, hop), im = torch::conv1d(x, stft_imag, {}, hop);
+    power = (re * re + im * im).transpose(1, 2);
+  }
+  torch::Tensor db = 10.0 * torch::log10(torch::clamp_min(torch::matmul(power, mel), amin));
   db = db.transpose(1, 2);                                                           // [B, mels, T]
   db = db - std::get<0>(db.flatten(1).max(1)).view({-1, 1, 1});
   db = torch::clamp_min(db, -top_db);
@@ -150,14 +175,51 @@ torch::Tensor MsdConvnetImpl::Normalised(const torch::Tensor& audio) {
 }
 
 namespace {
+// The first block (one input channel, the largest map: 32 x 96 x 1360 floats, 17 MB)
+// in tiles of `kTile` frames, so its conv (as one small matrix product of 3x3
+// patches), batch norm, ELU, average and max pool stay in cache: streaming the whole
+// map through memory once per operation cost 10x more. Returns the pooled map; adds
+// the block's average to `features` when given.
+torch::Tensor FirstBlock(MsdConvnetImpl& net, const torch::Tensor& x, std::vector<torch::Tensor>* features,
+                         bool pool) {
+  constexpr long kTile = 64;
+  nn::SequentialImpl* block = net.blocks[0]->as<nn::Sequential>();
+  auto* conv = block->ptr(0)->as<nn::Conv2dImpl>();
+  auto* bn = block->ptr(1)->as<nn::BatchNorm2dImpl>();
+  const long B = x.size(0), H = x.size(2), W = x.size(3), out = conv->weight.size(0);
+  const long pool_t = net.pool[1];
+  const torch::Tensor padded = torch::constant_pad_nd(x, {1, 1, 1, 1});
+  const torch::Tensor weight = conv->weight.reshape({out, 9});
+  torch::Tensor sum = torch::zeros({B, out});
+  std::vector<torch::Tensor> pooled;
+  for (long t0 = 0; t0 < W; t0 += kTile * pool_t) {
+    const long w = std::min(kTile * pool_t, W - t0);
+    std::vector<torch::Tensor> taps;
+    for (long dy = 0; dy < 3; ++dy)
+      for (long dx = 0; dx < 3; ++dx)
+        taps.push_back(padded.narrow(2, dy, H).narrow(3, t0 + dx, w).reshape({B, 1, H * w}));
+    torch::Tensor y = torch::matmul(weight, torch::cat(taps, 1)) + conv->bias.view({1, out, 1});
+    y = torch::elu(bn->forward(y.view({B, out, H, w})), net.elu_alpha);
+    if (features) sum += y.sum({2, 3});
+    if (pool && w >= pool_t) pooled.push_back(torch::max_pool2d(y, {net.pool[0], pool_t}));
+  }
+  if (features) features->push_back(sum / static_cast<double>(H * W));
+  return pool ? torch::cat(pooled, 3) : torch::Tensor();
+}
+
 // Runs the blocks. With `features`: collects each block's average before its pool and
 // skips the last pool (it feeds only the tags); returns the last (pooled) map.
 torch::Tensor RunBlocks(MsdConvnetImpl& net, torch::Tensor x, std::vector<torch::Tensor>* features) {
   for (std::size_t b = 0; b < net.blocks->size(); ++b) {
+    const bool pool = !features || b + 1 < net.blocks->size();
+    if (b == 0 && x.size(1) == 1 && x.size(3) >= net.pool[1]) {
+      x = FirstBlock(net, x, features, pool);
+      continue;
+    }
     x = net.blocks[b]->as<nn::Sequential>()->forward(x);
     x = torch::elu(x, net.elu_alpha);
     if (features) features->push_back(x.mean({2, 3}));
-    if (!features || b + 1 < net.blocks->size()) x = torch::max_pool2d(x, {net.pool[2 * b], net.pool[2 * b + 1]});
+    if (pool) x = torch::max_pool2d(x, {net.pool[2 * b], net.pool[2 * b + 1]});
   }
   return x;
 }
