@@ -38,6 +38,24 @@ std::vector<Matrix> Windows(const ModelCard& card, const Matrix& x) {
   // A song vector's further columns are augmented variants, for training only.
   if (IsSongVector(card.input)) return {Window(x, 0, 1, 0.0f)};
   const auto W = static_cast<std::size_t>(card.input.window);
+  if (card.input.kind == "waveform") {  // as the Classifier cuts a song (a short tail joins the last window)
+    std::vector<Matrix> out;
+    std::size_t at = 0;
+    const auto shortest = static_cast<std::size_t>(card.input.min_window);
+    ForEachClip(
+        [&](float* to, std::size_t max) {
+          const std::size_t n = std::min(max, x.data.size() - at);
+          std::copy_n(x.data.data() + at, n, to);
+          at += n;
+          return n;
+        },
+        W, static_cast<std::size_t>(card.input.hop), shortest, [&](std::size_t, const std::vector<float>& clip) {
+          Matrix w(1, std::max(clip.size(), shortest), 0.0f);
+          std::copy(clip.begin(), clip.end(), w.data.begin());
+          out.push_back(std::move(w));
+        });
+    return out;
+  }
   const float pad = PadValue(card.input, x);
   std::vector<Matrix> out;
   for (std::size_t s : WindowStarts(x.cols, W, static_cast<std::size_t>(card.input.hop)))
@@ -76,7 +94,7 @@ Evaluation Evaluate(const Model& model, const std::vector<Example>& examples) {
   Evaluation ev;
   double loss = 0;
   for (const Example& e : examples) {
-    const auto probs = model.Predict(Windows(card, e.x));
+    const auto probs = model.Predict(Windows(card, e.x), card.input.kind == "waveform" ? 1 : 64);  // windows of a song may differ in length
     std::vector<float> mean(k, 0.0f);
     for (const auto& p : probs) {
       const auto best = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());

@@ -115,11 +115,12 @@ int ImportKeras(const std::string& in, const std::string& out, std::string tags_
 }
 
 int Attach(const std::string& backbone_path, const std::string& head_path, const std::string& out,
-           const std::string& calibration, const std::string& command) {
+           const std::string& name, const std::string& calibration, const std::vector<std::string>& cv_files,
+           const std::string& command) {
   const genre::Model backbone = genre::Model::Load(backbone_path);
   const genre::Model head = genre::Model::Load(head_path);
   genre::ModelCard card;
-  card.name = head.card().name.empty() ? "msd-convnet-head" : head.card().name;
+  card.name = !name.empty() ? name : !head.card().name.empty() ? head.card().name : fs::path(out).stem().string();
   card.git_commit = GENRE_GIT_COMMIT;
   card.created = Now();
   card.training = head.card().training;
@@ -129,6 +130,16 @@ int Attach(const std::string& backbone_path, const std::string& head_path, const
                              {"head_weights", head.WeightsHash()}};
   if (backbone.card().training.contains("backbone"))
     card.training["backbone"] = backbone.card().training["backbone"];
+  for (const std::string& cv_file : cv_files) {
+    std::ifstream in(cv_file);
+    if (!in) throw genre::IoError(cv_file + ": cannot open");
+    try {
+      card.training["cv"].push_back(nlohmann::json::parse(in));
+    } catch (const nlohmann::json::exception& e) {
+      throw genre::FormatError(cv_file + ": cannot read as JSON: " + e.what());
+    }
+    card.training["cv"].back()["file"] = cv_file;
+  }
   genre::Model model = genre::AttachHead(backbone, head, std::move(card));
   if (!calibration.empty()) {
     const genre::CalibrationFile c = genre::ReadCalibrationFile(calibration);
@@ -145,7 +156,8 @@ int Attach(const std::string& backbone_path, const std::string& head_path, const
 
 void AddBackboneCommands(CLI::App* app, Action& action, const std::string& command) {
   struct State {
-    std::string in, out, tags, backbone, head, calibration;
+    std::string in, out, tags, backbone, head, calibration, name;
+    std::vector<std::string> cv;
   };
   auto s = std::make_shared<State>();
   CLI::App* imp = app->add_subcommand(kModelCommands[4].name, kModelCommands[4].help);
@@ -162,8 +174,12 @@ void AddBackboneCommands(CLI::App* app, Action& action, const std::string& comma
   att->add_option("-o,--out", s->out, "Model file to write (reads audio: genre-guess serves it)")->required();
   att->add_option("--calibration", s->calibration,
                   "A calibration.json of genre-train calibrate: its temperature applies to the song probabilities");
+  att->add_option("--name", s->name, "Model name (default: the head's)");
+  att->add_option("--cv", s->cv, "A cv.json of genre-train combine to record in the card; repeatable");
   att->callback([s, &action, command] {
-    action = [s, command] { return Run([&] { return Attach(s->backbone, s->head, s->out, s->calibration, command); }); };
+    action = [s, command] {
+      return Run([&] { return Attach(s->backbone, s->head, s->out, s->name, s->calibration, s->cv, command); });
+    };
   });
 }
 
