@@ -1,35 +1,53 @@
 #!/usr/bin/env bash
 # genre-guess benchmark, in one run: cold-process wall time for one 30-s clip
 # (median of 5), throughput over ../shared/data/gtzan (1 job = per core, and all
-# cores), and peak RSS on a 60-minute file built here with sox.
+# cores), and peak RSS on a 60-minute file built here with sox; with a BASELINE model,
+# the same for it, and the ratios.
 #
-#   bench/bench_guess.sh MODEL [build/genre-guess] [../shared/data]
+#   bench/bench_guess.sh MODEL [build/genre-guess] [../shared/data] [BASELINE]
 set -eu
 model=$1
 bin=${2:-build/genre-guess}
 shared=${3:-../shared/data}
+baseline=${4:-}
 [ -d "$shared/gtzan" ] || { echo "bench_guess: $shared/gtzan not found" >&2; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 clip=$(ls "$shared"/gtzan/blues/*.flac | head -1)
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-cat "$shared"/gtzan/*/* "$model" >/dev/null  # warm page cache
-for i in 1 2 3 4 5; do
-  /usr/bin/time -f "%e" -o "$tmp/t$i" "$bin" -m "$model" "$clip" --format csv >/dev/null
-done
-cold=$(cat "$tmp"/t? | sort -n | sed -n 3p)
-echo "cold process, one 30-s clip (median of 5):   ${cold} s"
-audio_s=$(soxi -D "$shared"/gtzan/*/*.flac | awk '{s+=$1} END {printf "%.0f", s}')
-n=$(ls "$shared"/gtzan/*/*.flac | wc -l)
-for j in 1 $(nproc); do
-  /usr/bin/time -f "%e %M" -o "$tmp/tp" "$bin" -m "$model" "$shared/gtzan" --format csv -j "$j" >/dev/null
-  read -r secs rss <"$tmp/tp"
-  awk -v a="$audio_s" -v s="$secs" -v j="$j" -v n="$n" -v r="$rss" \
-    'BEGIN {printf "gtzan, %d files, -j %d:  %6.2f s  = %5.0fx real time (%5.0fx per job), peak RSS %d MB\n", n, j, s, a/s, a/s/j, r/1024}'
-done
 files=()
 for i in $(seq 1 120); do files+=("$clip"); done
 sox "${files[@]}" "$tmp/60min.flac"
-/usr/bin/time -f "%e %M" -o "$tmp/long" "$bin" -m "$model" "$tmp/60min.flac" --format csv >/dev/null
-read -r secs rss <"$tmp/long"
-echo "60-minute file ($(soxi -D "$tmp/60min.flac" | cut -d. -f1) s): ${secs} s, peak RSS $((rss / 1024)) MB"
+audio_s=$(soxi -D "$shared"/gtzan/*/*.flac | awk '{s+=$1} END {printf "%.0f", s}')
+n=$(ls "$shared"/gtzan/*/*.flac | wc -l)
+
+# bench MODEL NAME: prints its figures and keeps cold / per-core / RSS in $tmp/NAME.
+bench() {
+  local m=$1 name=$2
+  cat "$shared"/gtzan/*/* "$m" >/dev/null  # warm page cache
+  for i in 1 2 3 4 5; do
+    /usr/bin/time -f "%e" -o "$tmp/t$i" "$bin" -m "$m" "$clip" --format csv >/dev/null
+  done
+  cold=$(cat "$tmp"/t? | sort -n | sed -n 3p)
+  echo "$name: cold process, one 30-s clip (median of 5):   ${cold} s"
+  for j in 1 $(nproc); do
+    /usr/bin/time -f "%e %M" -o "$tmp/tp" "$bin" -m "$m" "$shared/gtzan" --format csv -j "$j" >/dev/null
+    read -r secs rss <"$tmp/tp"
+    awk -v a="$audio_s" -v s="$secs" -v j="$j" -v n="$n" -v r="$rss" -v name="$name" \
+      'BEGIN {printf "%s: gtzan, %d files, -j %d:  %6.2f s  = %5.0fx real time (%5.0fx per job), peak RSS %d MB\n", name, n, j, s, a/s, a/s/j, r/1024}'
+    [ "$j" = "$(nproc)" ] && per_core=$(awk -v a="$audio_s" -v s="$secs" -v j="$j" 'BEGIN {print a/s/j}')
+  done
+  /usr/bin/time -f "%e %M" -o "$tmp/long" "$bin" -m "$m" "$tmp/60min.flac" --format csv >/dev/null
+  read -r secs rss <"$tmp/long"
+  echo "$name: 60-minute file ($(soxi -D "$tmp/60min.flac" | cut -d. -f1) s): ${secs} s, peak RSS $((rss / 1024)) MB"
+  echo "$cold $per_core $rss" >"$tmp/$name"
+}
+
+bench "$model" model
+if [ -n "$baseline" ]; then
+  bench "$baseline" baseline
+  read -r c1 p1 r1 <"$tmp/model"
+  read -r c0 p0 r0 <"$tmp/baseline"
+  awk -v c1="$c1" -v c0="$c0" -v p1="$p1" -v p0="$p0" -v r1="$r1" -v r0="$r0" \
+    'BEGIN {printf "model / baseline: cold start %.2fx, throughput per core (-j all) %.2fx, 60-min peak RSS %.2fx\n", c1/c0, p1/p0, r1/r0}'
+fi

@@ -88,29 +88,41 @@ if has cv; then
   done
 fi
 
-# The held-out full clips of a run (what genre-guess meets): rows of audio clips, or
-# of table rows for the runs on tables alone.
+# The held-out full clips of a run (what genre-guess meets): its rows of audio clips,
+# or, for a run on tables alone, its rows of the recordings that have a clip in $clips.
 clip_rows() {
   local run=$1
   if grep -qF "$clips/" "$run/predictions.csv"; then
     { head -n 1 "$run/predictions.csv"; grep -F "$clips/" "$run/predictions.csv" || true; } >"$run/clips.csv"
   else
-    cp "$run/predictions.csv" "$run/clips.csv"
+    find "$clips" -name '*.flac' -printf '%f\n' | sed 's/\.flac$//' | sort >"$run/clip-ids.txt"
+    { head -n 1 "$run/predictions.csv"
+      awk -F, 'NR == FNR { id[$1] = 1; next } FNR > 1 && ($3 in id)' "$run/clip-ids.txt" "$run/predictions.csv"
+    } >"$run/clips.csv"
   fi
 }
 
 if has combine; then
-  # Every candidate alone and the ensembles, on the recordings every run held out.
+  # Every candidate alone and the ensembles, on the recordings every run held out (the
+  # candidates whose runs exist: FOLDS / CANDIDATES may have limited the cv stage).
   for folds in artist3 folds5; do
-    [ -f "$out/cv-$folds-cnn2d/predictions.csv" ] || continue
-    for c in mlp cnn2d msd-table msd-audio msd-aug; do clip_rows "$out/cv-$folds-$c"; done
-    files=() names=()
-    for c in cnn2d mlp msd-table msd-audio msd-aug; do files+=("$out/cv-$folds-$c/clips.csv"); names+=("$c"); done
-    run "$build/genre-train" combine "${files[@]}" --names "$(IFS=,; echo "${names[*]}")" \
+    have=()
+    for c in cnn2d mlp msd-table msd-audio msd-aug; do
+      [ -f "$out/cv-$folds-$c/predictions.csv" ] || continue
+      clip_rows "$out/cv-$folds-$c"
+      have+=("$c")
+    done
+    [ ${#have[@]} -ge 2 ] || continue
+    files=()
+    for c in "${have[@]}"; do files+=("$out/cv-$folds-$c/clips.csv"); done
+    run "$build/genre-train" combine "${files[@]}" --names "$(IFS=,; echo "${have[*]}")" \
       --out-dir "$out/combine-$folds-all" >"$out/combine-$folds-all.txt"
-    for e in cnn2d+mlp msd-aug+mlp msd-aug+cnn2d msd-aug+cnn2d+mlp msd-table+cnn2d+mlp msd-audio+cnn2d+mlp; do
+    for e in cnn2d+mlp msd-aug+mlp msd-table+mlp msd-aug+cnn2d msd-aug+cnn2d+mlp msd-table+cnn2d+mlp msd-audio+cnn2d+mlp; do
       files=()
-      for c in ${e//+/ }; do files+=("$out/cv-$folds-$c/clips.csv"); done
+      for c in ${e//+/ }; do
+        [ -f "$out/cv-$folds-$c/clips.csv" ] && files+=("$out/cv-$folds-$c/clips.csv")
+      done
+      [ ${#files[@]} -eq $(($(tr -cd + <<<"$e" | wc -c) + 1)) ] || continue
       run "$build/genre-train" combine "${files[@]}" --names "${e//+/,}" --out-dir "$out/combine-$folds-$e" \
         >"$out/combine-$folds-$e.txt"
     done
@@ -150,9 +162,11 @@ if has audio-check; then
 fi
 
 if has calibrate; then
-  # The held-out clips of the artist-filtered CV (the chosen model's, or its members' mean).
+  # The artist-filtered CV's held-out predictions: all of the chosen model's, or the
+  # clips its members share (their mean).
   files=()
-  for c in "${chosen[@]}"; do files+=("$out/cv-artist3-$c/clips.csv"); done
+  if [ ${#chosen[@]} -eq 1 ]; then files=("$out/cv-artist3-${chosen[0]}/predictions.csv"); fi
+  if [ ${#chosen[@]} -gt 1 ]; then for c in "${chosen[@]}"; do files+=("$out/cv-artist3-$c/clips.csv"); done; fi
   run "$build/genre-train" calibrate "${files[@]}" --out-dir "$out/calibration" | tee "$out/calibration.txt"
 fi
 

@@ -13,7 +13,7 @@ unset GENRE_MODEL
 [ -f "$src/models/default.gmdl" ] && ok || bad "no bundled model at $src/models/default.gmdl"
 [ "$(stat -c %s "$src/models/default.gmdl")" -le 20000000 ] && ok || bad "the bundled model is over 20 MB"
 expect card 0 "" -- --model-info
-has card-name "$tmp/out" '"name": "genre-default-1"'
+has card-name "$tmp/out" '"name": "genre-default-2"'
 samples=("$src"/data/*.flac)
 [ "${#samples[@]}" -ge 2 ] && ok || bad "fewer than 2 bundled samples in $src/data"
 expect quickstart 0 "" -- "${samples[@]}" --top 5
