@@ -152,8 +152,7 @@ Classification Classifier::ClassifyClips(const std::function<std::size_t(float*,
     try {
       Matrix x;
       if (wave) {
-        x = Matrix(1, std::max(samples.size(), static_cast<std::size_t>(in.min_window)), 0.0f);
-        std::copy(samples.begin(), samples.end(), x.data.begin());
+        x = PaddedWaveform(samples, static_cast<std::size_t>(in.min_window));
       } else {
         Waveform w;
         w.sample_rate = sample_rate;  // InputFromAudio refuses any rate but the vector's

@@ -545,19 +545,10 @@ std::vector<Model::WindowFeatures> Model::SongFeatures(const std::vector<float>&
   if (hop > window)
     throw OptionError("hop must be at most the window (" + std::to_string(window) + " samples), got " +
                       std::to_string(hop));
-  std::size_t at = 0;
   std::vector<WindowFeatures> out;
-  ForEachClip(
-      [&](float* to, std::size_t max) {
-        const std::size_t n = std::min(max, samples.size() - at);
-        std::copy_n(samples.data() + at, n, to);
-        at += n;
-        return n;
-      },
-      window, hop, shortest,
+  ForEachClip(samples, window, hop, shortest,
       [&](std::size_t start, const std::vector<float>& clip) {
-        Matrix x(1, std::max(clip.size(), shortest), 0.0f);
-        std::copy(clip.begin(), clip.end(), x.data.begin());
+        const Matrix x = PaddedWaveform(clip, shortest);
         out.push_back({start, std::move((tags ? Predict({x}, 1) : Features({x}))[0])});
       });
   if (out.empty()) throw InputError("no audio samples to analyse");

@@ -40,20 +40,9 @@ std::vector<Matrix> Windows(const ModelCard& card, const Matrix& x) {
   const auto W = static_cast<std::size_t>(card.input.window);
   if (card.input.kind == "waveform") {  // as the Classifier cuts a song (a short tail joins the last window)
     std::vector<Matrix> out;
-    std::size_t at = 0;
     const auto shortest = static_cast<std::size_t>(card.input.min_window);
-    ForEachClip(
-        [&](float* to, std::size_t max) {
-          const std::size_t n = std::min(max, x.data.size() - at);
-          std::copy_n(x.data.data() + at, n, to);
-          at += n;
-          return n;
-        },
-        W, static_cast<std::size_t>(card.input.hop), shortest, [&](std::size_t, const std::vector<float>& clip) {
-          Matrix w(1, std::max(clip.size(), shortest), 0.0f);
-          std::copy(clip.begin(), clip.end(), w.data.begin());
-          out.push_back(std::move(w));
-        });
+    ForEachClip(x.data, W, static_cast<std::size_t>(card.input.hop), shortest,
+                [&](std::size_t, const std::vector<float>& clip) { out.push_back(PaddedWaveform(clip, shortest)); });
     return out;
   }
   const float pad = PadValue(card.input, x);

@@ -53,4 +53,23 @@ std::size_t ForEachClip(const std::function<std::size_t(float*, std::size_t)>& r
   return total;
 }
 
+std::size_t ForEachClip(const std::vector<float>& samples, std::size_t clip, std::size_t hop, std::size_t min_tail,
+                        const std::function<void(std::size_t, const std::vector<float>&)>& analyse) {
+  std::size_t at = 0;
+  return ForEachClip(
+      [&](float* to, std::size_t max) {
+        const std::size_t n = std::min(max, samples.size() - at);
+        std::copy_n(samples.data() + at, n, to);
+        at += n;
+        return n;
+      },
+      clip, hop, min_tail, analyse);
+}
+
+Matrix PaddedWaveform(const std::vector<float>& samples, std::size_t at_least) {
+  Matrix x(1, std::max(samples.size(), at_least), 0.0f);
+  std::copy(samples.begin(), samples.end(), x.data.begin());
+  return x;
+}
+
 }  // namespace genre

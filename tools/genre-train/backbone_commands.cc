@@ -4,7 +4,6 @@
 //   genre-train attach backbone.gmdl head.gmdl -o model.gmdl
 #include <nlohmann/json.hpp>
 
-#include <ctime>
 #include <fstream>
 
 #include "common.h"
@@ -19,13 +18,6 @@
 namespace genre_train {
 
 namespace {
-
-std::string Now() {
-  std::time_t now = std::time(nullptr);
-  char when[32];
-  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return when;
-}
 
 // An output that cannot be written (exit 4), told apart from the input models' problems (exit 3).
 struct OutputError : genre::Error {
@@ -92,7 +84,7 @@ int ImportKeras(const std::string& in, const std::string& out, std::string tags_
     card.name = "msd-convnet-choi2017";
     card.classes = ReadTags(tags_path);
     card.git_commit = GENRE_GIT_COMMIT;
-    card.created = Now();
+    card.created = Timestamp();
     card.training = {{"command", command},
                      {"backbone", Provenance(in)},
                      {"layers", keras.layers},
@@ -122,7 +114,7 @@ int Attach(const std::string& backbone_path, const std::string& head_path, const
   genre::ModelCard card;
   card.name = !name.empty() ? name : !head.card().name.empty() ? head.card().name : fs::path(out).stem().string();
   card.git_commit = GENRE_GIT_COMMIT;
-  card.created = Now();
+  card.created = Timestamp();
   card.training = head.card().training;
   card.training["attach"] = {{"command", command},
                              {"backbone", backbone.card().name},

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -84,6 +85,14 @@ inline void PrintSkipped(const genre::Dataset& d) {
 inline int ExitFor(const genre::Error& e) {
   if (dynamic_cast<const genre::OptionError*>(&e)) return kExitUsage;
   return kExitNoData;
+}
+
+// Now, as model cards record it: 2026-12-02T10:00:00Z.
+inline std::string Timestamp() {
+  std::time_t now = std::time(nullptr);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return when;
 }
 
 inline std::string Fixed(double v, int decimals) {

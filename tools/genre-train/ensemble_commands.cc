@@ -170,10 +170,7 @@ int Ensemble(const std::vector<std::string>& models, const std::string& out, con
   genre::ModelCard card;
   card.name = name.empty() ? fs::path(out).stem().string() : name;
   card.git_commit = GENRE_GIT_COMMIT;
-  std::time_t now = std::time(nullptr);
-  char when[32];
-  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  card.created = when;
+  card.created = Timestamp();
   card.training = {{"command", command}};
   if (!calibration.empty()) {
     try {

@@ -138,10 +138,7 @@ struct ModelArgs {
     card.input.hop = hop > 0 ? hop : std::max(1, card.input.window / 2);
     card.input.rows = genre::InputRows(card.input);
     card.git_commit = GENRE_GIT_COMMIT;
-    std::time_t now = std::time(nullptr);
-    char when[32];
-    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-    card.created = when;
+    card.created = Timestamp();
     return card;
   }
 

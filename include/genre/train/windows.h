@@ -27,6 +27,13 @@ std::size_t ForEachClip(const std::function<std::size_t(float*, std::size_t)>& r
                         std::size_t hop, std::size_t min_tail,
                         const std::function<void(std::size_t, const std::vector<float>&)>& analyse);
 
+// The same over samples in memory.
+std::size_t ForEachClip(const std::vector<float>& samples, std::size_t clip, std::size_t hop, std::size_t min_tail,
+                        const std::function<void(std::size_t, const std::vector<float>&)>& analyse);
+
+// Samples as a [1, n] waveform window, zero-padded to at least `at_least` columns.
+Matrix PaddedWaveform(const std::vector<float>& samples, std::size_t at_least);
+
 // The smallest value of x (the padding that reads as silence for log-mel).
 float MinValue(const Matrix& x);
 
