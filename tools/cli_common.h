@@ -45,4 +45,11 @@ inline std::string FindBundledModel(const std::string& name, std::vector<std::st
   return "";
 }
 
+// "a, b, c": the places FindBundledModel looked, for a message.
+inline std::string Joined(const std::vector<std::string>& places) {
+  std::string out;
+  for (const std::string& p : places) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
 }  // namespace genre_cli

@@ -415,14 +415,13 @@ int main(int argc, char** argv) {
                      [&](const genre::Waveform& w) { return extractor.Compute(w.samples); }});
   }
   std::shared_ptr<const genre::Model> convnet;
-  std::size_t window_hop = 0;  // samples; 0: the model's
+  std::size_t window_hop = 0;  // samples between window starts (the model's unless --window-hop)
   if (msd) {
     std::vector<std::string> looked;
     const std::string found = !model_path.empty() ? model_path : genre_cli::FindBundledModel("msd-convnet.gmdl", looked);
     if (found.empty()) {
-      std::string where;
-      for (const std::string& l : looked) where += (where.empty() ? "" : ", ") + l;
-      std::cerr << "genre-features: no MSD convnet: give --model PATH (no bundled model at " << where << ")\n";
+      std::cerr << "genre-features: no MSD convnet: give --model PATH (no bundled model at "
+                << genre_cli::Joined(looked) << ")\n";
       return kExitModel;
     }
     try {
@@ -436,7 +435,9 @@ int main(int argc, char** argv) {
       return kExitModel;
     }
     genre::SetTorchThreads(kind == "msd-table" ? 1 : threads);
-    window_hop = static_cast<std::size_t>(std::lround(window_hop_s * convnet->card().input.front_end.sample_rate));
+    window_hop = window_hop_s > 0
+                     ? static_cast<std::size_t>(std::lround(window_hop_s * convnet->card().input.front_end.sample_rate))
+                     : static_cast<std::size_t>(convnet->card().input.hop);
     if (window_hop > static_cast<std::size_t>(convnet->card().input.window)) {
       std::cerr << "genre-features: --window-hop must be at most the window ("
                 << convnet->card().input.window / convnet->card().input.front_end.sample_rate << " s)\n";
@@ -486,13 +487,13 @@ int main(int argc, char** argv) {
         } catch (const genre::Error& e) {
           e.RethrowWithContext(path);
         }
-        const std::size_t dim = windows.front().features.size();
-        r.values = genre::Matrix(dim, per_window ? windows.size() : 1, 0.0f);
-        for (std::size_t c = 0; c < windows.size(); ++c)
-          for (std::size_t i = 0; i < dim; ++i) {
-            if (per_window) r.values(i, c) = windows[c].features[i];
-            else r.values(i, 0) += windows[c].features[i] / static_cast<float>(windows.size());
-          }
+        if (per_window) {
+          r.values = genre::Matrix(windows.front().features.size(), windows.size());
+          for (std::size_t c = 0; c < windows.size(); ++c)
+            for (std::size_t i = 0; i < r.values.rows; ++i) r.values(i, c) = windows[c].features[i];
+        } else {
+          r.values = genre::MeanOfWindows(windows);
+        }
         r.info = w.info;
         r.duration_s = w.duration_s();
       } else if (info.feature == 0) {
@@ -527,8 +528,7 @@ int main(int argc, char** argv) {
                            {"model", convnet->card().name},
                            {"sample_rate", ro.sample_rate},
                            {"window_s", static_cast<double>(convnet->card().input.window) / ro.sample_rate},
-                           {"window_hop_s", static_cast<double>(window_hop ? window_hop : convnet->card().input.hop) /
-                                                ro.sample_rate},
+                           {"window_hop_s", static_cast<double>(window_hop) / ro.sample_rate},
                            {"per_window", per_window},
                            {"offset", ro.offset_s},
                            {"duration", ro.duration_s}}
@@ -539,8 +539,7 @@ int main(int argc, char** argv) {
       if (any_ok) WriteH5(out, results, opts);
     } else {
       const double frame_s =
-          msd ? static_cast<double>(window_hop ? window_hop : static_cast<std::size_t>(convnet->card().input.hop)) /
-                    ro.sample_rate
+          msd ? static_cast<double>(window_hop) / ro.sample_rate
           : info.feature == 0 ? 1.0 / fo.sample_rate
                               : static_cast<double>(fo.stft.hop_length) / fo.sample_rate;
       WriteText(out, [&](std::ostream& os) {

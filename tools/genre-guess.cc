@@ -210,9 +210,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> looked;
   const std::string found = FindModel(model_path, looked);
   if (found.empty()) {
-    std::string where;
-    for (const std::string& l : looked) where += (where.empty() ? "" : ", ") + l;
-    std::cerr << "genre-guess: no model: give --model PATH or set GENRE_MODEL (no default model at " << where << ")\n";
+    std::cerr << "genre-guess: no model: give --model PATH or set GENRE_MODEL (no default model at "
+              << genre_cli::Joined(looked) << ")\n";
     return kExitModel;
   }
   std::shared_ptr<const genre::Model> model;

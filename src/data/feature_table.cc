@@ -33,14 +33,27 @@ const std::vector<std::string>& MsdConvnetColumns() {
   return columns;
 }
 
+namespace {
+// filename,<values>,label (GTZAN) or filename,label,<values> (MSD convnet).
+TableLayout LayoutOf(const std::vector<std::string>& header) {
+  return header.size() > 1 && header[1] == "label" ? TableLayout::kMsdConvnet : TableLayout::kGtzan;
+}
+}  // namespace
+
+TableLayout FeatureTableLayout(const std::string& path) {
+  CsvFile csv(path, false);
+  std::vector<std::string> header;
+  if (!csv.Next(header)) throw FormatError(path + ": empty file, expected a feature table header");
+  return LayoutOf(header);
+}
+
 FeatureTable ReadFeatureTable(const std::string& path) {
   CsvFile csv(path, false);
   FeatureTable t;
   t.path = path;
   std::vector<std::string> header;
   if (!csv.Next(header)) throw FormatError(path + ": empty file, expected a feature table header");
-  // filename,<values>,label (GTZAN) or filename,label,<values> (MSD convnet).
-  t.layout = header.size() > 1 && header[1] == "label" ? TableLayout::kMsdConvnet : TableLayout::kGtzan;
+  t.layout = LayoutOf(header);
   const bool gtzan = t.layout == TableLayout::kGtzan;
   const std::vector<std::string>& columns = gtzan ? GtzanColumns() : MsdConvnetColumns();
   const std::string name = gtzan ? "a GTZAN feature table" : "an MSD-convnet feature table";

@@ -181,17 +181,8 @@ Classification Classifier::ClassifyAudio(const Waveform& audio, const ClassifyOp
   if (audio.sample_rate != in.front_end.sample_rate)
     throw InputError("audio at " + std::to_string(audio.sample_rate) + " Hz, the model reads " +
                      std::to_string(in.front_end.sample_rate) + " Hz");
-  if (in.kind == "gtzan" || in.kind == "waveform") {
-    std::size_t at = 0;
-    return ClassifyClips(
-        [&](float* out, std::size_t max) {
-          const std::size_t n = std::min(max, audio.samples.size() - at);
-          std::copy_n(audio.samples.data() + at, n, out);
-          at += n;
-          return n;
-        },
-        audio.sample_rate, audio.info.path, o);
-  }
+  if (in.kind == "gtzan" || in.kind == "waveform")
+    return ClassifyClips(SampleReader(audio.samples), audio.sample_rate, audio.info.path, o);
   const Matrix x = InputFromAudio(audio, in);
   const double per_column = in.kind == "logmel"
                                 ? static_cast<double>(in.front_end.stft.hop_length) / in.front_end.sample_rate

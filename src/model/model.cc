@@ -1,6 +1,7 @@
 #include <sstream>
 #include <thread>
 
+#include "genre/data/dataset.h"
 #include "genre/error.h"
 #include "genre/model/keras.h"
 #include "genre/train/windows.h"
@@ -106,6 +107,7 @@ MsdConvnetImpl::MsdConvnetImpl(const ModelCard& card) : NetImpl(card) {
   top_db = fe.db.top_db;
   amin = fe.db.amin;
   tags_head = card.arch.head == "tags";
+  pool.assign(card.arch.pool.begin(), card.arch.pool.end());
   const long bins = n_fft / 2 + 1;
   stft_real = register_buffer("stft_real", torch::zeros({bins, 1, n_fft}));
   stft_imag = register_buffer("stft_imag", torch::zeros({bins, 1, n_fft}));
@@ -118,8 +120,6 @@ MsdConvnetImpl::MsdConvnetImpl(const ModelCard& card) : NetImpl(card) {
     block->push_back("conv", nn::Conv2d(nn::Conv2dOptions(in, c, 3).padding(1).bias(true)));
     block->push_back("bn", nn::BatchNorm2d(nn::BatchNormOptions(c).eps(1e-3)));
     blocks->push_back(block);
-    pool.push_back(card.arch.pool[2 * b]);
-    pool.push_back(card.arch.pool[2 * b + 1]);
     in = c;
   }
   register_module("blocks", blocks);
@@ -357,6 +357,18 @@ std::size_t Model::parameters() const {
   return n;
 }
 
+namespace {
+// Every parameter and floating-point buffer of a module by name.
+std::vector<std::pair<std::string, torch::Tensor>> Tensors(torch::nn::Module& net) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& p : net.named_parameters()) out.emplace_back(p.key(), p.value());
+  for (const auto& b : net.named_buffers())
+    if (b.value().is_floating_point()) out.emplace_back(b.key(), b.value());
+  return out;
+}
+
+}  // namespace
+
 std::string Model::WeightsHash() const {
   Hasher h;
   for (const auto& m : impl_->members) {
@@ -364,13 +376,10 @@ std::string Model::WeightsHash() const {
     h.Update(member.data(), member.size());
   }
   if (!impl_->net) return ToHex(h.Digest());
-  auto add = [&](const torch::Tensor& t) {
+  for (const auto& [name, t] : Tensors(*impl_->net)) {
     const torch::Tensor c = t.contiguous().to(torch::kFloat32);
     h.Update(c.data_ptr<float>(), static_cast<std::size_t>(c.numel()) * sizeof(float));
-  };
-  for (const auto& p : impl_->net->named_parameters()) add(p.value());
-  for (const auto& b : impl_->net->named_buffers())
-    if (b.value().is_floating_point()) add(b.value());
+  }
   return ToHex(h.Digest());
 }
 
@@ -393,24 +402,11 @@ std::vector<std::vector<float>> Model::Predict(const std::vector<Matrix>& window
   return out;
 }
 
-}  // namespace genre
-
-namespace genre {
-
 namespace {
 MsdConvnetImpl& Convnet(const Model& m, const std::string& what) {
   auto* net = dynamic_cast<MsdConvnetImpl*>(m.impl().net.get());
   if (!net) throw OptionError(what + " needs an msd-convnet model, '" + m.card().name + "' is " + m.card().arch.kind);
   return *net;
-}
-
-// Every parameter and floating-point buffer of a module by name.
-std::vector<std::pair<std::string, torch::Tensor>> Tensors(torch::nn::Module& net) {
-  std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (const auto& p : net.named_parameters()) out.emplace_back(p.key(), p.value());
-  for (const auto& b : net.named_buffers())
-    if (b.value().is_floating_point()) out.emplace_back(b.key(), b.value());
-  return out;
 }
 
 void CopyInto(torch::Tensor& to, const torch::Tensor& from, const std::string& name, const std::string& where) {
@@ -556,11 +552,40 @@ std::vector<Model::WindowFeatures> Model::SongFeatures(const std::vector<float>&
 }
 
 Matrix MeanFeatures(const Model& backbone, const std::vector<float>& samples, std::size_t hop) {
-  const std::vector<Model::WindowFeatures> windows = backbone.SongFeatures(samples, hop);
+  return MeanOfWindows(backbone.SongFeatures(samples, hop));
+}
+
+Matrix MeanOfWindows(const std::vector<Model::WindowFeatures>& windows) {
+  if (windows.empty()) throw InputError("no windows to average");
   Matrix x(windows.front().features.size(), 1, 0.0f);
   for (const auto& w : windows)
     for (std::size_t i = 0; i < x.rows; ++i) x.data[i] += w.features[i] / static_cast<float>(windows.size());
   return x;
+}
+
+Matrix BackboneVectors(const Model& backbone, const Waveform& song, int variants, const AudioAugmentOptions& augment) {
+  const Matrix clean = MeanFeatures(backbone, song.samples);
+  if (variants <= 0) return clean;
+  Matrix x(clean.rows, 1 + static_cast<std::size_t>(variants));
+  for (std::size_t r = 0; r < clean.rows; ++r) x(r, 0) = clean(r, 0);
+  for (int v = 1; v <= variants; ++v) {
+    const std::uint64_t seed = HashBytes(FileStem(song.info.path), static_cast<std::uint64_t>(v));
+    const Matrix f = MeanFeatures(backbone, AugmentAudio(song.samples, song.sample_rate, seed, augment));
+    for (std::size_t r = 0; r < clean.rows; ++r) x(r, static_cast<std::size_t>(v)) = f(r, 0);
+  }
+  return x;
+}
+
+std::string BackboneVectorsId(const Model& backbone, int variants, const AudioAugmentOptions& augment) {
+  std::string id = "msd-convnet weights=" + backbone.WeightsHash() + " variants=" + std::to_string(variants);
+  if (variants > 0)
+    id += " augment=" + nlohmann::json{{"gain_db", augment.gain_db},
+                                       {"tilt_db", augment.tilt_db},
+                                       {"pitch_semitones", augment.pitch_semitones},
+                                       {"stretch", augment.stretch},
+                                       {"noise_snr_db", augment.noise_snr_db},
+                                       {"mp3_share", augment.mp3_share}}.dump();
+  return id;
 }
 
 }  // namespace genre

@@ -53,17 +53,18 @@ std::size_t ForEachClip(const std::function<std::size_t(float*, std::size_t)>& r
   return total;
 }
 
+std::function<std::size_t(float*, std::size_t)> SampleReader(const std::vector<float>& samples) {
+  return [&samples, at = std::size_t{0}](float* to, std::size_t max) mutable {
+    const std::size_t n = std::min(max, samples.size() - at);
+    std::copy_n(samples.data() + at, n, to);
+    at += n;
+    return n;
+  };
+}
+
 std::size_t ForEachClip(const std::vector<float>& samples, std::size_t clip, std::size_t hop, std::size_t min_tail,
                         const std::function<void(std::size_t, const std::vector<float>&)>& analyse) {
-  std::size_t at = 0;
-  return ForEachClip(
-      [&](float* to, std::size_t max) {
-        const std::size_t n = std::min(max, samples.size() - at);
-        std::copy_n(samples.data() + at, n, to);
-        at += n;
-        return n;
-      },
-      clip, hop, min_tail, analyse);
+  return ForEachClip(SampleReader(samples), clip, hop, min_tail, analyse);
 }
 
 Matrix PaddedWaveform(const std::vector<float>& samples, std::size_t at_least) {

@@ -227,6 +227,8 @@ TEST_CASE("MSD-convnet tables (Choi et al.'s layout) give msd-convnet input and 
   REQUIRE(IsFeatureTable(path));
   const FeatureTable t = ReadFeatureTable(path);
   CHECK(t.layout == TableLayout::kMsdConvnet);
+  CHECK(FeatureTableLayout(path) == TableLayout::kMsdConvnet);
+  CHECK(FeatureTableLayout((test::DataDir() / "gtzan-table" / "sample.csv").string()) == TableLayout::kGtzan);
   REQUIRE(t.rows.size() == 3);
   CHECK(t.rows[0].filename == "blues.00000.wav");
   CHECK(t.rows[0].label == "blues");

@@ -111,7 +111,7 @@ TEST_CASE("features equal the published rows: exactly with resampy's filter, clo
           "[model][msd][parity]") {
   const auto published = Published(Fixture("published.csv"));
   std::vector<std::vector<double>> exact, soxr, theirs;
-  for (const std::string& clip : {"blues.00000", "classical.00001", "metal.00002"}) {
+  for (const std::string clip : {"blues.00000", "classical.00001", "metal.00002"}) {
     REQUIRE(published.count(clip));
     theirs.push_back(published.at(clip).values);
     exact.push_back(Row(test::Input(clip + ".flac").string(), true));

@@ -31,7 +31,7 @@ top=$(sed -n 2p "$tmp/out" | cut -d, -f5)
 cmp -s <(cd / && "$bin" --model-info) <("$build/genre-guess" -m "$src/models/default.gmdl" --model-info) && ok \
   || bad "moved build: --model-info is not the bundled model's card"
 # The same answer as the build folder's own genre-guess with the model named.
-"$build/genre-guess" -m "$src/models/default.gmdl" "$sample" --format csv >"$tmp/tree.csv" 2>&1
+"$build/genre-guess" -m "$src/models/default.gmdl" "$sample" --format csv >"$tmp/tree.csv" 2>"$tmp/tree.err"
 cmp -s <(cut -d, -f1-6 "$tmp/out") <(cut -d, -f1-6 "$tmp/tree.csv") && ok || bad "answers differ: $(cat "$tmp/out" "$tmp/tree.csv")"
 
 # Nested build folders (build/release/) and the installed layout (bin/ beside share/).

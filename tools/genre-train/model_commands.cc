@@ -6,7 +6,6 @@
 #include <sstream>
 
 #include "common.h"
-#include "genre/audio/augment.h"
 #include "genre/data/feature_table.h"
 #include "genre/features/gtzan_vector.h"
 #include "genre/util/atomic_file.h"
@@ -15,7 +14,6 @@
 #include "genre/model/model.h"
 #include "genre/train/predictions.h"
 #include "genre/train/report.h"
-#include "genre/util/hash.h"
 #include "genre/util/parallel.h"
 
 #ifndef GENRE_GIT_COMMIT
@@ -102,7 +100,7 @@ struct ModelArgs {
   std::string FeatureTableKind() const {
     for (const std::string& s : data.dataset.sources)
       if (fs::path(s).extension() == ".csv" && genre::IsFeatureTable(s))
-        return genre::ReadFeatureTable(s).layout == genre::TableLayout::kMsdConvnet ? "msd-convnet" : "gtzan";
+        return genre::FeatureTableLayout(s) == genre::TableLayout::kMsdConvnet ? "msd-convnet" : "gtzan";
     return "";
   }
 
@@ -305,29 +303,9 @@ int Prepare(ModelArgs& a, const std::string& dir, genre::ModelCard& card, genre:
         throw genre::FormatError(a.backbone + ": the backbone reads " +
                                  std::to_string(backbone->card().input.front_end.sample_rate) + " Hz audio, not " +
                                  std::to_string(card.input.front_end.sample_rate) + " Hz");
-      const genre::AudioAugmentOptions& g = a.audio_augment;
-      eo.from_audio_id = "msd-convnet weights=" + backbone->WeightsHash() +
-                         " variants=" + std::to_string(a.augment_variants) +
-                         (a.augment_variants ? " augment=" + nlohmann::json{{"gain_db", g.gain_db},
-                                                                           {"tilt_db", g.tilt_db},
-                                                                           {"pitch_semitones", g.pitch_semitones},
-                                                                           {"stretch", g.stretch},
-                                                                           {"noise_snr_db", g.noise_snr_db},
-                                                                           {"mp3_share", g.mp3_share}}.dump()
-                                             : "");
+      eo.from_audio_id = genre::BackboneVectorsId(*backbone, a.augment_variants, a.audio_augment);
       eo.from_audio = [backbone, variants = a.augment_variants, augment = a.audio_augment](const genre::Waveform& w) {
-        const genre::Matrix clean = genre::MeanFeatures(*backbone, w.samples);
-        if (variants == 0) return clean;
-        // Column 0 the song as it is, then its variants, each seeded by the file and its number.
-        genre::Matrix x(clean.rows, 1 + static_cast<std::size_t>(variants));
-        for (std::size_t r = 0; r < clean.rows; ++r) x(r, 0) = clean(r, 0);
-        for (int v = 1; v <= variants; ++v) {
-          const std::uint64_t seed = genre::HashBytes(genre::FileStem(w.info.path), static_cast<std::uint64_t>(v));
-          const genre::Matrix f = genre::MeanFeatures(
-              *backbone, genre::AugmentAudio(w.samples, w.sample_rate, seed, augment));
-          for (std::size_t r = 0; r < clean.rows; ++r) x(r, static_cast<std::size_t>(v)) = f(r, 0);
-        }
-        return x;
+        return genre::BackboneVectors(*backbone, w, variants, augment);
       };
     }
     data = genre::PrepareData(a.data.dataset, a.data.split, card, eo);

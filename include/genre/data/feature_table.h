@@ -37,6 +37,10 @@ struct FeatureTable {
 // manifest). Throws IoError when unreadable.
 bool IsFeatureTable(const std::string& path);
 
+// The layout a table's header announces (its first line only; ReadFeatureTable checks
+// every column). Throws IoError (unreadable), FormatError (empty).
+TableLayout FeatureTableLayout(const std::string& path);
+
 // Throws IoError (unreadable), FormatError (a header of neither layout, naming the
 // first column that differs, or no usable rows). Rows with the wrong
 // number of fields, a non-numeric value or no label are skipped and reported.

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "genre/audio/audio_reader.h"
+#include "genre/audio/augment.h"
 #include "genre/features/matrix.h"
 #include "genre/model/card.h"
 
@@ -77,6 +79,16 @@ Model ImportKeras(const KerasConvnet& keras, ModelCard card);
 Model AttachHead(const Model& backbone, const Model& head, ModelCard card);
 // The mean of a song's window features (Model::SongFeatures) as a [features, 1] input.
 Matrix MeanFeatures(const Model& backbone, const std::vector<float>& samples, std::size_t hop = 0);
+// The mean of window features (or tags) as a [values, 1] column; throws InputError when empty.
+Matrix MeanOfWindows(const std::vector<Model::WindowFeatures>& windows);
+// What a head on the backbone reads of one song (genre-train --backbone): a
+// [features, 1 + variants] matrix, column 0 the song's MeanFeatures, then those of
+// `variants` augmented versions of its audio (AugmentAudio), each seeded by the file's
+// stem and its number, so a variant is the same in every run.
+Matrix BackboneVectors(const Model& backbone, const Waveform& song, int variants, const AudioAugmentOptions& augment);
+// What identifies those vectors for the feature cache: the backbone's weights, the number
+// of variants and, with variants, their options.
+std::string BackboneVectorsId(const Model& backbone, int variants, const AudioAugmentOptions& augment);
 // Samples of the shortest window an msd-convnet card's network can take (its pools
 // need that many frames): `tags` for the tag output, else for the features.
 int MinWindowSamples(const ModelCard& card, bool tags);

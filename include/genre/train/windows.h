@@ -27,6 +27,9 @@ std::size_t ForEachClip(const std::function<std::size_t(float*, std::size_t)>& r
                         std::size_t hop, std::size_t min_tail,
                         const std::function<void(std::size_t, const std::vector<float>&)>& analyse);
 
+// A `read` function, as ForEachClip takes, over samples in memory (kept by reference).
+std::function<std::size_t(float*, std::size_t)> SampleReader(const std::vector<float>& samples);
+
 // The same over samples in memory.
 std::size_t ForEachClip(const std::vector<float>& samples, std::size_t clip, std::size_t hop, std::size_t min_tail,
                         const std::function<void(std::size_t, const std::vector<float>&)>& analyse);
