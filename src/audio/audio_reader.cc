@@ -436,4 +436,19 @@ std::string ReadStdin() {
   return bytes;
 }
 
+std::vector<float> Resample(const std::vector<float>& y, double from, double to, std::size_t length) {
+  std::vector<float> out(length + 64, 0.0f);
+  std::size_t done = 0;
+  const soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
+  if (const soxr_error_t e = soxr_oneshot(from, to, 1, y.data(), y.size(), nullptr, out.data(), out.size(), &done,
+                                          nullptr, &q, nullptr))
+    throw FormatError(std::string("resampling failed: ") + e);
+  out.resize(length, 0.0f);
+  return out;
+}
+
+std::vector<float> Resample(const std::vector<float>& y, double from, double to) {
+  return Resample(y, from, to, static_cast<std::size_t>(std::llround(static_cast<double>(y.size()) * to / from)));
+}
+
 }  // namespace genre

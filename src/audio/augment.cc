@@ -1,7 +1,7 @@
 #include "genre/audio/augment.h"
 
+#include <nlohmann/json.hpp>
 #include <sndfile.h>
-#include <soxr.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -17,6 +17,13 @@
 #include "genre/features/fft.h"
 
 namespace genre {
+
+std::string AudioAugmentOptions::Text() const {
+  return nlohmann::json{{"gain_db", gain_db},          {"tilt_db", tilt_db},
+                        {"pitch_semitones", pitch_semitones}, {"stretch", stretch},
+                        {"noise_snr_db", noise_snr_db}, {"mp3_share", mp3_share}}
+      .dump();
+}
 
 void AudioAugmentOptions::Validate() const {
   auto need = [](bool ok, const std::string& what) {
@@ -94,19 +101,6 @@ std::vector<float> TimeStretch(const std::vector<float>& y, double rate) {
   }
   return result;
 }
-
-namespace {
-std::vector<float> Resample(const std::vector<float>& y, double from, double to, std::size_t length) {
-  std::vector<float> out(length + 64, 0.0f);
-  std::size_t done = 0;
-  const soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
-  if (const soxr_error_t e = soxr_oneshot(from, to, 1, y.data(), y.size(), nullptr, out.data(), out.size(), &done,
-                                          nullptr, &q, nullptr))
-    throw FormatError(std::string("resampling failed: ") + e);
-  out.resize(length, 0.0f);
-  return out;
-}
-}  // namespace
 
 std::vector<float> PitchShift(const std::vector<float>& y, int sample_rate, double semitones) {
   const double rate = std::pow(2.0, -semitones / 12.0);

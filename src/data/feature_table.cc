@@ -34,9 +34,28 @@ const std::vector<std::string>& MsdConvnetColumns() {
 }
 
 namespace {
-// filename,<values>,label (GTZAN) or filename,label,<values> (MSD convnet).
+// filename,<values>,label (GTZAN) or filename,label,<values> (MSD convnet, and
+// joined: more columns than the MSD convnet's).
 TableLayout LayoutOf(const std::vector<std::string>& header) {
-  return header.size() > 1 && header[1] == "label" ? TableLayout::kMsdConvnet : TableLayout::kGtzan;
+  if (header.size() < 2 || header[1] != "label") return TableLayout::kGtzan;
+  return header.size() > 2 + MsdConvnetColumns().size() ? TableLayout::kMsdConvnetGtzan : TableLayout::kMsdConvnet;
+}
+
+// The value columns of a layout and what to call a table of it.
+std::vector<std::string> ValueColumns(TableLayout layout) {
+  if (layout == TableLayout::kGtzan) return GtzanColumns();
+  std::vector<std::string> c = MsdConvnetColumns();
+  if (layout == TableLayout::kMsdConvnetGtzan) c.insert(c.end(), GtzanColumns().begin(), GtzanColumns().end());
+  return c;
+}
+
+const char* TableName(TableLayout layout) {
+  switch (layout) {
+    case TableLayout::kGtzan: return "a GTZAN feature table";
+    case TableLayout::kMsdConvnet: return "an MSD-convnet feature table";
+    case TableLayout::kMsdConvnetGtzan: return "a joined MSD-convnet + GTZAN feature table";
+  }
+  return "a feature table";
 }
 }  // namespace
 
@@ -55,8 +74,8 @@ FeatureTable ReadFeatureTable(const std::string& path) {
   if (!csv.Next(header)) throw FormatError(path + ": empty file, expected a feature table header");
   t.layout = LayoutOf(header);
   const bool gtzan = t.layout == TableLayout::kGtzan;
-  const std::vector<std::string>& columns = gtzan ? GtzanColumns() : MsdConvnetColumns();
-  const std::string name = gtzan ? "a GTZAN feature table" : "an MSD-convnet feature table";
+  const std::vector<std::string> columns = ValueColumns(t.layout);
+  const std::string name = TableName(t.layout);
   std::vector<std::string> want = {"filename"};
   if (!gtzan) want.push_back("label");
   want.insert(want.end(), columns.begin(), columns.end());
@@ -148,6 +167,17 @@ std::vector<float> ConvnetFeatures(const std::vector<double>& values) {
     throw InputError("an MSD-convnet table row has " + std::to_string(MsdConvnetColumns().size()) + " values, got " +
                      std::to_string(values.size()));
   return std::vector<float>(values.begin() + kMsdMfccStats, values.end());
+}
+
+std::vector<float> ConvnetGtzanFeatures(const std::vector<double>& values) {
+  const std::size_t msd = MsdConvnetColumns().size();
+  if (values.size() != msd + GtzanColumns().size())
+    throw InputError("a joined MSD-convnet + GTZAN row has " + std::to_string(msd + GtzanColumns().size()) +
+                     " values, got " + std::to_string(values.size()));
+  std::vector<float> f = ConvnetFeatures(std::vector<double>(values.begin(), values.begin() + msd));
+  const std::vector<float> g = ModelFeatures(std::vector<double>(values.begin() + msd, values.end()));
+  f.insert(f.end(), g.begin(), g.end());
+  return f;
 }
 
 }  // namespace genre

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "genre/error.h"
+#include "genre/features/gtzan_vector.h"
 #include "genre/util/atomic_file.h"
 #include "genre/util/hash.h"
 
@@ -65,8 +66,12 @@ std::string InputKindFor(const std::string& arch) {
 }
 
 bool ArchReads(const std::string& arch, const std::string& input) {
-  return InputKindFor(arch) == input || (arch == "mlp" && (input == "gtzan" || input == "msd-convnet"));
+  return InputKindFor(arch) == input ||
+         (arch == "mlp" && (input == "gtzan" || input == "msd-convnet" || input == "msd-convnet+gtzan")) ||
+         (arch == "msd-convnet" && input == "waveform+gtzan");
 }
+
+int InputSpec::DecodeRate() const { return kind == "waveform+gtzan" ? kGtzanSampleRate : front_end.sample_rate; }
 
 nlohmann::json ToJson(const ModelCard& c) {
   return {{"format_version", c.format_version},
@@ -170,7 +175,10 @@ void ModelCard::Validate(const std::string& where) const {
       fail("msd-convnet needs a (frequency, time) pool per block");
     for (int p : arch.pool)
       if (p < 1) fail("pool sizes must be >= 1");
-    if (arch.head != "tags" && arch.head != "features") fail("msd-convnet head must be tags or features");
+    if (arch.head != "tags" && arch.head != "features" && arch.head != "features+gtzan")
+      fail("msd-convnet head must be tags, features or features+gtzan");
+    if ((arch.head == "features+gtzan") != (input.kind == "waveform+gtzan"))
+      fail("an msd-convnet reads waveform+gtzan input exactly when its head is features+gtzan");
     if (arch.head == "tags" && !arch.hidden.empty()) fail("the tag head has no hidden layers");
     if (input.min_window < input.front_end.stft.n_fft) fail("waveform min_window must be >= n_fft");
   }

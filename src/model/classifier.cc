@@ -132,10 +132,11 @@ Classification Classifier::ClassifyStream(AudioStream& stream, const std::string
 Classification Classifier::ClassifyClips(const std::function<std::size_t(float*, std::size_t)>& read,
                                          int sample_rate, const std::string& name, const ClassifyOptions& o) const {
   const InputSpec& in = model_->card().input;
-  const bool wave = in.kind == "waveform";
-  // GTZAN vectors: 30-s clips back to back, a last part under 15 s joins the clip
-  // before it. Waveform models: windows of the card's length every hop, a last part
-  // shorter than the network's shortest window joins the window before it.
+  const bool wave = in.kind == "waveform", fused = in.kind == "waveform+gtzan";
+  // GTZAN vectors (and the fused waveform+gtzan windows): 30-s clips back to back, a
+  // last part under 15 s joins the clip before it. Waveform models: windows of the
+  // card's length every hop, a last part shorter than the network's shortest window
+  // joins the window before it.
   const std::size_t clip = wave ? static_cast<std::size_t>(in.window) : kGtzanClipSamples;
   std::size_t hop = clip;
   if (wave && o.hop > 0) hop = static_cast<std::size_t>(o.hop);
@@ -153,6 +154,8 @@ Classification Classifier::ClassifyClips(const std::function<std::size_t(float*,
       Matrix x;
       if (wave) {
         x = PaddedWaveform(samples, static_cast<std::size_t>(in.min_window));
+      } else if (fused) {
+        x = FusedClipInput(samples, in);
       } else {
         Waveform w;
         w.sample_rate = sample_rate;  // InputFromAudio refuses any rate but the vector's
@@ -178,10 +181,10 @@ Classification Classifier::ClassifyClips(const std::function<std::size_t(float*,
 Classification Classifier::ClassifyAudio(const Waveform& audio, const ClassifyOptions& o) const {
   if (!members_.empty()) return Combine([&](const Classifier& m) { return m.ClassifyAudio(audio, o); });
   const InputSpec& in = model_->card().input;
-  if (audio.sample_rate != in.front_end.sample_rate)
+  if (audio.sample_rate != in.DecodeRate())
     throw InputError("audio at " + std::to_string(audio.sample_rate) + " Hz, the model reads " +
-                     std::to_string(in.front_end.sample_rate) + " Hz");
-  if (in.kind == "gtzan" || in.kind == "waveform")
+                     std::to_string(in.DecodeRate()) + " Hz");
+  if (in.kind == "gtzan" || in.kind == "waveform" || in.kind == "waveform+gtzan")
     return ClassifyClips(SampleReader(audio.samples), audio.sample_rate, audio.info.path, o);
   const Matrix x = InputFromAudio(audio, in);
   const double per_column = in.kind == "logmel"
@@ -219,7 +222,7 @@ Classification Classifier::ClassifyBytes(std::string bytes, const std::string& n
 
 AudioReadOptions Classifier::ReadOptions(const ClassifyOptions& o) const {
   AudioReadOptions read;
-  read.sample_rate = model_->card().input.front_end.sample_rate;
+  read.sample_rate = model_->card().input.DecodeRate();
   read.offset_s = o.offset_s;
   read.duration_s = o.duration_s;
   return read;
@@ -227,7 +230,8 @@ AudioReadOptions Classifier::ReadOptions(const ClassifyOptions& o) const {
 
 Classification Classifier::ClassifyOpen(AudioStream& stream, const std::string& name, const ClassifyOptions& o) const {
   if (model_->card().input.kind == "logmel") return ClassifyStream(stream, name, o);
-  if (model_->card().input.kind == "gtzan" || model_->card().input.kind == "waveform")
+  const std::string& kind = model_->card().input.kind;
+  if (kind == "gtzan" || kind == "waveform" || kind == "waveform+gtzan")
     return ClassifyClips([&](float* out, std::size_t max) { return stream.Read(out, max); }, stream.sample_rate(),
                          name, o);
   const Waveform audio = ReadAll(stream);

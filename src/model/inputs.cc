@@ -1,5 +1,6 @@
 #include "genre/model/inputs.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "genre/data/cache.h"
@@ -17,14 +18,17 @@ int InputRows(const InputSpec& input) {
   if (input.kind == "segments") return 24;
   if (input.kind == "vector") return 48;
   if (input.kind == "gtzan") return kGtzanFeatureCount;
-  if (input.kind == "waveform") return 1;
+  if (input.kind == "waveform" || input.kind == "waveform+gtzan") return 1;
   if (input.kind == "msd-convnet") return kMsdConvnetFeatures;
-  throw OptionError("input kind must be logmel, segments, vector, gtzan, waveform or msd-convnet, got '" + input.kind +
-                    "'");
+  if (input.kind == "msd-convnet+gtzan") return kMsdConvnetFeatures + kGtzanFeatureCount;
+  throw OptionError(
+      "input kind must be logmel, segments, vector, gtzan, waveform, msd-convnet, msd-convnet+gtzan or "
+      "waveform+gtzan, got '" + input.kind + "'");
 }
 
 bool IsSongVector(const InputSpec& input) {
-  return input.kind == "vector" || input.kind == "gtzan" || input.kind == "msd-convnet";
+  return input.kind == "vector" || input.kind == "gtzan" || input.kind == "msd-convnet" ||
+         input.kind == "msd-convnet+gtzan";
 }
 
 float PadValue(const InputSpec& input, const Matrix& x) { return input.kind == "logmel" ? MinValue(x) : 0.0f; }
@@ -68,14 +72,25 @@ Matrix Column(std::vector<float> f) {
   return x;
 }
 
+// One extractor for every thread (Compute is const).
+const GtzanExtractor& Extractor() {
+  static const GtzanExtractor extractor;
+  return extractor;
+}
+
 // A table row as the input kind asks: [57, 1] from a GTZAN row (`length` dropped),
-// [160, 1] from an MSD-convnet row (the convnet features).
+// [160, 1] from an MSD-convnet row (the convnet features), [217, 1] (both) from a
+// joined row.
 Matrix FromTableRow(const Track& t, const InputSpec& input) {
-  const bool gtzan = t.table_layout == TableLayout::kGtzan;
-  if (input.kind == "gtzan" && gtzan) return Column(ModelFeatures(t.features));
-  if (input.kind == "msd-convnet" && !gtzan) return Column(ConvnetFeatures(t.features));
-  throw InputError(std::string("a row of ") + (gtzan ? "a GTZAN" : "an MSD-convnet") + " feature table cannot give '" +
-                   input.kind + "' input");
+  const TableLayout l = t.table_layout;
+  if (input.kind == "gtzan" && l == TableLayout::kGtzan) return Column(ModelFeatures(t.features));
+  if (input.kind == "msd-convnet" && l == TableLayout::kMsdConvnet) return Column(ConvnetFeatures(t.features));
+  if (input.kind == "msd-convnet+gtzan" && l == TableLayout::kMsdConvnetGtzan)
+    return Column(ConvnetGtzanFeatures(t.features));
+  const char* table = l == TableLayout::kGtzan        ? "a GTZAN"
+                      : l == TableLayout::kMsdConvnet ? "an MSD-convnet"
+                                                      : "a joined MSD-convnet + GTZAN";
+  throw InputError(std::string("a row of ") + table + " feature table cannot give '" + input.kind + "' input");
 }
 
 }  // namespace
@@ -91,18 +106,34 @@ Matrix InputFromAudio(const Waveform& audio, const InputSpec& input) {
   if (input.kind == "gtzan") {
     if (audio.sample_rate != kGtzanSampleRate)
       throw InputError("the GTZAN vector needs audio at 22050 Hz, got " + std::to_string(audio.sample_rate) + " Hz");
-    static const GtzanExtractor extractor;
-    return Column(ModelFeatures(extractor.Compute(audio.samples)));
+    return Column(ModelFeatures(Extractor().Compute(audio.samples)));
   }
-  if (input.kind == "waveform") {
+  if (input.kind == "waveform" || input.kind == "waveform+gtzan") {
+    if (audio.sample_rate != input.DecodeRate())
+      throw InputError(input.kind + " input needs audio at " + std::to_string(input.DecodeRate()) + " Hz, got " +
+                       std::to_string(audio.sample_rate) + " Hz");
     Matrix x(1, audio.samples.size());
     x.data = audio.samples;
     return x;
   }
   if (input.kind == "msd-convnet")
     throw InputError("msd-convnet features of audio need the backbone (genre-train --backbone FILE)");
+  if (input.kind == "msd-convnet+gtzan")
+    throw InputError("msd-convnet+gtzan input is read from joined feature tables only, not from audio");
   const MsdTrack t = AnalyzeAudio(audio, 0, AnalysisOptions(input));
   return InputFromMsd(t, input);
+}
+
+Matrix FusedClipInput(const std::vector<float>& clip, const InputSpec& input) {
+  if (input.kind != "waveform+gtzan")
+    throw OptionError("a fused clip input is for waveform+gtzan models, not " + input.kind);
+  const std::vector<float> vector = ModelFeatures(Extractor().Compute(clip));
+  std::vector<float> audio = Resample(clip, kGtzanSampleRate, input.front_end.sample_rate);
+  audio.resize(std::max(audio.size(), static_cast<std::size_t>(input.min_window)), 0.0f);
+  Matrix x(1, vector.size() + audio.size());
+  std::copy(vector.begin(), vector.end(), x.data.begin());
+  std::copy(audio.begin(), audio.end(), x.data.begin() + static_cast<std::ptrdiff_t>(vector.size()));
+  return x;
 }
 
 ExampleSet BuildExamples(const Dataset& d, const std::vector<std::string>& classes, const InputSpec& input,
@@ -171,7 +202,7 @@ ExampleSet BuildExamples(const Dataset& d, const std::vector<std::string>& class
       const std::size_t i = audio[k];
       try {
         AudioReadOptions read;
-        read.sample_rate = input.front_end.sample_rate;
+        read.sample_rate = input.DecodeRate();
         const Waveform w = LoadAudio(d.tracks[i].path, read);
         try {
           x[i] = o.from_audio ? o.from_audio(w) : InputFromAudio(w, input);

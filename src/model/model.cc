@@ -3,6 +3,7 @@
 
 #include "genre/data/dataset.h"
 #include "genre/error.h"
+#include "genre/features/gtzan_vector.h"
 #include "genre/model/keras.h"
 #include "genre/train/windows.h"
 #include "genre/util/hash.h"
@@ -125,6 +126,8 @@ MsdConvnetImpl::MsdConvnetImpl(const ModelCard& card) : NetImpl(card) {
   register_module("blocks", blocks);
   long features = 0;
   for (int c : card.arch.channels) features += c;
+  fused = card.arch.head == "features+gtzan";
+  if (fused) features += kGtzanFeatureCount;
   const auto classes = static_cast<long>(card.classes.size());
   if (tags_head) {
     tags = register_module("tags", nn::Linear(in, classes));
@@ -207,32 +210,38 @@ torch::Tensor FirstBlock(MsdConvnetImpl& net, const torch::Tensor& x, std::vecto
   return pool ? torch::cat(pooled, 3) : torch::Tensor();
 }
 
-// Runs the blocks. With `features`: collects each block's average before its pool and
-// skips the last pool (it feeds only the tags); returns the last (pooled) map.
-torch::Tensor RunBlocks(MsdConvnetImpl& net, torch::Tensor x, std::vector<torch::Tensor>* features) {
-  for (std::size_t b = 0; b < net.blocks->size(); ++b) {
-    const bool pool = !features || b + 1 < net.blocks->size();
-    if (b == 0 && x.size(1) == 1 && x.size(3) >= net.pool[1]) {
-      x = FirstBlock(net, x, features, pool);
+}  // namespace
+
+torch::Tensor MsdConvnetImpl::Blocks(torch::Tensor x, std::vector<torch::Tensor>* features, std::size_t from,
+                                     std::size_t to) {
+  for (std::size_t b = from; b < to; ++b) {
+    const bool pool = !features || b + 1 < blocks->size();
+    if (b == 0 && x.size(1) == 1 && x.size(3) >= this->pool[1]) {
+      x = FirstBlock(*this, x, features, pool);
       continue;
     }
-    x = net.blocks[b]->as<nn::Sequential>()->forward(x);
-    x = torch::elu(x, net.elu_alpha);
+    x = blocks[b]->as<nn::Sequential>()->forward(x);
+    x = torch::elu(x, elu_alpha);
     if (features) features->push_back(x.mean({2, 3}));
-    if (pool) x = torch::max_pool2d(x, {net.pool[2 * b], net.pool[2 * b + 1]});
+    if (pool) x = torch::max_pool2d(x, {this->pool[2 * b], this->pool[2 * b + 1]});
   }
   return x;
 }
-}  // namespace
 
 torch::Tensor MsdConvnetImpl::Features(const torch::Tensor& x) {
   std::vector<torch::Tensor> f;
-  RunBlocks(*this, Normalised(x), &f);
+  Blocks(Normalised(x), &f, 0, blocks->size());
   return torch::cat(f, 1);
 }
 
 torch::Tensor MsdConvnetImpl::forward(torch::Tensor x) {
-  if (tags_head) return tags->forward(std::get<0>(RunBlocks(*this, Normalised(x), nullptr).flatten(2).max(2)));
+  if (tags_head) return tags->forward(std::get<0>(Blocks(Normalised(x), nullptr, 0, blocks->size()).flatten(2).max(2)));
+  if (fused) {  // [B, 1, 57 + samples]: the GTZAN vector, then the audio
+    const long n = x.size(-1) - kGtzanFeatureCount;
+    return head->forward(torch::cat({Features(x.narrow(-1, kGtzanFeatureCount, n)),
+                                     x.narrow(-1, 0, kGtzanFeatureCount).reshape({x.size(0), kGtzanFeatureCount})},
+                                    1));
+  }
   return head->forward(Features(x));
 }
 
@@ -476,16 +485,24 @@ Model AttachHead(const Model& backbone, const Model& head, ModelCard card) {
   const ModelCard& h = head.card();
   long features = 0;
   for (int c : b.arch.channels) features += c;
-  if (h.arch.kind != "mlp" || h.input.kind != "msd-convnet" || h.input.rows != features)
+  // A head on the convnet's features alone, or on them and the GTZAN vector (fused).
+  const bool fused = h.input.kind == "msd-convnet+gtzan";
+  if (h.arch.kind != "mlp" || (h.input.kind != "msd-convnet" && !fused) ||
+      h.input.rows != features + (fused ? kGtzanFeatureCount : 0))
     throw InputError("the head must be an mlp on the backbone's " + std::to_string(features) +
-                     " msd-convnet features, '" + h.name + "' is " + h.arch.kind + " on " + h.input.kind);
+                     " msd-convnet features (and the GTZAN vector), '" + h.name + "' is " + h.arch.kind + " on " +
+                     h.input.kind);
   card.classes = h.classes;
   card.input = b.input;
   card.arch = b.arch;
-  card.arch.head = "features";
+  card.arch.head = fused ? "features+gtzan" : "features";
   card.arch.hidden = h.arch.hidden;
   card.arch.dropout = h.arch.dropout;
   card.input.min_window = MinWindowSamples(card, /*tags=*/false);
+  if (fused) {  // GTZAN clips at 22050 Hz, as the GTZAN vector is made
+    card.input.kind = "waveform+gtzan";
+    card.input.window = card.input.hop = static_cast<int>(kGtzanClipSamples);
+  }
   card.mean = {0.0f};
   card.stdev = {1.0f};
   Model m = Model::Create(card, 0);
@@ -578,13 +595,7 @@ Matrix BackboneVectors(const Model& backbone, const Waveform& song, int variants
 
 std::string BackboneVectorsId(const Model& backbone, int variants, const AudioAugmentOptions& augment) {
   std::string id = "msd-convnet weights=" + backbone.WeightsHash() + " variants=" + std::to_string(variants);
-  if (variants > 0)
-    id += " augment=" + nlohmann::json{{"gain_db", augment.gain_db},
-                                       {"tilt_db", augment.tilt_db},
-                                       {"pitch_semitones", augment.pitch_semitones},
-                                       {"stretch", augment.stretch},
-                                       {"noise_snr_db", augment.noise_snr_db},
-                                       {"mp3_share", augment.mp3_share}}.dump();
+  if (variants > 0) id += " augment=" + augment.Text();
   return id;
 }
 

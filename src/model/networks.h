@@ -50,10 +50,15 @@ struct MsdConvnetImpl : NetImpl {
   torch::Tensor forward(torch::Tensor x) override;
   torch::Tensor Features(const torch::Tensor& x);  // [B, sum(channels)]
   torch::Tensor Normalised(const torch::Tensor& x);  // the normalised log-mel [B, 1, mels, frames]
+  // Blocks [from, to) on x (the normalised log-mel for from = 0, else block from - 1's
+  // pooled map). With `features`: appends each block's average before its pool and
+  // skips the network's last pool (it feeds only the tags). Returns the last map.
+  torch::Tensor Blocks(torch::Tensor x, std::vector<torch::Tensor>* features, std::size_t from, std::size_t to);
   std::vector<long> pool;
   int n_fft = 512, hop = 256;
   double top_db = 80, amin = 1e-10, norm_eps = 1e-10, elu_alpha = 1.0;
   bool tags_head = false;
+  bool fused = false;  // head features+gtzan: input [B, 1, 57 + samples], the GTZAN vector first
   torch::Tensor stft_real, stft_imag, mel;  // buffers
   // The stored STFT kernels are a periodic-Hann DFT (checked once, at the first forward
   // pass): then the STFT runs as an FFT, the same power to float precision, ~60 % of

@@ -9,6 +9,7 @@
 
 #include "genre/data/split.h"
 #include "genre/error.h"
+#include "genre/features/gtzan_vector.h"
 #include "genre/train/windows.h"
 #include "genre/util/atomic_file.h"
 #include "networks.h"
@@ -43,6 +44,12 @@ std::vector<Matrix> Windows(const ModelCard& card, const Matrix& x) {
     const auto shortest = static_cast<std::size_t>(card.input.min_window);
     ForEachClip(x.data, W, static_cast<std::size_t>(card.input.hop), shortest,
                 [&](std::size_t, const std::vector<float>& clip) { out.push_back(PaddedWaveform(clip, shortest)); });
+    return out;
+  }
+  if (card.input.kind == "waveform+gtzan") {  // GTZAN clips, as the Classifier cuts them
+    std::vector<Matrix> out;
+    ForEachClip(x.data, kGtzanClipSamples, kGtzanClipSamples, kGtzanClipSamples / 2,
+                [&](std::size_t, const std::vector<float>& clip) { out.push_back(FusedClipInput(clip, card.input)); });
     return out;
   }
   const float pad = PadValue(card.input, x);
@@ -83,7 +90,9 @@ Evaluation Evaluate(const Model& model, const std::vector<Example>& examples) {
   Evaluation ev;
   double loss = 0;
   for (const Example& e : examples) {
-    const auto probs = model.Predict(Windows(card, e.x), card.input.kind == "waveform" ? 1 : 64);  // windows of a song may differ in length
+    // Windows of a song's audio may differ in length: one at a time.
+    const bool audio = card.input.kind == "waveform" || card.input.kind == "waveform+gtzan";
+    const auto probs = model.Predict(Windows(card, e.x), audio ? 1 : 64);
     std::vector<float> mean(k, 0.0f);
     for (const auto& p : probs) {
       const auto best = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());

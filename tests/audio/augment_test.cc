@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "genre/audio/audio_reader.h"
 #include "genre/error.h"
 #include "support.h"
 
@@ -98,6 +99,28 @@ TEST_CASE("a variant is the same for the same seed, another for another seed", "
   bad.pitch_semitones = -1;
   CHECK_THROWS_WITH(AugmentAudio(y, sr, 1, bad), Catch::Contains("pitch_semitones"));
   CHECK_THROWS_AS(AugmentAudio({}, sr, 1), InputError);
+}
+
+TEST_CASE("the options' text names every setting, and changes with any", "[audio][augment]") {
+  const AudioAugmentOptions o;
+  const std::string text = o.Text();
+  for (const char* key : {"gain_db", "tilt_db", "pitch_semitones", "stretch", "noise_snr_db", "mp3_share"})
+    CHECK_THAT(text, Catch::Contains(std::string("\"") + key + "\""));
+  CHECK(text.find('\n') == std::string::npos);
+  AudioAugmentOptions other = o;
+  other.mp3_share = 0.25;
+  CHECK(other.Text() != text);
+  CHECK(AudioAugmentOptions{}.Text() == text);
+}
+
+TEST_CASE("resampling in one go keeps a tone and gives the asked length", "[audio][augment]") {
+  const auto y = Sine(440, 22050, 2);
+  const auto r = Resample(y, 22050, 12000);
+  REQUIRE(r.size() == 24000);  // 2 s
+  CHECK(Frequency(r, 12000) == Approx(440).margin(2));
+  CHECK(Rms(std::vector<float>(r.begin() + 2000, r.end() - 2000)) == Approx(0.5 / std::sqrt(2)).epsilon(0.01));
+  CHECK(Resample(y, 22050, 12000, 100).size() == 100);
+  CHECK(Resample(y, 22050, 12000, 30000).back() == 0.0f);  // zero-padded past the end
 }
 
 }  // namespace genre

@@ -269,4 +269,53 @@ TEST_CASE("MSD-convnet tables (Choi et al.'s layout) give msd-convnet input and 
                  Catch::Contains("is 'elu3_x', expected 'elu3_7'"));
 }
 
+TEST_CASE("joined tables (MSD convnet + GTZAN) give msd-convnet+gtzan input and nothing else", "[data][table]") {
+  // joined.csv = scripts/join_tables.sh msd-convnet/published.csv gtzan-table/rows.csv
+  const std::string path = (test::DataDir() / "msd-convnet" / "joined.csv").string();
+  const FeatureTable msd = ReadFeatureTable((test::DataDir() / "msd-convnet" / "published.csv").string());
+  const FeatureTable gtzan = ReadFeatureTable(kRows.string());
+  REQUIRE(FeatureTableLayout(path) == TableLayout::kMsdConvnetGtzan);
+  const FeatureTable t = ReadFeatureTable(path);
+  CHECK(t.layout == TableLayout::kMsdConvnetGtzan);
+  REQUIRE(t.rows.size() == 3);
+  REQUIRE(t.rows[1].values.size() == MsdConvnetColumns().size() + GtzanColumns().size());
+  CHECK(t.rows[1].filename == "classical.00001.wav");
+  CHECK(t.rows[1].label == "classical");
+
+  const Dataset d = TableDataset(t);
+  InputSpec in;
+  in.kind = "msd-convnet+gtzan";
+  CHECK(InputRows(in) == kMsdConvnetFeatures + kGtzanFeatureCount);
+  CHECK(IsSongVector(in));
+  const ExampleSet ok = BuildExamples(d, d.classes, in);
+  REQUIRE(ok.examples.size() == 3);
+  const Matrix& x = ok.examples[1].x;
+  REQUIRE(x.rows == 217);
+  REQUIRE(x.cols == 1);
+  // The convnet's 160 features of the MSD row, then the GTZAN row's 57 (length dropped).
+  const std::vector<float> convnet = ConvnetFeatures(msd.rows[1].values), vector = ModelFeatures(gtzan.rows[1].values);
+  for (std::size_t i = 0; i < 160; ++i) CHECK(x(i, 0) == convnet[i]);
+  for (std::size_t i = 0; i < 57; ++i) CHECK(x(160 + i, 0) == vector[i]);
+  for (const char* kind : {"msd-convnet", "gtzan"}) {
+    InputSpec other;
+    other.kind = kind;
+    const ExampleSet refused = BuildExamples(d, d.classes, other);
+    CHECK(refused.examples.empty());
+    CHECK(refused.skipped.at(0).reason ==
+          "a row of a joined MSD-convnet + GTZAN feature table cannot give '" + std::string(kind) + "' input");
+  }
+  Waveform w;
+  w.sample_rate = 22050;
+  w.samples.assign(44100, 0.0f);
+  CHECK_THAT(test::MessageOf<InputError>([&] { InputFromAudio(w, in); }), Catch::Contains("joined feature tables"));
+
+  test::TempDir dir;
+  std::string text = test::ReadBytes(path);
+  text.replace(text.find("spectral_centroid_var"), 21, "spectral_centroid_vaX");
+  test::WriteBytes(dir / "bad.csv", text);
+  CHECK_THAT(test::MessageOf<FormatError>([&] { ReadFeatureTable((dir / "bad.csv").string()); }),
+             Catch::Contains("not a joined MSD-convnet + GTZAN feature table: column ") &&
+                 Catch::Contains("is 'spectral_centroid_vaX', expected 'spectral_centroid_var'"));
+}
+
 }  // namespace genre

@@ -10,11 +10,14 @@
 #include "genre/audio/audio_reader.h"
 #include "genre/data/feature_table.h"
 #include "genre/error.h"
+#include "genre/features/gtzan_vector.h"
 #include "genre/features/mfcc_stats.h"
 #include "genre/io/h5.h"
 #include "genre/model/classifier.h"
 #include "genre/model/keras.h"
+#include "genre/model/inputs.h"
 #include "genre/model/model.h"
+#include "genre/model/trainer.h"
 #include "support.h"
 
 namespace genre {
@@ -85,6 +88,19 @@ Agreement Compare(const std::vector<std::vector<double>>& ours, const std::vecto
   a.correlation = (n * sxy - sx * sy) / std::sqrt((n * sxx - sx * sx) * (n * syy - sy * sy));
   a.mean_sd = sum_sd / n;
   return a;
+}
+
+// An mlp head (8 hidden units, 3 genres) on `rows` inputs of `kind`, standardisation unset.
+ModelCard HeadCard(const std::string& kind, int rows) {
+  ModelCard hc;
+  hc.name = kind + " head";
+  hc.classes = {"blues", "classical", "metal"};
+  hc.arch = DefaultArch("mlp");
+  hc.arch.hidden = {8};
+  hc.input.kind = kind;
+  hc.input.rows = rows;
+  hc.input.window = hc.input.hop = 1;
+  return hc;
 }
 
 }  // namespace
@@ -188,14 +204,7 @@ TEST_CASE("a song is analysed in 29-s windows; a short tail joins the last windo
 
 TEST_CASE("a head attached to the backbone classifies audio as the head classifies its features",
           "[model][msd][classifier]") {
-  ModelCard hc;
-  hc.name = "head";
-  hc.classes = {"blues", "classical", "metal"};
-  hc.arch = DefaultArch("mlp");
-  hc.arch.hidden = {8};
-  hc.input.kind = "msd-convnet";
-  hc.input.rows = 160;
-  hc.input.window = hc.input.hop = 1;
+  ModelCard hc = HeadCard("msd-convnet", 160);
   hc.input.front_end.sample_rate = 12000;
   hc.mean.assign(160, 0.0f);
   hc.stdev.assign(160, 1.0f);
@@ -232,6 +241,65 @@ TEST_CASE("a head attached to the backbone classifies audio as the head classifi
   other.stdev.assign(57, 1.0f);
   other.input.front_end = FrontEndOptions{};
   CHECK_THROWS_AS(AttachHead(Backbone(), Model::Create(other, 1), card), InputError);
+}
+
+TEST_CASE("a head on the convnet's features and the GTZAN vector, attached, classifies GTZAN clips of audio",
+          "[model][msd][classifier]") {
+  AudioReadOptions read;
+  read.sample_rate = kGtzanSampleRate;
+  const Waveform w = LoadAudio(test::Input("metal.00002.flac").string(), read);
+  InputSpec gtzan;
+  gtzan.kind = "gtzan";
+  const Matrix vector = InputFromAudio(w, gtzan);  // [57, 1]
+  const Matrix features = MeanFeatures(Backbone(), Resample(w.samples, kGtzanSampleRate, 12000));
+
+  ModelCard hc = HeadCard("msd-convnet+gtzan", 217);
+  for (std::size_t i = 0; i < 217; ++i) {  // standardised inputs of order 1, as trained ones are
+    const float v = i < 160 ? features(i, 0) : vector(i - 160, 0);
+    hc.mean.push_back(0.9f * v);
+    hc.stdev.push_back(0.5f * std::abs(v) + 1e-3f);
+  }
+  const Model head = Model::Create(hc, 11);
+  ModelCard card;
+  card.name = "fused";
+  const Model fused = AttachHead(Backbone(), head, card);
+  CHECK(fused.card().input.kind == "waveform+gtzan");
+  CHECK(fused.card().arch.head == "features+gtzan");
+  CHECK(fused.card().input.DecodeRate() == kGtzanSampleRate);
+  CHECK(fused.card().input.front_end.sample_rate == 12000);
+
+  // One clip's window: the GTZAN vector, then the clip at 12 kHz.
+  const Matrix x = FusedClipInput(w.samples, fused.card().input);
+  const std::vector<float> at12k = Resample(w.samples, kGtzanSampleRate, 12000);
+  REQUIRE(x.cols == 57 + at12k.size());
+  CHECK(std::vector<float>(x.data.begin(), x.data.begin() + 57) == vector.data);
+  CHECK(std::vector<float>(x.data.begin() + 57, x.data.end()) == at12k);
+  // A 3-s clip is zero-padded to the convnet's shortest window.
+  const std::vector<float> short_clip(w.samples.begin(), w.samples.begin() + 3 * kGtzanSampleRate);
+  CHECK(FusedClipInput(short_clip, fused.card().input).cols == 57 + 81920);
+
+  Matrix joined(217, 1);
+  for (std::size_t i = 0; i < 217; ++i) joined(i, 0) = i < 160 ? features(i, 0) : vector(i - 160, 0);
+  const std::vector<float> want = head.Predict({joined})[0];
+  test::TempDir dir;
+  fused.Save((dir / "f.gmdl").string());
+  const auto loaded = std::make_shared<const Model>(Model::Load((dir / "f.gmdl").string()));
+  const Classification c = Classifier(loaded).ClassifyFile(test::Input("metal.00002.flac").string());
+  REQUIRE(c.windows == 1);
+  INFO("classifier " << c.probs[0] << " " << c.probs[1] << " " << c.probs[2] << ", head " << want[0] << " " << want[1]
+                     << " " << want[2]);
+  CHECK(test::MaxAbsDiff(c.probs, want) < 1e-4);
+  // Evaluation cuts songs as the classifier does: 75 s = a 30-s clip and a 45-s one.
+  Matrix song(1, 0);
+  for (int r = 0; r < 3; ++r) song.data.insert(song.data.end(), w.samples.begin(), w.samples.end());
+  song.data.resize(75 * kGtzanSampleRate);
+  song.cols = song.data.size();
+  const std::vector<Matrix> windows = Windows(loaded->card(), song);
+  REQUIRE(windows.size() == 2);
+  const double tail = static_cast<double>(song.cols - kGtzanClipSamples);  // 45 s at 22050 Hz
+  CHECK(windows[0].cols == 57 + static_cast<std::size_t>(std::llround(kGtzanClipSamples * 12000.0 / kGtzanSampleRate)));
+  CHECK(windows[1].cols == 57 + static_cast<std::size_t>(std::llround(tail * 12000.0 / kGtzanSampleRate)));
+  CHECK_THROWS_AS(FusedClipInput(w.samples, Backbone().card().input), OptionError);
 }
 
 TEST_CASE("import-keras refuses layers it does not support with one line naming them", "[model][msd][errors]") {

@@ -115,6 +115,73 @@ has warm-temperature "$tmp/out" '"temperature": 3.0'
 awk -F, -v w="$(cut -d, -f2 "$tmp/warm.top")" '{ exit !(w < $2 || $2 <= 0.34) }' "$tmp/cold.top" && ok \
   || bad "T = 3 should flatten: $(cat "$tmp/cold.top") vs $(cat "$tmp/warm.top")"
 
+# --- a head on the convnet's features and the GTZAN vector (joined tables) -----------
+# scripts/join_tables.sh joins what genre-features writes; rows in one table only, or
+# labelled differently, are left out and counted.
+bin=$build/genre-features
+expect gtzan-table 0 "" -- --kind gtzan-vector "$tmp/ds" -o "$tmp/gtzan.csv" -j 2
+join=$src/scripts/join_tables.sh
+"$join" "$tmp/table.csv" "$tmp/gtzan.csv" >"$tmp/joined.csv" 2>"$tmp/err" && ok || bad "join failed: $(cat "$tmp/err")"
+has join-says "$tmp/err" '^joined 6 rows; left out 0 without a GTZAN row, 0 labelled differently$'
+[ "$(awk -F, '{ print NF }' "$tmp/joined.csv" | sort -u)" = 340 ] && ok || bad "joined: 340 columns expected"
+[ "$(head -1 "$tmp/joined.csv" | cut -d, -f1-3,283-285)" = "filename,label,mfcc_mean_0,length,chroma_stft_mean,chroma_stft_var" ] \
+  && ok || bad "joined header: $(head -1 "$tmp/joined.csv" | cut -d, -f1-3,283-285)"
+sed '2d; s/^\(metal.00002.flac,.*\),metal$/\1,blues/' "$tmp/gtzan.csv" >"$tmp/gtzan2.csv"
+"$join" "$tmp/table.csv" "$tmp/gtzan2.csv" >"$tmp/joined2.csv" 2>"$tmp/err"
+has join-left-out "$tmp/err" '^joined 4 rows; left out 1 without a GTZAN row, 1 labelled differently$'
+"$join" "$tmp/table.csv" "$tmp/none.csv" >/dev/null 2>"$tmp/err"; code=$?
+[ "$code" -eq 2 ] && [ "$(grep -c '' "$tmp/err")" -eq 1 ] && ok || bad "join of a missing file: exit $code, $(cat "$tmp/err")"
+"$join" "$tmp/gtzan.csv" "$tmp/table.csv" >/dev/null 2>"$tmp/err"; code=$?
+[ "$code" -eq 2 ] && grep -q "not a GTZAN feature table" "$tmp/err" && ok || bad "join of swapped tables: exit $code, $(cat "$tmp/err")"
+bin=$build/genre-train
+expect joined-head 0 "" -- train "$tmp/joined.csv" -o "$tmp/joined-head.gmdl" "${head_opts[@]}"
+has joined-head-input "$tmp/joined-head.gmdl.run/split.csv" 'joined.csv#metal.00002.flac'
+expect fused-head 0 "" -- train "$src/tests/data/msd-convnet/joined.csv" -o "$tmp/fused-head.gmdl" "${head_opts[@]}"
+has fused-input "$tmp/fused-head.gmdl.run/split.csv" 'joined.csv#metal.00002.wav'
+expect fused-attach 0 "" -- attach "$src/models/msd-convnet.gmdl" "$tmp/fused-head.gmdl" -o "$tmp/fused.gmdl"
+expect fused-wrong-input 2 "^genre-train: --arch cnn2d cannot read msd-convnet\+gtzan input" -- \
+  train "$src/tests/data/msd-convnet/joined.csv" --arch cnn2d -o "$tmp/x.gmdl"
+bin=$build/genre-guess
+expect fused-guess 0 "" -- -m "$tmp/fused.gmdl" "$in/metal.00002.flac" "$tmp/long.flac" --format csv
+has fused-header "$tmp/out" '^path,status,duration_s,windows,top_genre,top_confidence,blues,classical,metal,error$'
+has fused-long "$tmp/out" "^$tmp/long.flac,ok,90.0[0-9]*,3,"  # three GTZAN clips of 30 s
+expect fused-card 0 "" -- -m "$tmp/fused.gmdl" --model-info
+has fused-card-input "$tmp/out" '"kind": "waveform\+gtzan"'
+has fused-card-head "$tmp/out" '"head": "features\+gtzan"'
+# An unattached head reads tables only: one line, exit 1 for the file.
+expect fused-head-audio 1 "^genre-guess: $in/metal.00002.flac: msd-convnet\+gtzan input is read from joined feature tables only" -- \
+  -m "$tmp/fused-head.gmdl" "$in/metal.00002.flac"
+
+# --- finetune: the last blocks of an attached model on audio ------------------------
+bin=$build/genre-train
+{ echo "path,label"; for g in blues classical metal; do ls "$in"/$g.*.flac | sed "s/\$/,$g/"; done; } >"$tmp/ft.csv"
+expect finetune 0 "" -- finetune "$tmp/model.gmdl" "$tmp/ft.csv" -o "$tmp/tuned.gmdl" --epochs 2 --valid 0 --test 0 \
+  --lr 1e-3 -j 1 --cache "$tmp/prefix.h5"
+has finetune-says "$tmp/out" '^fine-tuning the last 2 blocks and the head of .*model.gmdl on 3 songs'
+has finetune-epoch "$tmp/out" '^epoch 2: train loss [0-9.]+'
+[ -s "$tmp/prefix.h5" ] && ok || bad "finetune: no prefix cache"
+# The cached prefixes serve another run (the front end and first blocks are the same).
+expect finetune-again 0 "" -- finetune "$tmp/tuned.gmdl" "$tmp/ft.csv" -o "$tmp/tuned2.gmdl" --epochs 1 --valid 0 \
+  --test 0 -j 1 --cache "$tmp/prefix.h5"
+bin=$build/genre-guess
+expect finetune-card 0 "" -- -m "$tmp/tuned.gmdl" --model-info
+has finetune-record "$tmp/out" '"fine_tune": \{'
+has finetune-blocks "$tmp/out" '"blocks": 2'
+expect finetune-guess 0 "" -- -m "$tmp/tuned.gmdl" "$in/metal.00002.flac" --format json
+bin=$build/genre-train
+expect finetune-tagger 2 "^genre-train: fine-tuning needs an msd-convnet with a genre head on its features alone" -- \
+  finetune "$src/models/msd-convnet.gmdl" "$tmp/ft.csv" -o "$tmp/x.gmdl"
+expect finetune-fused 2 "with a head on the GTZAN vector too$" -- finetune "$tmp/fused.gmdl" "$tmp/ft.csv" -o "$tmp/x.gmdl"
+expect finetune-blocks 2 "^genre-train: blocks to fine-tune must be in \[1, 4\], got 5$" -- \
+  finetune "$tmp/model.gmdl" "$tmp/ft.csv" -o "$tmp/x.gmdl" --blocks 5
+expect finetune-lr 2 "^genre-train: learning rate must be > 0, got " -- \
+  finetune "$tmp/model.gmdl" "$tmp/ft.csv" -o "$tmp/x.gmdl" --lr 0
+expect finetune-no-model 3 "^genre-train: $tmp/none.gmdl: cannot open" -- finetune "$tmp/none.gmdl" "$tmp/ft.csv" -o "$tmp/x.gmdl"
+expect finetune-no-data 5 "^genre-train: " -- finetune "$tmp/model.gmdl" "$tmp/nothing" -o "$tmp/x.gmdl"
+expect finetune-unwritable 4 "^genre-train: " -- finetune "$tmp/model.gmdl" "$tmp/ft.csv" -o "$tmp/no/such/dir/m.gmdl" \
+  --epochs 1 --valid 0 --test 0 -j 1 --cache "$tmp/prefix.h5"
+[ ! -e "$tmp/x.gmdl" ] && ok || bad "finetune wrote a model after an error"
+
 # --- import-keras refuses what it cannot read ----------------------------------------
 bin=$build/genre-train
 expect import-missing 3 "^genre-train: $tmp/none.hdf5: " -- import-keras "$tmp/none.hdf5" -o "$tmp/b.gmdl"

@@ -1,15 +1,20 @@
-// genre-train import-keras | attach: the pretrained MSD convnet as a backbone.
+// genre-train import-keras | attach | finetune: the pretrained MSD convnet as a backbone.
 //
 //   genre-train import-keras model_best.hdf5 -o backbone.gmdl [--tags tags.txt]
 //   genre-train attach backbone.gmdl head.gmdl -o model.gmdl
+//   genre-train finetune model.gmdl AUDIO... -o tuned.gmdl [--blocks 2 --lr 1e-4 ...]
 #include <nlohmann/json.hpp>
 
 #include <fstream>
 
 #include "common.h"
+#include "genre/model/experiment.h"
+#include "genre/model/finetune.h"
 #include "genre/model/keras.h"
 #include "genre/model/model.h"
 #include "genre/train/calibration.h"
+#include "genre/train/metrics.h"
+#include "genre/util/parallel.h"
 
 #ifndef GENRE_GIT_COMMIT
 #define GENRE_GIT_COMMIT "unknown"
@@ -144,6 +149,129 @@ int Attach(const std::string& backbone_path, const std::string& head_path, const
   return kExitOk;
 }
 
+struct FineTuneArgs {
+  std::string model, out;
+  DatasetArgs data;
+  genre::FineTuneOptions options;
+  int variants = 0;
+  genre::AudioAugmentOptions augment;
+  std::string name;
+
+  void Validate() const {
+    options.Validate();
+    if (variants < 0 || variants > 64)
+      throw genre::OptionError("--augment-variants must be in [0, 64], got " + std::to_string(variants));
+    augment.Validate();
+  }
+};
+
+// The data's genres as indices into the model's classes (the model's list is kept).
+void ToModelClasses(std::vector<genre::Example>& examples, const std::vector<std::string>& data_classes,
+                    const std::vector<std::string>& model_classes) {
+  for (genre::Example& e : examples) {
+    const std::string& genre = data_classes[static_cast<std::size_t>(e.label)];
+    const auto it = std::find(model_classes.begin(), model_classes.end(), genre);
+    if (it == model_classes.end())
+      throw genre::InputError(e.path + ": genre '" + genre + "' is not one of the model's");
+    e.label = static_cast<int>(it - model_classes.begin());
+  }
+}
+
+int FineTuneCommand(FineTuneArgs& a, const std::string& command) {
+  genre::Model model = [&] {
+    try {
+      a.data.Resolve();
+      a.Validate();
+    } catch (const genre::Error& e) {
+      throw genre::OptionError(e.what());
+    }
+    return genre::Model::Load(a.model);
+  }();
+  const int trained = a.options.blocks;
+  genre::SplitExamples split;
+  std::size_t skipped = 0;
+  try {
+    a.options.threads = genre::SetTorchThreads(a.data.threads);  // the prefixes' too
+    genre::ExampleOptions eo;
+    eo.cache = a.data.cache;
+    eo.threads = a.data.threads;
+    eo.progress = genre::Progress::StderrIsTerminal();
+    eo.from_audio_id = genre::FineTunePrefixId(model, trained, a.variants, a.augment);
+    eo.from_audio = [&model, trained, &a](const genre::Waveform& w) {
+      return genre::FineTunePrefix(model, trained, w, a.variants, a.augment);
+    };
+    genre::ModelCard data_card = model.card();
+    const genre::PreparedData data = genre::PrepareData(a.data.dataset, a.data.split, data_card, eo);
+    PrintSkipped(data.dataset);
+    for (const genre::Skipped& s : data.examples.skipped) std::cerr << "genre-train: skipped " << s.Line() << "\n";
+    skipped = data.dataset.skipped.size() + data.examples.skipped.size();
+    split = genre::BySplit(data);
+    for (auto* set : {&split.train, &split.valid, &split.test})
+      ToModelClasses(*set, data_card.classes, model.card().classes);
+  } catch (const genre::OptionError&) {
+    throw;
+  } catch (const genre::Error& e) {
+    std::cerr << "genre-train: " << e.what() << "\n";
+    return kExitNoData;
+  }
+  std::cout << "fine-tuning the last " << trained << " blocks and the head of " << a.model << " on "
+            << split.train.size() << " songs (" << split.valid.size() << " validation, " << split.test.size()
+            << " test), lr " << a.options.lr << ", " << a.variants << " augmented variants\n";
+  const std::string start_weights = model.WeightsHash();
+  genre::FineTuneResult result;
+  try {
+    result = genre::FineTune(model, split.train, split.valid, a.options, [](const genre::FineTuneEpoch& e) {
+      std::cout << "epoch " << e.epoch << ": train loss " << Fixed(e.train_loss, 4) << ", valid loss "
+                << Fixed(e.valid_loss, 4) << ", valid accuracy " << Fixed(e.valid_accuracy, 4) << " ("
+                << Fixed(e.seconds, 1) << " s)\n";
+    });
+  } catch (const genre::OptionError&) {
+    throw;
+  } catch (const genre::Error& e) {
+    std::cerr << "genre-train: " << e.what() << "\n";
+    return kExitNoData;
+  }
+  nlohmann::json record = {{"command", command},
+                           {"start_model", model.card().name},
+                           {"start_weights", start_weights},
+                           {"blocks", trained},
+                           {"lr", a.options.lr},
+                           {"weight_decay", a.options.weight_decay},
+                           {"batch", a.options.batch},
+                           {"epochs", a.options.epochs},
+                           {"patience", a.options.early_stopping.patience},
+                           {"augment_variants", a.variants},
+                           {"songs", {{"train", split.train.size()}, {"valid", split.valid.size()},
+                                      {"test", split.test.size()}}},
+                           {"best_epoch", result.best_epoch},
+                           {"stop_reason", result.stop_reason}};
+  for (const genre::FineTuneEpoch& e : result.history)
+    record["history"].push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"valid_loss", e.valid_loss},
+                                 {"valid_accuracy", e.valid_accuracy}});
+  if (!split.test.empty()) {
+    const auto probs = genre::PredictFromPrefixes(model, trained, split.test);
+    std::vector<int> truth, predicted;
+    for (std::size_t i = 0; i < probs.size(); ++i) {
+      truth.push_back(split.test[i].label);
+      predicted.push_back(static_cast<int>(std::max_element(probs[i].begin(), probs[i].end()) - probs[i].begin()));
+    }
+    const genre::Metrics m = genre::ComputeMetrics(truth, predicted, model.card().classes);
+    record["test"] = genre::ToJson(m);
+    std::cout << "test (" << split.test.size() << " songs): accuracy " << Fixed(m.accuracy, 4) << ", macro-F1 "
+              << Fixed(m.macro_f1, 4) << "\n";
+  }
+  genre::ModelCard& card = model.card();
+  if (!a.name.empty()) card.name = a.name;
+  card.git_commit = GENRE_GIT_COMMIT;
+  card.created = Timestamp();
+  card.training["fine_tune"] = record;
+  card.training.erase("cv");  // the start model's CV figures do not describe this one
+  Save(model, a.out);
+  std::cout << "best epoch " << result.best_epoch << " (" << result.stop_reason << ") -> " << a.out << " (weights "
+            << model.WeightsHash() << ")\n";
+  return skipped > 0 ? kExitSkipped : kExitOk;
+}
+
 }  // namespace
 
 void AddBackboneCommands(CLI::App* app, Action& action, const std::string& command) {
@@ -172,6 +300,30 @@ void AddBackboneCommands(CLI::App* app, Action& action, const std::string& comma
     action = [s, command] {
       return Run([&] { return Attach(s->backbone, s->head, s->out, s->name, s->calibration, s->cv, command); });
     };
+  });
+  auto f = std::make_shared<FineTuneArgs>();
+  CLI::App* ft = app->add_subcommand(kModelCommands[6].name, kModelCommands[6].help);
+  ft->add_option("model", f->model, "A model on the MSD convnet with a genre head (genre-train attach)")->required();
+  f->data.AddTo(ft, /*with_split=*/true);
+  ft->add_option("-o,--out", f->out, "Model file to write")->required();
+  ft->add_option("--blocks", f->options.blocks, "Last blocks to train (the others and the front end stay)")
+      ->capture_default_str();
+  ft->add_option("--epochs", f->options.epochs, "Most epochs")->capture_default_str();
+  ft->add_option("--batch", f->options.batch, "Windows a step")->capture_default_str();
+  ft->add_option("--lr", f->options.lr, "Learning rate (Adam)")->capture_default_str();
+  ft->add_option("--weight-decay", f->options.weight_decay, "L2 weight decay")->capture_default_str();
+  ft->add_option("--patience", f->options.early_stopping.patience, "Epochs without a better validation loss")
+      ->capture_default_str();
+  ft->add_option("--train-seed", f->options.seed, "Seed of order and variant draws")->capture_default_str();
+  ft->add_flag("--no-class-weights", [f](std::int64_t) { f->options.class_weights = false; },
+               "Plain cross-entropy (default: balanced class weights)");
+  ft->add_option("--augment-variants", f->variants,
+                 "Augmented variants of each song (as train --augment-variants); one window of one variant a song an epoch")
+      ->capture_default_str();
+  ft->add_option("--cache", f->data.cache, "Feature cache (HDF5) for the songs' prefixes");
+  ft->add_option("--name", f->name, "Model name (default: the start model's)");
+  ft->callback([f, &action, command] {
+    action = [f, command] { return Run([&] { return FineTuneCommand(*f, command); }); };
   });
 }
 

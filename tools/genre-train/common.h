@@ -127,6 +127,7 @@ inline constexpr ModelCommand kModelCommands[] = {
     {"search", "Grid search ranked by grouped CV (--folds, default 3)"},
     {"import-keras", "Import the MSD convnet of Choi et al. (Keras HDF5) as a backbone model"},
     {"attach", "Attach a head (mlp on msd-convnet features) to a backbone: a model that reads audio"},
+    {"finetune", "Fine-tune the last blocks of an attached msd-convnet model on audio (small learning rate)"},
 };
 
 // Each command group adds its subcommands; the chosen one sets `action`.

@@ -50,9 +50,9 @@ struct ModelArgs {
     app->add_option("--input", input,
                     "What the network reads: logmel | segments | vector | gtzan (the GTZAN feature vector; "
                     "mlp only) | msd-convnet (the MSD convnet's 160 features; mlp only: table rows, or audio "
-                    "through --backbone). Default: the architecture's, gtzan / msd-convnet for a feature table "
-                    "of that layout")
-        ->check(CLI::IsMember({"logmel", "segments", "vector", "gtzan", "msd-convnet"}));
+                    "through --backbone) | msd-convnet+gtzan (both, from joined table rows; mlp only). "
+                    "Default: the architecture's, or the input of the first feature table's layout")
+        ->check(CLI::IsMember({"logmel", "segments", "vector", "gtzan", "msd-convnet", "msd-convnet+gtzan"}));
     app->add_option("--backbone", backbone,
                     "The MSD convnet (genre-train import-keras) that computes msd-convnet features of audio");
     app->add_option("--augment-variants", augment_variants,
@@ -100,7 +100,11 @@ struct ModelArgs {
   std::string FeatureTableKind() const {
     for (const std::string& s : data.dataset.sources)
       if (fs::path(s).extension() == ".csv" && genre::IsFeatureTable(s))
-        return genre::FeatureTableLayout(s) == genre::TableLayout::kMsdConvnet ? "msd-convnet" : "gtzan";
+        switch (genre::FeatureTableLayout(s)) {
+          case genre::TableLayout::kGtzan: return "gtzan";
+          case genre::TableLayout::kMsdConvnet: return "msd-convnet";
+          case genre::TableLayout::kMsdConvnetGtzan: return "msd-convnet+gtzan";
+        }
     return "";
   }
 
@@ -114,7 +118,7 @@ struct ModelArgs {
     card.input.kind = !input.empty() ? input : !table.empty() ? table : genre::InputKindFor(arch);
     if (!genre::ArchReads(arch, card.input.kind))
       throw genre::OptionError("--arch " + arch + " cannot read " + card.input.kind + " input (it reads " +
-                               genre::InputKindFor(arch) + (arch == "mlp" ? ", gtzan or msd-convnet)" : ")"));
+                               genre::InputKindFor(arch) + (arch == "mlp" ? ", gtzan, msd-convnet or msd-convnet+gtzan)" : ")"));
     if (!backbone.empty() && card.input.kind != "msd-convnet")
       throw genre::OptionError("--backbone serves msd-convnet input only, not " + card.input.kind);
     if (augment_variants < 0 || augment_variants > 64)

@@ -82,6 +82,12 @@ Waveform LoadAudio(const std::string& path, const AudioReadOptions& options = {}
 // Drains an open stream into a Waveform; throws as LoadAudio does.
 Waveform ReadAll(AudioStream& stream);
 
+// y at `from` Hz resampled to `to` Hz in one go (libsoxr, HQ as the decoder), as
+// `length` samples (cut, or zero-padded). Throws FormatError when libsoxr fails.
+std::vector<float> Resample(const std::vector<float>& y, double from, double to, std::size_t length);
+// The same, as many samples as the duration gives (rounded).
+std::vector<float> Resample(const std::vector<float>& y, double from, double to);
+
 // Reads all of standard input into memory (binary).
 std::string ReadStdin();
 

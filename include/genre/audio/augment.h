@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace genre {
@@ -16,6 +17,7 @@ struct AudioAugmentOptions {
   double noise_snr_db = 20.0;    // white noise at an SNR uniform in [noise_snr_db, noise_snr_db + 20] dB
   double mp3_share = 0.5;        // share of variants that go through MP3 (128 kbit/s, libsndfile + LAME)
   void Validate() const;         // throws OptionError naming the field
+  std::string Text() const;      // the options as one line of JSON (what identifies cached variants)
 };
 
 // One variant of a mono signal at `sample_rate`: every transform above, each with

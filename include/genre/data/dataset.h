@@ -27,7 +27,7 @@ Split ParseSplit(const std::string& name);         // also "validation", "val"; 
 // kFeatures: a row of a feature table (genre/data/feature_table.h), its values in Track::features.
 enum class TrackKind { kAudio, kMsd, kFeatures };
 // The column layout of a feature table (see genre/data/feature_table.h).
-enum class TableLayout { kGtzan, kMsdConvnet };
+enum class TableLayout { kGtzan, kMsdConvnet, kMsdConvnetGtzan };
 
 struct Track {
   std::string path;     // as found (joined with the root / manifest folder)

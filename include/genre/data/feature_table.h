@@ -1,11 +1,14 @@
-// Feature tables: CSV files, one row per clip, in one of two layouts:
+// Feature tables: CSV files, one row per clip, in one of three layouts:
 //  - the GTZAN feature table (features_30_sec.csv): `filename,length,<57 feature
 //    columns>,label`, the columns of GtzanColumns() in that order (genre-features
 //    --kind gtzan-vector writes them);
 //  - the MSD convnet's (Choi et al.'s gtzan_features.csv): `filename,label,<120 MFCC
 //    statistics>,<160 convnet features>`, MsdConvnetColumns() (genre-features --kind
 //    msd-convnet --mfcc-stats writes them).
-// genre-train reads both as datasets for the mlp.
+//  - both joined (scripts/join_tables.sh writes it from the two): `filename,label,
+//    <the 280 MSD-convnet columns>,<the GTZAN columns, length first>`, for heads on
+//    the convnet's features and the GTZAN vector together (input msd-convnet+gtzan).
+// genre-train reads them as datasets for the mlp.
 #pragma once
 
 #include <string>
@@ -22,7 +25,8 @@ inline constexpr int kMsdMfccStats = 120, kMsdConvnetFeatures = 160;
 
 struct FeatureTableRow {
   std::string filename, label;
-  std::vector<double> values;  // the layout's value columns in order (GTZAN: length, then the 57 features)
+  std::vector<double> values;  // the layout's value columns in order (GTZAN: length, then the 57 features;
+                               // joined: the MSD-convnet layout's, then the GTZAN layout's)
   std::size_t line = 0;        // 1-based line in the file
 };
 
@@ -56,5 +60,7 @@ Dataset TableDataset(const FeatureTable& table);
 std::vector<float> ModelFeatures(const std::vector<double>& values);
 // The 160 convnet features of an MSD-convnet-layout row.
 std::vector<float> ConvnetFeatures(const std::vector<double>& values);
+// The 160 convnet features, then the 57 GTZAN features, of a joined row.
+std::vector<float> ConvnetGtzanFeatures(const std::vector<double>& values);
 
 }  // namespace genre

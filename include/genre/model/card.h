@@ -30,7 +30,11 @@ struct InputSpec {
   // | "waveform" [1, samples] (the audio itself, at front_end.sample_rate; windows of
   //   `window` samples, a last part under `min_window` samples joins the window before it)
   // | "msd-convnet" [160, 1] (features of the MSD convnet: feature-table rows, or audio
-  //   through a backbone)
+  //   through a backbone) | "msd-convnet+gtzan" [217, 1] (both: joined feature-table rows)
+  // | "waveform+gtzan" [1, 57 + samples] (a head on the MSD convnet's features and the
+  //   GTZAN vector: audio decoded at 22050 Hz and cut in GTZAN clips as "gtzan" is; each
+  //   clip's window holds its GTZAN vector, then the clip at front_end.sample_rate,
+  //   zero-padded to min_window: FusedClipInput)
   std::string kind = "logmel";
   FrontEndOptions front_end;    // the front end that makes the input (logmel, segments)
   int window = 130;             // columns per window (130 frames = 3.0 s at 22050 / 512)
@@ -38,6 +42,7 @@ struct InputSpec {
   double segment_s = 0.25;      // segments: grid step (see MsdAnalysisOptions)
   int rows = 128;               // rows of one input column (n_mels, 24, D)
   int min_window = 0;           // waveform: shortest window analysed (shorter ones are zero-padded to it)
+  int DecodeRate() const;       // the rate audio is decoded at: front_end's, 22050 Hz for waveform+gtzan
 };
 
 struct ArchOptions {
@@ -48,7 +53,8 @@ struct ArchOptions {
   double dropout = 0.3;
   // msd-convnet: max-pool (frequency, time) after each block, and what the output layer
   // reads: "tags" (global max of the last block, sigmoid outputs: the imported tagger) or
-  // "features" (the 160 block averages, softmax over genres: a head on the backbone).
+  // "features" (the 160 block averages, softmax over genres: a head on the backbone) or
+  // "features+gtzan" (the 160 averages and the GTZAN vector: input waveform+gtzan).
   std::vector<int> pool;
   std::string head = "features";
   bool MultiLabel() const { return kind == "msd-convnet" && head == "tags"; }

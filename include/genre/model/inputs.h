@@ -8,6 +8,8 @@
 //   waveform  [1, samples]       the decoded audio itself
 //   msd-convnet [160, 1]         the MSD convnet's features: MSD-convnet table rows as they
 //                                are, audio through a backbone (ExampleOptions::from_audio)
+//   msd-convnet+gtzan [217, 1]   both: joined table rows
+//   waveform+gtzan [1, samples]  the audio at 22050 Hz (windows: FusedClipInput)
 // No libtorch here.
 #pragma once
 
@@ -49,9 +51,14 @@ struct ExampleSet {
 ExampleSet BuildExamples(const Dataset& dataset, const std::vector<std::string>& classes,
                          const InputSpec& input, const ExampleOptions& options = {});
 
-// The model input of one decoded song (at input.front_end.sample_rate); throws
+// The model input of one decoded song (at input.DecodeRate()); throws
 // InputError when the audio is too short for one frame.
 Matrix InputFromAudio(const Waveform& audio, const InputSpec& input);
+// One GTZAN clip (samples at 22050 Hz) as a waveform+gtzan window: [1, 57 + m], its
+// GTZAN vector, then the clip resampled to input.front_end.sample_rate and zero-padded
+// to input.min_window samples. Throws InputError when the clip is too short for the
+// GTZAN vector, OptionError for another input kind.
+Matrix FusedClipInput(const std::vector<float>& clip, const InputSpec& input);
 // The model input of one MSD song.
 Matrix InputFromMsd(const MsdTrack& track, const InputSpec& input);
 
