@@ -17,6 +17,14 @@
 #include "genre/error.h"
 
 namespace genre {
+
+namespace {
+// The most frames a header may claim per byte of file: far beyond any codec (Vorbis at
+// 8 kbit/s holds about 6 frames of 48-kHz audio a byte), far below a damaged count.
+constexpr std::int64_t kMaxFramesPerByte = 1024;
+// The most samples allocated up front from a header's length (64 MB of floats).
+constexpr std::int64_t kMaxPreallocated = std::int64_t{1} << 24;
+}  // namespace
 namespace {
 
 struct SndfileCloser {
@@ -175,11 +183,16 @@ struct AudioStream::Impl {
   std::size_t pending_len = 0;
   std::size_t pending_pos = 0;
 
-  void Open(SF_INFO& sfi) {
+  // `bytes`: the file's size, to judge the frame count its header claims.
+  void Open(SF_INFO& sfi, std::int64_t bytes) {
     sf_format = sfi.format;
     info.format = FormatName(sfi.format);
     info.native_sample_rate = sfi.samplerate;
     info.channels = sfi.channels;
+    // A damaged header (an Ogg page's granule position, say) can claim any frame count,
+    // even a negative one: a count no file of this size could hold is unknown (-1), and
+    // the audio is read until its data ends. Nothing is ever sized from it unchecked.
+    if (sfi.frames < 0 || sfi.frames / kMaxFramesPerByte > bytes) sfi.frames = -1;
     info.native_frames = sfi.frames;
     if (sfi.samplerate <= 0 || sfi.channels <= 0)
       throw FormatError(info.path + ": invalid header (sample rate " +
@@ -343,7 +356,7 @@ AudioStream::AudioStream(const std::string& path, const AudioReadOptions& option
   impl->sf.reset(sf_open(path.c_str(), SFM_READ, &sfi));
   if (!impl->sf)
     throw FormatError(path + ": not a readable audio file (" + OpenFailure() + ")");
-  impl->Open(sfi);
+  impl->Open(sfi, static_cast<std::int64_t>(st.st_size));
   impl_ = std::move(impl);
 }
 
@@ -362,7 +375,7 @@ AudioStream AudioStream::FromMemory(std::string bytes, const std::string& name,
   impl->sf.reset(sf_open_virtual(&vio, SFM_READ, &sfi, impl->memory.get()));
   if (!impl->sf)
     throw FormatError(name + ": not a readable audio stream (" + OpenFailure() + ")");
-  impl->Open(sfi);
+  impl->Open(sfi, static_cast<std::int64_t>(impl->memory->bytes.size()));
   return AudioStream(std::move(impl));
 }
 
@@ -375,6 +388,7 @@ int AudioStream::sample_rate() const { return impl_->out_rate; }
 
 std::int64_t AudioStream::expected_samples() const {
   const Impl& s = *impl_;
+  if (s.info.native_frames < 0 && !s.input_done) return 0;  // unknown
   std::int64_t native = s.info.native_frames - s.start;
   if (s.options.duration_s > 0)
     native = std::min(native, static_cast<std::int64_t>(s.options.duration_s *
@@ -410,7 +424,9 @@ Waveform LoadAudio(const std::string& path, const AudioReadOptions& options) {
 Waveform ReadAll(AudioStream& stream) {
   Waveform w;
   w.sample_rate = stream.sample_rate();
-  w.samples.resize(static_cast<std::size_t>(std::max<std::int64_t>(stream.expected_samples(), 0)));
+  // The header's length sizes the buffer up to a bound; past it the buffer grows as the
+  // audio comes (a plausible but wrong length costs no more than the bound).
+  w.samples.resize(static_cast<std::size_t>(std::clamp<std::int64_t>(stream.expected_samples(), 0, kMaxPreallocated)));
   std::size_t n = 0;
   for (;;) {
     if (n == w.samples.size()) w.samples.resize(std::max<std::size_t>(1024, n * 2));

@@ -48,7 +48,7 @@ std::vector<double> TrackDurations(Dataset& d, const FeatureCache* cache, int th
       read.sample_rate = 0;  // header only: no resampler
       const AudioStream stream(d.tracks[i].path, read);
       const AudioInfo& info = stream.info();
-      seconds[i] = info.native_sample_rate > 0
+      seconds[i] = info.native_sample_rate > 0 && info.native_frames > 0
                        ? static_cast<double>(info.native_frames) / info.native_sample_rate
                        : 0.0;
     } catch (const Error& e) {

@@ -23,7 +23,9 @@ StreamingLogMel::StreamingLogMel(const FrontEndOptions& options)
 }
 
 void StreamingLogMel::Reserve(std::size_t samples) {
-  const std::size_t frames = 1 + samples / static_cast<std::size_t>(options_.stft.hop_length);
+  constexpr std::size_t kMaxFrames = std::size_t{1} << 20;  // ~6 h at 22050 / 512: more grows as it comes
+  const std::size_t frames =
+      std::min(kMaxFrames, 1 + samples / static_cast<std::size_t>(options_.stft.hop_length));
   mel_.reserve(frames * static_cast<std::size_t>(options_.mel.n_mels));
 }
 

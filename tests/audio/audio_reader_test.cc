@@ -132,6 +132,37 @@ TEST_CASE("lossy formats (Ogg Vorbis, Opus, MP3) decode to the right signal", "[
   }
 }
 
+TEST_CASE("an Ogg file whose last page claims an absurd length is read to the end of its data", "[audio][errors]") {
+  // The frame count comes from the last page's granule position: a damaged one once
+  // sized a vector from it (std::length_error, SIGABRT, the batch lost).
+  test::TempDir dir;
+  for (const char* name : {"a.ogg", "a.opus"}) {
+    const int rate = std::string(name) == "a.ogg" ? 22050 : 48000;
+    Write(dir / name, SF_FORMAT_OGG | (std::string(name) == "a.ogg" ? SF_FORMAT_VORBIS : SF_FORMAT_OPUS), rate,
+          Stereo(rate, 1.0));
+    std::string bytes = test::ReadBytes(dir / name);
+    const std::size_t last = bytes.rfind("OggS");
+    REQUIRE(last != std::string::npos);
+    for (const std::uint64_t granule : {0x7fffffffffff0000ull, 0xfffffffffffffff0ull}) {
+      DYNAMIC_SECTION(name << " granule " << granule) {
+        std::string bad = bytes;
+        for (int i = 0; i < 8; ++i) bad[last + 6 + static_cast<std::size_t>(i)] = static_cast<char>(granule >> (8 * i));
+        test::WriteBytes(dir / "bad.ogg", bad);
+        Waveform w;
+        try {
+          w = LoadAudio((dir / "bad.ogg").string());
+        } catch (const Error&) {
+          continue;  // refused with a message is fine too; what must not happen is an abort
+        }
+        CHECK(w.info.native_frames <= static_cast<std::int64_t>(bad.size()) * 1024);
+        CHECK(std::abs(w.duration_s() - 1.0) < 0.2);
+        AudioStream s = AudioStream::FromMemory(bad, "bad.ogg", {});
+        CHECK(s.expected_samples() < (std::int64_t{1} << 32));
+      }
+    }
+  }
+}
+
 TEST_CASE("resampling goes to the requested rate with librosa's length", "[audio]") {
   test::TempDir dir;
   Write(dir / "a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 48000, Stereo(48000, 0.5));

@@ -29,7 +29,8 @@ struct AudioInfo {
   std::string format;          // e.g. "FLAC", "WAV", "MPEG"
   int native_sample_rate = 0;  // Hz
   int channels = 0;
-  std::int64_t native_frames = 0;  // frames in the file, as libsndfile reports them
+  std::int64_t native_frames = 0;  // frames in the file, as libsndfile reports them; -1 when the
+                                   // header's count cannot be right (larger than the file could hold)
 };
 
 // Streaming reader. Decodes one block at a time, so a long file is never held
@@ -55,7 +56,7 @@ class AudioStream {
   const AudioInfo& info() const;
   int sample_rate() const;  // of the output, Hz
   // Samples this stream will deliver in all (exact once the input is decoded;
-  // before that, computed from the frame count in the file's header).
+  // before that, computed from the frame count in the file's header; 0 when that is unknown).
   std::int64_t expected_samples() const;
 
   // Writes up to `max` samples to `out`; returns how many. 0 means the end.
