@@ -11,6 +11,7 @@ packages=(
   libtorch-dev
   libcli11-dev nlohmann-json3-dev catch2
   libbenchmark-dev
+  clang libclang-rt-14-dev clang-format
   sox
   gnuplot-nox zlib1g-dev
 )

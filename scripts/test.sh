@@ -2,8 +2,10 @@
 # Sets up and runs the whole test suite from a fresh clone on Debian 12:
 #   1. installs the Debian packages the build needs (scripts/install-deps.sh, idempotent),
 #   2. builds (Release) and runs every test (ctest: fast + slow),
-#   3. rebuilds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the fast tests.
-# GENRE_SKIP_SANITIZE=1 skips step 3.
+#   3. rebuilds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the fast tests,
+#   4. builds the libFuzzer harnesses (clang) and runs each for 20 s on its committed
+#      corpus, after replaying the committed regression inputs (bench/fuzz.sh).
+# GENRE_SKIP_SANITIZE=1 skips step 3, GENRE_SKIP_FUZZ=1 step 4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,4 +21,8 @@ if [ "${GENRE_SKIP_SANITIZE:-0}" != 1 ]; then
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan -L fast --output-on-failure -j"$jobs"
+fi
+
+if [ "${GENRE_SKIP_FUZZ:-0}" != 1 ]; then
+  bash bench/fuzz.sh 20 build-fuzz
 fi

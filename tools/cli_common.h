@@ -5,11 +5,29 @@
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "genre/error.h"
+
 namespace genre_cli {
+
+// Runs a tool's body; what it lets out ends the tool with one line on stderr: a
+// genre::Error with the exit code of its type (genre::ExitCodeFor), anything else
+// (out of memory, a library's own exception) with exit 5. Never a signal.
+inline int Guarded(const std::string& tool, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const genre::Error& e) {
+    std::cerr << tool << ": " << e.what() << "\n";
+    return genre::ExitCodeFor(e);
+  } catch (const std::exception& e) {
+    std::cerr << tool << ": " << e.what() << "\n";
+    return genre::kExitNoData;
+  }
+}
 
 // Returns -1 when the tool should go on, else the exit code to return.
 inline int Parse(CLI::App& app, int argc, char** argv, const std::string& tool, int usage_exit) {

@@ -38,8 +38,9 @@
 
 namespace {
 
-constexpr int kExitOk = 0, kExitInputFailed = 1, kExitUsage = 2, kExitModel = 3, kExitOutput = 4;
-constexpr const char* kVersion = "0.1.0";
+using genre::kExitOk, genre::kExitUsage, genre::kExitModel, genre::kExitOutput;
+constexpr int kExitInputFailed = genre::kExitPartial;
+constexpr const char* kVersion = GENRE_VERSION;  // from CMake's project()
 // Not front-end features: one row per file (tables) or per window (the MSD convnet).
 constexpr unsigned kGtzanVector = ~0u, kMsdTable = ~0u - 1, kMsdConvnet = ~0u - 2, kMsdTags = ~0u - 3;
 
@@ -294,6 +295,8 @@ int RunTable(const std::vector<std::string>& inputs, const std::string& out, con
       }
     } catch (const genre::Error& e) {
       r.error = e.what();
+    } catch (const std::exception& e) {  // out of memory, a library's own: this file fails, not the batch
+      r.error = r.path + ": " + e.what();
     }
   };
   // stdin can be read once only, by one thread: it goes first.
@@ -323,7 +326,7 @@ int RunTable(const std::vector<std::string>& inputs, const std::string& out, con
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   CLI::App app{"Extract audio features (librosa 0.10 compatible) from audio files.",
                "genre-features"};
   app.set_version_flag("--version", kVersion);
@@ -508,10 +511,10 @@ int main(int argc, char** argv) {
         r.info = x.audio.info;
         r.duration_s = x.audio.duration_s();
       }
-    } catch (const genre::Error& e) {
-      r.error = e.what();
+    } catch (const std::exception& e) {  // a genre::Error names the file; anything else gets its name here
+      r.error = dynamic_cast<const genre::Error*>(&e) ? e.what() : path + ": " + e.what();
       ++failed;
-      if (!quiet) std::cerr << "genre-features: " << e.what() << "\n";
+      if (!quiet) std::cerr << "genre-features: " << r.error << "\n";
     }
     results.push_back(std::move(r));
   }
@@ -552,4 +555,8 @@ int main(int argc, char** argv) {
     return kExitOutput;
   }
   return failed ? kExitInputFailed : kExitOk;
+}
+
+int main(int argc, char** argv) {
+  return genre_cli::Guarded("genre-features", [&] { return Run(argc, argv); });
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -34,8 +35,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kExitOk = 0, kExitFailed = 1, kExitUsage = 2, kExitModel = 3;
-constexpr const char* kVersion = "0.1.0";
+using genre::kExitOk, genre::kExitUsage, genre::kExitModel;
+constexpr int kExitFailed = genre::kExitPartial;
+constexpr const char* kVersion = GENRE_VERSION;  // from CMake's project()
 
 struct Record {
   std::string path;
@@ -79,6 +81,19 @@ std::vector<std::pair<std::string, float>> Ranked(const genre::Classification& c
   return r;
 }
 
+double PeakDbfs(const genre::Classification& c) { return 20.0 * std::log10(static_cast<double>(c.peak)); }
+
+// The table's line for a silent song (it names no genre).
+std::string SilentNote(const genre::Classification& c, double floor_dbfs) {
+  char buf[160];
+  if (c.peak > 0)
+    std::snprintf(buf, sizeof buf, "  silent: the loudest sample is %.1f dBFS, below %.0f dBFS: no genre named\n",
+                  PeakDbfs(c), floor_dbfs);
+  else
+    std::snprintf(buf, sizeof buf, "  silent: every sample is zero: no genre named\n");
+  return buf;
+}
+
 nlohmann::json ToJson(const Record& r, const genre::ModelCard& card, int top, bool timeline) {
   nlohmann::json j = {{"path", r.path}, {"status", r.error.empty() ? "ok" : "error"}, {"model", card.name},
                       {"elapsed_ms", r.elapsed_ms}};
@@ -88,14 +103,19 @@ nlohmann::json ToJson(const Record& r, const genre::ModelCard& card, int top, bo
   }
   nlohmann::json top_list = nlohmann::json::array(), all = nlohmann::json::object();
   const auto ranked = Ranked(r.result, card.classes);
-  for (std::size_t i = 0; i < ranked.size(); ++i)
-    if (static_cast<int>(i) < top) top_list.push_back({{"genre", ranked[i].first}, {"confidence", ranked[i].second}});
-  for (std::size_t k = 0; k < card.classes.size(); ++k) all[card.classes[k]] = r.result.probs[k];
+  if (!r.result.silent) {  // a silent song gets no genre and no probabilities
+    for (std::size_t i = 0; i < ranked.size(); ++i)
+      if (static_cast<int>(i) < top) top_list.push_back({{"genre", ranked[i].first}, {"confidence", ranked[i].second}});
+    for (std::size_t k = 0; k < card.classes.size(); ++k) all[card.classes[k]] = r.result.probs[k];
+  }
   j["top"] = top_list;
   j["probabilities"] = all;
   j["duration_s"] = r.result.duration_s;
   j["windows"] = r.result.windows;
-  if (timeline) {
+  j["silent"] = r.result.silent;
+  if (r.result.peak > 0) j["peak_dbfs"] = PeakDbfs(r.result);
+  else if (r.result.peak == 0) j["peak_dbfs"] = nullptr;  // digital silence
+  if (timeline && !r.result.silent) {
     nlohmann::json t = nlohmann::json::array();
     for (const auto& w : r.result.timeline) {
       const auto best = std::max_element(w.probs.begin(), w.probs.end()) - w.probs.begin();
@@ -107,7 +127,8 @@ nlohmann::json ToJson(const Record& r, const genre::ModelCard& card, int top, bo
   return j;
 }
 
-void PrintTable(std::ostream& os, const Record& r, const genre::ModelCard& card, int top, bool timeline) {
+void PrintTable(std::ostream& os, const Record& r, const genre::ModelCard& card, int top, bool timeline,
+                double silence_dbfs) {
   if (!r.error.empty()) {
     os << r.path << ": error: " << r.error << "\n\n";
     return;
@@ -116,6 +137,10 @@ void PrintTable(std::ostream& os, const Record& r, const genre::ModelCard& card,
   std::snprintf(buf, sizeof buf, "%s  (%.1f s, %zu windows, model %s)\n", r.path.c_str(), r.result.duration_s,
                 r.result.windows, card.name.c_str());
   os << buf;
+  if (r.result.silent) {
+    os << SilentNote(r.result, silence_dbfs) << "\n";
+    return;
+  }
   std::size_t width = 5;
   for (const std::string& c : card.classes) width = std::max(width, c.size());
   std::snprintf(buf, sizeof buf, "  rank  %-*s  confidence\n", static_cast<int>(width), "genre");
@@ -156,7 +181,13 @@ void PrintDelimited(std::ostream& os, const Record& r, const genre::ModelCard& c
     const auto ranked = Ranked(r.result, card.classes);
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.3f", r.result.duration_s);
-    os << sep << buf << sep << r.result.windows << sep << ranked[0].first;
+    os << sep << buf << sep << r.result.windows << sep;
+    if (r.result.silent) {  // no genre, no probabilities; the error column says why
+      for (std::size_t k = 0; k < card.classes.size() + 1; ++k) os << sep;
+      os << sep << "silent\n";
+      return;
+    }
+    os << ranked[0].first;
     std::snprintf(buf, sizeof buf, "%.6f", ranked[0].second);
     os << sep << buf;
     for (float p : r.result.probs) {
@@ -173,7 +204,7 @@ void PrintDelimited(std::ostream& os, const Record& r, const genre::ModelCard& c
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   CLI::App app{"Name the genres of songs: top-N genres with confidences.", "genre-guess"};
   app.set_version_flag("--version", kVersion);
   std::vector<std::string> inputs;
@@ -192,6 +223,9 @@ int main(int argc, char** argv) {
   app.add_option("--offset", co.offset_s, "Start at this many seconds")->capture_default_str();
   app.add_option("--duration", co.duration_s, "Analyse at most this many seconds (default: all)");
   app.add_option("--hop", hop_s, "Seconds between window starts (default: half a window)");
+  app.add_option("--silence", co.silence_dbfs,
+                 "A song whose loudest sample stays below this level (dBFS) is reported silent, with no genre")
+      ->capture_default_str();
   app.add_flag("--timeline", timeline, "Also list the top genre of every window with its start time");
   app.add_option("-j,--jobs", jobs, "Files classified in parallel (default: all cores); output keeps input order");
   app.add_flag("--list-genres", list_genres, "Print the model's genres and exit");
@@ -199,12 +233,23 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "Do not report failed inputs on stderr");
   app.footer(
       "Output schema (json, jsonl): {path, status: ok|error, error?, model, elapsed_ms, duration_s,\n"
-      "  windows, top: [{genre, confidence}], probabilities: {genre: p}, timeline?: [{start_s, genre,\n"
-      "  confidence}]}; csv/tsv: path,status,duration_s,windows,top_genre,top_confidence,<genres...>,error.\n"
+      "  windows, silent, peak_dbfs?, top: [{genre, confidence}], probabilities: {genre: p}, timeline?:\n"
+      "  [{start_s, genre, confidence}]}; a silent song (its loudest sample below --silence) has empty top\n"
+      "  and probabilities, peak_dbfs null for digital zero; csv/tsv: path,status,duration_s,windows,\n"
+      "  top_genre,top_confidence,<genres...>,error (a silent song: no genre, error column 'silent').\n"
       "Exit codes: 0 all inputs classified; 1 some inputs failed (the others are classified);\n"
       "            2 usage error or invalid option; 3 model problem (missing, unreadable, wrong version).");
   if (const int status = genre_cli::Parse(app, argc, argv, "genre-guess", kExitUsage); status >= 0) return status;
   co.timeline = timeline;
+  co.hop_s = hop_s;
+  try {  // every option, before any work
+    if (app.count("--hop") && !(hop_s > 0))
+      throw genre::OptionError("--hop must be > 0 seconds, got " + app["--hop"]->as<std::string>());
+    co.Validate();
+  } catch (const genre::Error& e) {
+    std::cerr << "genre-guess: " << e.what() << "\n";
+    return kExitUsage;
+  }
 
   // The model: from the file, with the front end it was trained with.
   std::vector<std::string> looked;
@@ -227,14 +272,9 @@ int main(int argc, char** argv) {
     model = std::make_shared<const genre::Model>(genre::Model::Load(found));
   } catch (const genre::Error& e) {
     std::cerr << "genre-guess: " << e.what() << "\n";
-    return kExitModel;
+    return genre::ExitCodeFor(e);
   }
   const genre::ModelCard& card = model->card();
-  co.hop_s = hop_s;
-  if (hop_s < 0) {
-    std::cerr << "genre-guess: --hop must be > 0 seconds, got " << hop_s << "\n";
-    return kExitUsage;
-  }
 
   // The inputs, in order.
   if (!files_from.empty()) {
@@ -284,6 +324,8 @@ int main(int argc, char** argv) {
                                    : classifier.ClassifyFile(paths[i], co);
       } catch (const genre::Error& e) {
         r.error = e.what();
+      } catch (const std::exception& e) {  // out of memory, a library's own: this file fails, not the batch
+        r.error = paths[i] + ": " + e.what();
       }
       r.elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       std::lock_guard lock(mutex);
@@ -312,7 +354,7 @@ int main(int argc, char** argv) {
       ++failed;
       if (!quiet) std::cerr << "genre-guess: " << r.error << "\n";
     }
-    if (format == "table") PrintTable(std::cout, r, card, top, timeline);
+    if (format == "table") PrintTable(std::cout, r, card, top, timeline, co.silence_dbfs);
     else if (format == "jsonl") std::cout << ToJson(r, card, top, timeline).dump() << "\n";
     else if (format == "json") all.push_back(ToJson(r, card, top, timeline));
     else PrintDelimited(std::cout, r, card, format == "csv" ? ',' : '\t');
@@ -321,4 +363,8 @@ int main(int argc, char** argv) {
   pool.join();
   if (format == "json") std::cout << all.dump(2) << "\n";
   return failed ? kExitFailed : kExitOk;
+}
+
+int main(int argc, char** argv) {
+  return genre_cli::Guarded("genre-guess", [&] { return Run(argc, argv); });
 }

@@ -10,18 +10,23 @@ namespace genre {
 class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
-  // Rethrows an error of the same kind whose message is "context: what()".
+  // Rethrows an error of the same kind whose message is "context: what()" (or what()
+  // alone when it already starts with "context: ": a file is named once).
   // Used to name the file once a lower layer (which knows no path) failed.
   [[noreturn]] virtual void RethrowWithContext(const std::string& context) const;
+
+ protected:
+  // "context: what()", or what() when it already starts with "context: ".
+  std::string WithContext(const std::string& context) const;
 };
 
 namespace detail {
-template <class Derived>
-class ErrorKind : public Error {
+template <class Derived, class Base = Error>
+class ErrorKind : public Base {
  public:
-  using Error::Error;
+  using Base::Base;
   [[noreturn]] void RethrowWithContext(const std::string& context) const override {
-    throw Derived(context + ": " + what());
+    throw Derived(this->WithContext(context));
   }
 };
 }  // namespace detail
@@ -42,5 +47,30 @@ class FormatError : public detail::ErrorKind<FormatError> {
 class InputError : public detail::ErrorKind<InputError> {
   using ErrorKind::ErrorKind;
 };
+// A model file cannot be used: missing, unreadable, not a model, truncated, corrupt, another
+// format version, weights that do not fit its architecture.
+class ModelError : public detail::ErrorKind<ModelError> {
+  using ErrorKind::ErrorKind;
+};
+// A training checkpoint cannot be resumed from: missing, damaged, another run's classes or network.
+class CheckpointError : public detail::ErrorKind<CheckpointError, ModelError> {
+  using ErrorKind::ErrorKind;
+};
+// An output cannot be written: a folder, a file, a rename into place.
+class OutputError : public detail::ErrorKind<OutputError> {
+  using ErrorKind::ErrorKind;
+};
+
+// The exit codes of every genre tool, documented in each --help and the README.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitPartial = 1,  // done, but some inputs failed or were skipped (each reported)
+  kExitUsage = 2,    // usage error or invalid option (OptionError)
+  kExitModel = 3,    // a model or checkpoint problem (ModelError, CheckpointError)
+  kExitOutput = 4,   // an output could not be written (OutputError)
+  kExitNoData = 5,   // no usable data (IoError, FormatError, InputError of the inputs)
+};
+// The one mapping from an error's type to the exit code a tool ends with.
+ExitCode ExitCodeFor(const Error& e);
 
 }  // namespace genre

@@ -24,8 +24,7 @@ namespace {
 constexpr std::int64_t kMaxFramesPerByte = 1024;
 // The most samples allocated up front from a header's length (64 MB of floats).
 constexpr std::int64_t kMaxPreallocated = std::int64_t{1} << 24;
-}  // namespace
-namespace {
+
 
 struct SndfileCloser {
   void operator()(SNDFILE* f) const { sf_close(f); }
@@ -143,6 +142,27 @@ std::string Seconds(double s) {
   return o.str();
 }
 
+// A float sample beyond this is not audio (full scale is 1; +80 dB over it).
+constexpr float kMaxAmplitude = 1e4f;
+constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+
+// The index of the first sample that is NaN, infinite or beyond +-kMaxAmplitude; kNone if none.
+std::size_t FirstOutOfRange(const float* x, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)  // NaN fails the comparison too
+    if (!(std::fabs(x[i]) <= kMaxAmplitude)) return i;
+  return kNone;
+}
+
+// "non-finite sample (NaN) at 1.5 s", "sample value 3e+38 at 1.5 s is beyond +-10000 (...)".
+std::string OutOfRange(float v, const std::string& at) {
+  std::ostringstream o;
+  if (std::isfinite(v))
+    o << "sample value " << v << " at " << at << " is beyond +-" << kMaxAmplitude << " (full scale is +-1)";
+  else
+    o << "non-finite sample (" << (std::isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf") << ") at " << at;
+  return o.str();
+}
+
 }  // namespace
 
 void AudioReadOptions::Validate() const {
@@ -174,6 +194,7 @@ struct AudioStream::Impl {
   bool input_done = false;
   bool flushed = false;
 
+  float peak = 0;            // largest |mono sample| decoded so far
   bool read_pcm16 = false;  // decode as int16 and scale here (see Open)
   std::vector<float> interleaved;
   std::vector<std::int16_t> interleaved16;
@@ -255,10 +276,20 @@ struct AudioStream::Impl {
     if (got < 0) got = 0;
     const int ch = info.channels;
     const auto n = static_cast<std::size_t>(got);
-    if (read_pcm16)
+    if (read_pcm16) {
       MixToMono(interleaved16.data(), n, ch, 1.0f / 32768.0f, mono.data());
-    else
+    } else {
+      // Float files can hold anything: NaN, Inf, 1e38. Such a sample would turn every
+      // feature after it into NaN, so the file is refused, naming where.
+      const std::size_t bad = FirstOutOfRange(interleaved.data(), n * static_cast<std::size_t>(ch));
+      if (bad != kNone) {
+        const double at = static_cast<double>(start + consumed + static_cast<std::int64_t>(bad / ch)) /
+                          info.native_sample_rate;
+        throw InputError(info.path + ": " + OutOfRange(interleaved[bad], Seconds(at)));
+      }
       MixToMono(interleaved.data(), n, ch, 1.0f, mono.data());
+    }
+    for (std::size_t i = 0; i < n; ++i) peak = std::max(peak, std::fabs(mono[i]));
     consumed += got;
     if (remaining >= 0) remaining -= got;
     if (got < want) {
@@ -398,6 +429,8 @@ std::int64_t AudioStream::expected_samples() const {
   if (!s.resampler) return native;
   return static_cast<std::int64_t>(std::ceil(static_cast<double>(native) * s.ratio));
 }
+
+float AudioStream::peak() const { return impl_->peak; }
 
 std::size_t AudioStream::Read(float* out, std::size_t max) {
   Impl& s = *impl_;

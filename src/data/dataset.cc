@@ -451,7 +451,7 @@ void WriteManifest(const std::string& path, const Dataset& d, const std::vector<
   const fs::path base = fs::absolute(fs::path(path).parent_path()).lexically_normal();
   WriteAtomically(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw IoError(path + ": cannot open for writing");
+    if (!out) throw OutputError(path + ": cannot open for writing");
     out << "path,label,group,split" << (folds.empty() ? "" : ",fold") << '\n';
     for (std::size_t i = 0; i < d.tracks.size(); ++i) {
       const Track& t = d.tracks[i];
@@ -465,7 +465,7 @@ void WriteManifest(const std::string& path, const Dataset& d, const std::vector<
       out << '\n';
     }
     out.flush();
-    if (!out) throw IoError(path + ": write failed");
+    if (!out) throw OutputError(path + ": write failed");
   });
 }
 

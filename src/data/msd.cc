@@ -13,6 +13,15 @@
 
 namespace genre {
 
+namespace {
+// A double as a whole number for messages ("12", "1e+300", "nan"): no cast to an integer.
+std::string Whole(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15g", std::trunc(v));
+  return buf;
+}
+}  // namespace
+
 const std::vector<std::string>& MsdRequiredDatasets() {
   static const std::vector<std::string> names = {
       "/analysis/songs",          "/analysis/segments_start",        "/analysis/segments_timbre",
@@ -65,13 +74,23 @@ MsdTrack MsdFile::Read(std::size_t song) const {
   const h5::File& f = impl_->file;
   MsdTrack t;
   t.track_id = a.String(song, "track_id");
-  t.duration_s = a.Number(song, "duration");
-  auto number = [&](const char* field) { return a.Has(field) ? a.Number(song, field) : 0.0; };
+  auto finite = [&](double v, const std::string& what) {
+    if (!std::isfinite(v))
+      throw FormatError(f.path() + ": song " + std::to_string(song) + ": " + what + " is not a finite number");
+    return v;
+  };
+  t.duration_s = finite(a.Number(song, "duration"), "duration");
+  auto number = [&](const char* field) { return a.Has(field) ? finite(a.Number(song, field), field) : 0.0; };
+  // An integer field: out of int's range (a damaged file) reads as 0, as an absent one.
+  auto integer = [&](const char* field) {
+    const double v = number(field);
+    return std::fabs(v) < 1e9 ? static_cast<int>(v) : 0;
+  };
   t.tempo_bpm = number("tempo");
   t.loudness_db = number("loudness");
-  t.key = static_cast<int>(number("key"));
-  t.mode = static_cast<int>(number("mode"));
-  t.time_signature = static_cast<int>(number("time_signature"));
+  t.key = integer("key");
+  t.mode = integer("mode");
+  t.time_signature = integer("time_signature");
   auto text = [&](const char* field) { return m.Has(field) ? m.String(song, field) : std::string(); };
   t.artist = text("artist_name");
   t.title = text("title");
@@ -84,12 +103,18 @@ MsdTrack MsdFile::Read(std::size_t song) const {
     const std::size_t total = f.Shape(dataset).at(0);
     const double begin = a.Number(song, "idx_" + name);
     const double end = song + 1 < a.rows() ? a.Number(song + 1, "idx_" + name) : static_cast<double>(total);
-    if (begin < 0 || end < begin || end > static_cast<double>(total))
+    if (!(begin >= 0) || !(end >= begin) || !(end <= static_cast<double>(total)))  // NaN fails too
       throw FormatError(f.path() + ": song " + std::to_string(song) + ": idx_" + name + " slice [" +
-                        std::to_string(static_cast<long long>(begin)) + ", " +
-                        std::to_string(static_cast<long long>(end)) + ") outside " +
-                        std::to_string(total) + " rows");
-    return f.ReadRows(dataset, static_cast<std::size_t>(begin), static_cast<std::size_t>(end));
+                        Whole(begin) + ", " + Whole(end) + ") outside " + std::to_string(total) + " rows");
+    h5::Array rows = f.ReadRows(dataset, static_cast<std::size_t>(begin), static_cast<std::size_t>(end));
+    // The analyzer's values are far inside +-1e6 (timbre ~ +-300, pitches [0, 1], loudness
+    // dB, start seconds); beyond it (or NaN) a value would overflow float and every
+    // statistic after it, so the file is refused.
+    for (double v : rows.values)
+      if (!(std::fabs(v) <= 1e6))
+        throw FormatError(f.path() + ": song " + std::to_string(song) + ": /analysis/" + name + " holds " +
+                          std::to_string(v) + ", not a number within +-1e6");
+    return rows;
   };
   t.segments_start = slice("segments_start").values;
   t.segments_loudness_max = slice("segments_loudness_max").values;

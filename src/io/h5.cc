@@ -19,6 +19,22 @@ struct File::Impl {
 
 namespace {
 
+// The most values (doubles) or bytes one read allocates. A dataset's extent is only a
+// header field: a damaged (or hostile) file can claim 2^60 rows; chunked storage
+// can even back a huge extent with a few bytes. Far beyond any real track or cache.
+constexpr std::uint64_t kMaxValues = std::uint64_t{1} << 27;  // 1 GB of doubles
+constexpr std::uint64_t kMaxBytes = std::uint64_t{1} << 30;
+
+// dims' product, or kMaxValues + 1 once it passes kMaxValues (no overflow).
+std::uint64_t Count(const std::vector<hsize_t>& dims) {
+  std::uint64_t n = 1;
+  for (hsize_t d : dims) {
+    if (d != 0 && n > kMaxValues / d) return kMaxValues + 1;
+    n *= d;
+  }
+  return n;
+}
+
 // HDF5 prints its error stack by default; genre reports errors itself.
 void Quiet() {
   static const bool done = [] {
@@ -86,7 +102,7 @@ File File::Create(const std::string& path) {
   try {
     impl->owned = std::make_unique<H5::H5File>(path, H5F_ACC_TRUNC);
   } catch (const H5::Exception& e) {
-    throw IoError(path + ": cannot create HDF5 file: " + e.getDetailMsg());
+    throw OutputError(path + ": cannot create HDF5 file: " + e.getDetailMsg());
   }
   return File(std::move(impl));
 }
@@ -111,11 +127,11 @@ Array File::Read(const std::string& dataset) const {
     const int rank = space.getSimpleExtentNdims();
     std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(rank, 0)));
     if (rank > 0) space.getSimpleExtentDims(dims.data());
-    std::size_t n = 1;
-    for (hsize_t d : dims) {
-      a.shape.push_back(static_cast<std::size_t>(d));
-      n *= static_cast<std::size_t>(d);
-    }
+    const std::uint64_t n = Count(dims);
+    if (n > kMaxValues)
+      throw FormatError(impl_->path + ": '" + dataset + "' claims more than " + std::to_string(kMaxValues) +
+                        " values");
+    for (hsize_t d : dims) a.shape.push_back(static_cast<std::size_t>(d));
     a.values.resize(n);
     ds.read(a.values.data(), H5::PredType::NATIVE_DOUBLE);
     return a;
@@ -173,7 +189,7 @@ void File::WriteMatrix(const std::string& dataset, const Matrix& m, int gzip) {
     H5::DataSet ds = impl_->file().createDataSet(dataset, H5::PredType::IEEE_F32LE, space, props);
     if (!m.data.empty()) ds.write(m.data.data(), H5::PredType::NATIVE_FLOAT);
   } catch (const H5::Exception& e) {
-    throw IoError(impl_->path + ": cannot write '" + dataset + "': " + e.getDetailMsg());
+    throw OutputError(impl_->path + ": cannot write '" + dataset + "': " + e.getDetailMsg());
   }
 }
 
@@ -390,6 +406,9 @@ Table File::ReadTable(const std::string& dataset) const {
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
   const std::size_t row_size = H5Tget_size(mtype.get());
   if (n < 0 || row_size == 0) throw FormatError(where + ": unreadable table");
+  if (static_cast<std::uint64_t>(n) > kMaxBytes / row_size)
+    throw FormatError(where + ": claims " + std::to_string(n) + " rows of " + std::to_string(row_size) +
+                      " bytes, more than " + std::to_string(kMaxBytes) + " bytes");
   std::vector<unsigned char> bytes(static_cast<std::size_t>(n) * row_size);
   if (n > 0 && H5Dread(ds.get(), mtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()) < 0)
     throw FormatError(where + ": cannot read table");
@@ -432,6 +451,9 @@ Array File::ReadRows(const std::string& dataset, std::size_t begin, std::size_t 
   a.shape = shape;
   a.shape[0] = end - begin;
   const std::size_t width = shape.size() == 2 ? shape[1] : 1;
+  if (Count({end - begin, width}) > kMaxValues)
+    throw FormatError(where + ": rows [" + std::to_string(begin) + ", " + std::to_string(end) + ") of " +
+                      std::to_string(width) + " values are more than " + std::to_string(kMaxValues));
   a.values.resize((end - begin) * width);
   if (a.values.empty()) return a;
   Hid ds(H5Dopen2(impl_->file().getId(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
@@ -480,7 +502,7 @@ void File::WriteArray(const std::string& dataset, const std::vector<double>& val
     H5::DataSet ds = impl_->file().createDataSet(dataset, H5::PredType::IEEE_F64LE, space, props);
     if (n > 0) ds.write(values.data(), H5::PredType::NATIVE_DOUBLE);
   } catch (const H5::Exception& e) {
-    throw IoError(impl_->path + ": cannot write '" + dataset + "': " + e.getDetailMsg());
+    throw OutputError(impl_->path + ": cannot write '" + dataset + "': " + e.getDetailMsg());
   }
 }
 
@@ -529,7 +551,7 @@ void File::WriteTable(const std::string& dataset, const std::vector<Column>& col
   try {
     EnsureParents(impl_->file(), dataset);
   } catch (const H5::Exception& e) {
-    throw IoError(where + ": cannot create groups: " + e.getDetailMsg());
+    throw OutputError(where + ": cannot create groups: " + e.getDetailMsg());
   }
   const hsize_t dims[1] = {rows};
   Hid space(H5Screate_simple(1, dims, nullptr), H5Sclose);
@@ -538,7 +560,7 @@ void File::WriteTable(const std::string& dataset, const std::vector<Column>& col
          H5Dclose);
   if (!ds.ok() ||
       (rows > 0 && H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()) < 0))
-    throw IoError(where + ": cannot write table");
+    throw OutputError(where + ": cannot write table");
 }
 
 void File::CopyFrom(const File& source, const std::string& object, const std::string& as) {

@@ -6,10 +6,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "genre/error.h"
 #include "genre/features/gtzan_vector.h"
+#include "genre/model/inputs.h"
 #include "genre/util/atomic_file.h"
 #include "genre/util/hash.h"
 
@@ -71,6 +73,79 @@ bool ArchReads(const std::string& arch, const std::string& input) {
          (arch == "msd-convnet" && input == "waveform+gtzan");
 }
 
+namespace {
+// Throws OptionError "FIELD must be RANGE, got VALUE" unless ok.
+template <class T>
+void Need(bool ok, const std::string& field, const T& value, const std::string& range) {
+  if (ok) return;
+  std::ostringstream m;
+  m << field << " must be " << range << ", got " << value;
+  throw OptionError(m.str());
+}
+constexpr int kMaxLayers = 8, kMaxChannels = 1024, kMaxHidden = 8192, kMaxRows = 4096;
+constexpr int kMaxWindow = 1 << 24;  // columns (samples for waveform input: 12 min at 22050 Hz)
+
+// A JSON array of numbers that fit a float (get<float>() of 1e300 is undefined behaviour).
+std::vector<float> Floats(const nlohmann::json& j, const std::string& what) {
+  if (!j.is_array()) throw OptionError(what + " must be an array of numbers");
+  std::vector<float> out;
+  out.reserve(j.size());
+  for (const nlohmann::json& v : j) {
+    if (!v.is_number() || !(std::fabs(v.get<double>()) <= std::numeric_limits<float>::max()))
+      throw OptionError(what + " must hold numbers in float's range, got " + v.dump());
+    out.push_back(static_cast<float>(v.get<double>()));
+  }
+  return out;
+}
+}  // namespace
+
+void ArchOptions::Validate() const {
+  DefaultArch(kind);  // a known kind
+  const bool conv = kind != "mlp";
+  Need(!conv || !channels.empty(), "channels", "none", "at least one block for " + kind);
+  Need(channels.size() <= static_cast<std::size_t>(kMaxLayers), "channels", channels.size(),
+       "at most " + std::to_string(kMaxLayers) + " blocks");
+  for (int c : channels) Need(c >= 1 && c <= kMaxChannels, "channels", c, "in [1, " + std::to_string(kMaxChannels) + "]");
+  Need(hidden.size() <= static_cast<std::size_t>(kMaxLayers), "hidden", hidden.size(),
+       "at most " + std::to_string(kMaxLayers) + " layers");
+  for (int h : hidden) Need(h >= 1 && h <= kMaxHidden, "hidden", h, "in [1, " + std::to_string(kMaxHidden) + "]");
+  Need(kernel >= 1 && kernel <= 31, "kernel", kernel, "in [1, 31]");
+  Need(dropout >= 0 && dropout < 1, "dropout", dropout, "in [0, 1)");
+  if (kind != "msd-convnet") return;
+  Need(pool.size() == 2 * channels.size(), "pool", pool.size(), "a (frequency, time) pair per block");
+  for (int p : pool) Need(p >= 1 && p <= 64, "pool", p, "in [1, 64]");
+  Need(head == "tags" || head == "features" || head == "features+gtzan", "head", head, "tags, features or features+gtzan");
+  Need(head != "tags" || hidden.empty(), "hidden", hidden.size(), "0 layers for the tag head");
+}
+
+void InputSpec::Validate() const {
+  InputRows(*this);  // a known kind
+  front_end.Validate();
+  Need(rows >= 1 && rows <= kMaxRows, "input rows", rows, "in [1, " + std::to_string(kMaxRows) + "]");
+  Need(window >= 1 && window <= kMaxWindow, "window", window, "in [1, " + std::to_string(kMaxWindow) + "]");
+  Need(hop >= 1 && hop <= kMaxWindow, "hop", hop, "in [1, " + std::to_string(kMaxWindow) + "]");
+  Need(segment_s > 0 && segment_s <= 60, "segment_s", segment_s, "in (0, 60]");
+  Need(min_window >= 0 && min_window <= window, "min_window", min_window, "in [0, window]");
+  if (kind == "waveform" || kind == "waveform+gtzan")
+    Need(min_window >= front_end.stft.n_fft, "min_window", min_window, ">= n_fft (" + std::to_string(front_end.stft.n_fft) + ")");
+}
+
+void ValidateFit(const ArchOptions& arch, const InputSpec& input) {
+  if (!ArchReads(arch.kind, input.kind))
+    throw OptionError("arch " + arch.kind + " cannot read input " + input.kind);
+  const auto blocks = static_cast<int>(arch.channels.size());
+  if (arch.kind == "cnn2d") {  // each block halves rows and columns
+    Need((input.rows >> blocks) >= 1, "input rows", input.rows, ">= 2^blocks (" + std::to_string(1 << blocks) + ") for cnn2d");
+    Need((input.window >> blocks) >= 1, "window", input.window, ">= 2^blocks (" + std::to_string(1 << blocks) + ") for cnn2d");
+  }
+  if (arch.kind == "cnn1d")
+    Need((input.window >> blocks) >= 1, "window", input.window, ">= 2^layers (" + std::to_string(1 << blocks) + ") for cnn1d");
+  if (arch.kind == "msd-convnet")
+    Need((arch.head == "features+gtzan") == (input.kind == "waveform+gtzan"), "input kind", input.kind,
+         std::string(arch.head == "features+gtzan" ? "waveform+gtzan" : "not waveform+gtzan") + " for the " + arch.head +
+             " head");
+}
+
 int InputSpec::DecodeRate() const { return kind == "waveform+gtzan" ? kGtzanSampleRate : front_end.sample_rate; }
 
 nlohmann::json ToJson(const ModelCard& c) {
@@ -107,30 +182,30 @@ nlohmann::json ToJson(const ModelCard& c) {
 ModelCard CardFromJson(const nlohmann::json& j, const std::string& where) {
   ModelCard c;
   try {
-    c.format_version = j.at("format_version").get<int>();
+    c.format_version = JsonInt(j.at("format_version"), "format_version");
     if (c.format_version != kModelFormatVersion)
-      throw FormatError(where + ": model format_version " + std::to_string(c.format_version) +
+      throw ModelError(where + ": model format_version " + std::to_string(c.format_version) +
                         " is not supported (this build reads " + std::to_string(kModelFormatVersion) + ")");
     c.name = j.value("name", "");
     c.classes = j.at("classes").get<std::vector<std::string>>();
     const auto& in = j.at("input");
     c.input.kind = in.at("kind").get<std::string>();
     c.input.front_end = FrontEndFromJson(in.at("front_end"));
-    c.input.window = in.at("window").get<int>();
-    c.input.hop = in.at("hop").get<int>();
+    c.input.window = JsonInt(in.at("window"), "window");
+    c.input.hop = JsonInt(in.at("hop"), "hop");
     c.input.segment_s = in.at("segment_s").get<double>();
-    c.input.rows = in.at("rows").get<int>();
-    c.input.min_window = in.value("min_window", 0);
+    c.input.rows = JsonInt(in.at("rows"), "rows");
+    c.input.min_window = in.contains("min_window") ? JsonInt(in.at("min_window"), "min_window") : 0;
     const auto& a = j.at("arch");
     c.arch.kind = a.at("kind").get<std::string>();
-    c.arch.channels = a.at("channels").get<std::vector<int>>();
-    c.arch.kernel = a.at("kernel").get<int>();
-    c.arch.hidden = a.at("hidden").get<std::vector<int>>();
+    c.arch.channels = JsonInts(a.at("channels"), "channels");
+    c.arch.kernel = JsonInt(a.at("kernel"), "kernel");
+    c.arch.hidden = JsonInts(a.at("hidden"), "hidden");
     c.arch.dropout = a.at("dropout").get<double>();
-    c.arch.pool = a.value("pool", std::vector<int>{});
+    c.arch.pool = a.contains("pool") ? JsonInts(a.at("pool"), "pool") : std::vector<int>{};
     c.arch.head = a.value("head", std::string("features"));
-    c.mean = j.at("standardisation").at("mean").get<std::vector<float>>();
-    c.stdev = j.at("standardisation").at("std").get<std::vector<float>>();
+    c.mean = Floats(j.at("standardisation").at("mean"), "standardisation mean");
+    c.stdev = Floats(j.at("standardisation").at("std"), "standardisation std");
     c.training = j.value("training", nlohmann::json::object());
     c.calibration = j.value("calibration", nlohmann::json::object());
     c.temperature = c.calibration.value("temperature", 1.0);
@@ -138,9 +213,9 @@ ModelCard CardFromJson(const nlohmann::json& j, const std::string& where) {
     c.git_commit = j.value("git_commit", "");
     c.created = j.value("created", "");
   } catch (const nlohmann::json::exception& e) {
-    throw FormatError(where + ": invalid model card: " + e.what());
+    throw ModelError(where + ": invalid model card: " + e.what());
   } catch (const OptionError& e) {
-    throw FormatError(where + ": invalid model card: " + e.what());
+    throw ModelError(where + ": invalid model card: " + e.what());
   }
   c.Validate(where);
   return c;
@@ -149,7 +224,7 @@ ModelCard CardFromJson(const nlohmann::json& j, const std::string& where) {
 bool ModelCard::IsEnsemble() const { return arch.kind == kEnsemble; }
 
 void ModelCard::Validate(const std::string& where) const {
-  auto fail = [&](const std::string& m) { throw FormatError(where + ": invalid model card: " + m); };
+  auto fail = [&](const std::string& m) { throw ModelError(where + ": invalid model card: " + m); };
   if (classes.size() < 2) fail("needs at least 2 classes, has " + std::to_string(classes.size()));
   if (!(temperature > 0 && std::isfinite(temperature))) fail("calibration temperature must be > 0");
   if (IsEnsemble() || input.kind == kEnsemble) {
@@ -157,31 +232,23 @@ void ModelCard::Validate(const std::string& where) const {
     return;
   }
   try {
-    if (!ArchReads(arch.kind, input.kind)) fail("arch " + arch.kind + " cannot read input " + input.kind);
-    input.front_end.Validate();
+    arch.Validate();
+    input.Validate();
+    ValidateFit(arch, input);
   } catch (const OptionError& e) {
     fail(e.what());
   }
-  if (input.rows < 1 || input.window < 1 || input.hop < 1) fail("input rows, window and hop must be >= 1");
+  if (input.rows != InputRows(input))
+    fail(input.kind + " input has " + std::to_string(InputRows(input)) + " rows, the card says " + std::to_string(input.rows));
   if (mean.size() != static_cast<std::size_t>(input.rows) || stdev.size() != mean.size())
     fail("standardisation has " + std::to_string(mean.size()) + " means for " + std::to_string(input.rows) + " input rows");
-  if (!(arch.dropout >= 0 && arch.dropout < 1)) fail("dropout must be in [0, 1)");
-  for (int c : arch.channels)
-    if (c < 1) fail("conv channels must be >= 1");
-  for (int h : arch.hidden)
-    if (h < 1) fail("hidden units must be >= 1");
-  if (arch.kind == "msd-convnet") {
-    if (arch.channels.empty() || arch.pool.size() != 2 * arch.channels.size())
-      fail("msd-convnet needs a (frequency, time) pool per block");
-    for (int p : arch.pool)
-      if (p < 1) fail("pool sizes must be >= 1");
-    if (arch.head != "tags" && arch.head != "features" && arch.head != "features+gtzan")
-      fail("msd-convnet head must be tags, features or features+gtzan");
-    if ((arch.head == "features+gtzan") != (input.kind == "waveform+gtzan"))
-      fail("an msd-convnet reads waveform+gtzan input exactly when its head is features+gtzan");
-    if (arch.head == "tags" && !arch.hidden.empty()) fail("the tag head has no hidden layers");
-    if (input.min_window < input.front_end.stft.n_fft) fail("waveform min_window must be >= n_fft");
-  }
+  for (std::size_t r = 0; r < mean.size(); ++r)
+    if (!std::isfinite(mean[r]) || !(stdev[r] > 0) || !std::isfinite(stdev[r]))
+      fail("standardisation of row " + std::to_string(r) + " is not a finite mean and a finite stdev > 0");
+  for (std::size_t k = 0; k < classes.size(); ++k)
+    if (classes[k].empty() || std::find(classes.begin(), classes.begin() + static_cast<long>(k), classes[k]) !=
+                                  classes.begin() + static_cast<long>(k))
+      fail("class " + std::to_string(k + 1) + " is empty or repeated");
 }
 
 void WriteModelFile(const std::string& path, const ModelCard& card, const std::string& weights) {
@@ -201,17 +268,17 @@ void WriteModelFile(const std::string& path, const ModelCard& card, const std::s
     std::ofstream out(tmp, std::ios::binary);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     out.flush();
-    if (!out) throw IoError(path + ": cannot write model file");
+    if (!out) throw OutputError(path + ": cannot write model file");
   });
 }
 
 namespace {
 std::string ReadBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(path + ": cannot open: " + std::strerror(errno));
+  if (!in) throw ModelError(path + ": cannot open: " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (in.bad()) throw IoError(path + ": read error");
+  if (in.bad()) throw ModelError(path + ": read error");
   return ss.str();
 }
 }  // namespace
@@ -220,14 +287,14 @@ ModelFileContents ReadModelFile(const std::string& path) { return ParseModelFile
 
 ModelFileContents ParseModelFile(const std::string& bytes, const std::string& path) {
   if (bytes.size() < sizeof kMagic || bytes.compare(0, sizeof kMagic, kMagic, sizeof kMagic) != 0)
-    throw FormatError(path + ": not a genre model file");
+    throw ModelError(path + ": not a genre model file");
   std::size_t pos = sizeof kMagic;
   std::uint32_t version = 0;
   std::uint64_t json_size = 0, weights_size = 0, hash = 0;
-  auto truncated = [&] { return FormatError(path + ": truncated model file (" + std::to_string(bytes.size()) + " bytes)"); };
+  auto truncated = [&] { return ModelError(path + ": truncated model file (" + std::to_string(bytes.size()) + " bytes)"); };
   if (!GetLe(bytes, pos, version)) throw truncated();
   if (version != static_cast<std::uint32_t>(kModelFormatVersion))
-    throw FormatError(path + ": model format_version " + std::to_string(version) + " is not supported (this build reads " +
+    throw ModelError(path + ": model format_version " + std::to_string(version) + " is not supported (this build reads " +
                       std::to_string(kModelFormatVersion) + ")");
   if (!GetLe(bytes, pos, json_size) || bytes.size() - pos < json_size) throw truncated();
   const std::string json = bytes.substr(pos, json_size);
@@ -239,12 +306,12 @@ ModelFileContents ParseModelFile(const std::string& bytes, const std::string& pa
   Hasher h;
   h.Update(json.data(), json.size());
   h.Update(weights.data(), weights.size());
-  if (h.Digest() != hash) throw FormatError(path + ": corrupt model file (content hash mismatch)");
+  if (h.Digest() != hash) throw ModelError(path + ": corrupt model file (content hash mismatch)");
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(json);
   } catch (const nlohmann::json::exception& e) {
-    throw FormatError(path + ": invalid model card: " + e.what());
+    throw ModelError(path + ": invalid model card: " + e.what());
   }
   return {CardFromJson(j, path), std::move(weights)};
 }
@@ -266,16 +333,16 @@ std::vector<EnsembleMember> EnsembleMembers(const ModelFileContents& ensemble, c
   while (pos < payload.size()) {
     std::uint64_t size = 0;
     if (!GetLe(payload, pos, size) || payload.size() - pos < size)
-      throw FormatError(where + ": ensemble member " + std::to_string(members.size() + 1) + " is truncated");
+      throw ModelError(where + ": ensemble member " + std::to_string(members.size() + 1) + " is truncated");
     const std::string name = where + " (member " + std::to_string(members.size() + 1) + ")";
     EnsembleMember m{ParseModelFile(payload.substr(pos, size), name), name};
     pos += size;
-    if (m.contents.card.IsEnsemble()) throw FormatError(name + ": an ensemble cannot hold an ensemble");
+    if (m.contents.card.IsEnsemble()) throw ModelError(name + ": an ensemble cannot hold an ensemble");
     if (!SameGenres(m.contents.card.classes, ensemble.card.classes))
-      throw FormatError(name + ": its genres differ from the ensemble's");
+      throw ModelError(name + ": its genres differ from the ensemble's");
     members.push_back(std::move(m));
   }
-  if (members.size() < 2) throw FormatError(where + ": an ensemble needs at least 2 members, has " + std::to_string(members.size()));
+  if (members.size() < 2) throw ModelError(where + ": an ensemble needs at least 2 members, has " + std::to_string(members.size()));
   return members;
 }
 
@@ -297,13 +364,13 @@ ModelCard WriteEnsembleFile(const std::string& path, const std::vector<std::stri
   for (const std::string& p : member_paths) {
     const std::string bytes = ReadBytes(p);
     const ModelCard m = ParseModelFile(bytes, p).card;
-    if (m.IsEnsemble()) throw InputError(p + ": an ensemble cannot hold an ensemble");
+    if (m.IsEnsemble()) throw ModelError(p + ": an ensemble cannot hold an ensemble");
     if (card.classes.empty()) {
       card.classes = m.classes;
       card.input.front_end = m.input.front_end;
     }
     if (!SameGenres(m.classes, card.classes))
-      throw InputError(p + ": its genres differ from those of " + member_paths.front());
+      throw ModelError(p + ": its genres differ from those of " + member_paths.front());
     members.push_back({{"file", std::filesystem::path(p).filename().string()},
                        {"name", m.name},
                        {"arch", m.arch.kind},

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
+#include <sstream>
 
 #include "genre/data/dataset.h"
 #include "genre/data/msd.h"
@@ -28,7 +29,30 @@ Matrix WindowOfFrames(const Matrix& fm, std::size_t start, std::size_t window, f
     for (std::size_t r = 0; r < fm.cols; ++r) w(r, c) = fm(start + c, r);
   return w;
 }
+
+// Records the song's loudest sample and whether it is below the silence floor.
+Classification WithPeak(Classification c, float peak, const ClassifyOptions& o) {
+  c.peak = peak;
+  c.silent = peak >= 0 && peak < std::pow(10.0, o.silence_dbfs / 20.0);
+  return c;
+}
 }  // namespace
+
+void ClassifyOptions::Validate() const {
+  auto need = [](bool ok, const std::string& field, double v, const std::string& range) {
+    if (!ok) {
+      std::ostringstream m;
+      m << field << " must be " << range << ", got " << v;
+      throw OptionError(m.str());
+    }
+  };
+  need(offset_s >= 0 && std::isfinite(offset_s), "offset", offset_s, ">= 0 seconds");
+  need((duration_s > 0 || duration_s < 0) && std::isfinite(duration_s), "duration", duration_s,
+       "> 0 seconds (< 0: to the end)");
+  need(hop >= 0, "hop", hop, ">= 0 columns (0: the model's)");
+  need(hop_s >= 0 && std::isfinite(hop_s), "hop", hop_s, "> 0 seconds (0: the model's)");
+  need(silence_dbfs >= -200 && silence_dbfs <= 0, "silence", silence_dbfs, "in [-200, 0] dBFS");
+}
 
 Classifier::Classifier(std::shared_ptr<const Model> model) : model_(std::move(model)) {
   if (!model_) throw OptionError("Classifier needs a model");
@@ -47,6 +71,8 @@ Classification Classifier::Combine(const std::function<Classification(const Clas
       to[k] = static_cast<std::size_t>(std::find(classes.begin(), classes.end(), own[k]) - classes.begin());
     for (std::size_t k = 0; k < own.size(); ++k) c.probs[to[k]] += m.probs[k] / static_cast<float>(members_.size());
     c.duration_s = std::max(c.duration_s, m.duration_s);
+    c.peak = std::max(c.peak, m.peak);  // the same audio: every member saw this peak
+    c.silent = m.silent;
     if (m.windows > c.windows) {
       c.windows = m.windows;
       c.timeline.clear();
@@ -180,20 +206,24 @@ Classification Classifier::ClassifyClips(const std::function<std::size_t(float*,
 
 Classification Classifier::ClassifyAudio(const Waveform& audio, const ClassifyOptions& o) const {
   if (!members_.empty()) return Combine([&](const Classifier& m) { return m.ClassifyAudio(audio, o); });
+  o.Validate();
   const InputSpec& in = model_->card().input;
   if (audio.sample_rate != in.DecodeRate())
     throw InputError("audio at " + std::to_string(audio.sample_rate) + " Hz, the model reads " +
                      std::to_string(in.DecodeRate()) + " Hz");
+  float peak = 0;
+  for (float v : audio.samples) peak = std::max(peak, std::fabs(v));
   if (in.kind == "gtzan" || in.kind == "waveform" || in.kind == "waveform+gtzan")
-    return ClassifyClips(SampleReader(audio.samples), audio.sample_rate, audio.info.path, o);
+    return WithPeak(ClassifyClips(SampleReader(audio.samples), audio.sample_rate, audio.info.path, o), peak, o);
   const Matrix x = InputFromAudio(audio, in);
   const double per_column = in.kind == "logmel"
                                 ? static_cast<double>(in.front_end.stft.hop_length) / in.front_end.sample_rate
                                 : in.segment_s;
-  return FromInput(x, per_column, audio.duration_s(), o);
+  return WithPeak(FromInput(x, per_column, audio.duration_s(), o), peak, o);
 }
 
 Classification Classifier::ClassifyFile(const std::string& path, const ClassifyOptions& o) const {
+  o.Validate();
   if (!members_.empty()) return Combine([&](const Classifier& m) { return m.ClassifyFile(path, o); });
   const InputSpec& in = model_->card().input;
   if (path != "-" && IsH5Path(path)) {
@@ -215,6 +245,7 @@ Classification Classifier::ClassifyFile(const std::string& path, const ClassifyO
 }
 
 Classification Classifier::ClassifyBytes(std::string bytes, const std::string& name, const ClassifyOptions& o) const {
+  o.Validate();
   if (!members_.empty()) return Combine([&](const Classifier& m) { return m.ClassifyBytes(bytes, name, o); });
   AudioStream stream = AudioStream::FromMemory(std::move(bytes), name, ReadOptions(o));
   return ClassifyOpen(stream, name, o);
@@ -229,11 +260,13 @@ AudioReadOptions Classifier::ReadOptions(const ClassifyOptions& o) const {
 }
 
 Classification Classifier::ClassifyOpen(AudioStream& stream, const std::string& name, const ClassifyOptions& o) const {
-  if (model_->card().input.kind == "logmel") return ClassifyStream(stream, name, o);
   const std::string& kind = model_->card().input.kind;
-  if (kind == "gtzan" || kind == "waveform" || kind == "waveform+gtzan")
-    return ClassifyClips([&](float* out, std::size_t max) { return stream.Read(out, max); }, stream.sample_rate(),
-                         name, o);
+  if (kind == "logmel" || kind == "gtzan" || kind == "waveform" || kind == "waveform+gtzan") {
+    Classification c = kind == "logmel" ? ClassifyStream(stream, name, o)
+                                        : ClassifyClips([&](float* out, std::size_t max) { return stream.Read(out, max); },
+                                                        stream.sample_rate(), name, o);
+    return WithPeak(std::move(c), stream.peak(), o);  // the peak once the stream is read
+  }
   const Waveform audio = ReadAll(stream);
   Classification c;
   try {

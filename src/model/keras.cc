@@ -73,7 +73,8 @@ void Expect(const nlohmann::json& config, const std::string& key, const nlohmann
 
 }  // namespace
 
-KerasConvnet ReadKerasConvnet(const std::string& path) {
+namespace {
+KerasConvnet ReadKeras(const std::string& path) {
   const h5::File file = h5::File::Open(path);
   if (!file.HasAttribute("/", "model_config"))
     throw FormatError(path + ": not a Keras model file (no model_config attribute)");
@@ -223,6 +224,19 @@ KerasConvnet ReadKerasConvnet(const std::string& path) {
              "a " + l.value("class_name", std::string("?")) + " layer after the tag layer");
   }
   return k;
+}
+}  // namespace
+
+KerasConvnet ReadKerasConvnet(const std::string& path) {
+  try {
+    return ReadKeras(path);
+  } catch (const ModelError&) {
+    throw;
+  } catch (const Error& e) {  // the Keras file is a model: missing, not HDF5, another layout
+    throw ModelError(e.what());
+  } catch (const std::exception& e) {  // its JSON config, as the reader met it
+    throw ModelError(path + ": " + e.what());
+  }
 }
 
 }  // namespace genre

@@ -250,7 +250,7 @@ std::shared_ptr<NetImpl> MakeNet(const ModelCard& card) {
   if (card.arch.kind == "cnn1d") return std::make_shared<Cnn1dImpl>(card);
   if (card.arch.kind == "mlp") return std::make_shared<MlpImpl>(card);
   if (card.arch.kind == "msd-convnet") return std::make_shared<MsdConvnetImpl>(card);
-  throw FormatError("unknown architecture '" + card.arch.kind + "'");
+  throw ModelError("unknown architecture '" + card.arch.kind + "'");
 }
 
 torch::Tensor Batch(const std::vector<const Matrix*>& windows) {
@@ -295,15 +295,25 @@ void LoadWeights(NetImpl& net, const std::string& bytes, const std::string& wher
     std::size_t i = 0;
     for (const auto& p : net.named_parameters()) {
       if (p.value().sizes().vec() != expected[i].second)
-        throw FormatError(where + ": weights do not fit the model's architecture: " + p.key() + " is " +
+        throw ModelError(where + ": weights do not fit the model's architecture: " + p.key() + " is " +
                           shape(p.value().sizes().vec()) + ", the card needs " + shape(expected[i].second));
       ++i;
     }
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
     if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
-    throw FormatError(where + ": weights do not fit the model's architecture: " + what);
+    throw ModelError(where + ": weights do not fit the model's architecture: " + what);
+  } catch (const std::exception& e) {  // ModelError above, or the archive reader's own
+    if (dynamic_cast<const ModelError*>(&e)) throw;
+    throw ModelError(where + ": weights cannot be read: " + e.what());
   }
+  // Weights that are not numbers would make every answer NaN.
+  for (const auto& p : net.named_parameters())
+    if (!torch::isfinite(p.value()).all().item<bool>())
+      throw ModelError(where + ": weights " + p.key() + " hold NaN or infinite values");
+  for (const auto& b : net.named_buffers())
+    if (b.value().is_floating_point() && !torch::isfinite(b.value()).all().item<bool>())
+      throw ModelError(where + ": weights " + b.key() + " hold NaN or infinite values");
 }
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -327,6 +337,7 @@ Model Model::Create(const ModelCard& card, std::uint64_t seed) {
 
 namespace {
 std::unique_ptr<Model::Impl> LoadImpl(ModelFileContents contents, const std::string& where) {
+  contents.card.Validate(where);  // read from a file it was; made in memory it may not be
   auto impl = std::make_unique<Model::Impl>();
   if (contents.card.IsEnsemble()) {
     for (EnsembleMember& m : EnsembleMembers(contents, where))
@@ -420,7 +431,7 @@ MsdConvnetImpl& Convnet(const Model& m, const std::string& what) {
 
 void CopyInto(torch::Tensor& to, const torch::Tensor& from, const std::string& name, const std::string& where) {
   if (to.sizes() != from.sizes())
-    throw FormatError(where + ": tensor " + name + " does not fit the network");
+    throw ModelError(where + ": tensor " + name + " does not fit the network");
   torch::NoGradGuard no_grad;
   to.copy_(from);
 }
@@ -436,10 +447,10 @@ int MinWindowSamples(const ModelCard& card, bool tags) {
 
 Model ImportKeras(const KerasConvnet& k, ModelCard card) {
   if (k.bn_eps != 1e-3 || k.elu_alpha != 1.0)
-    throw FormatError(k.path + ": batch-norm epsilon " + std::to_string(k.bn_eps) + " / ELU alpha " +
+    throw ModelError(k.path + ": batch-norm epsilon " + std::to_string(k.bn_eps) + " / ELU alpha " +
                       std::to_string(k.elu_alpha) + " are not supported (only 0.001 / 1)");
   if (card.classes.size() != static_cast<std::size_t>(k.tags))
-    throw FormatError(k.path + ": " + std::to_string(k.tags) + " tags, " + std::to_string(card.classes.size()) +
+    throw ModelError(k.path + ": " + std::to_string(k.tags) + " tags, " + std::to_string(card.classes.size()) +
                       " tag names given");
   card.arch = DefaultArch("msd-convnet");
   card.arch.channels = k.channels;
@@ -469,12 +480,12 @@ Model ImportKeras(const KerasConvnet& k, ModelCard card) {
   std::vector<bool> used(k.tensors.size(), false);
   for (auto& [name, t] : Tensors(*m.impl().net)) {
     auto it = std::find_if(k.tensors.begin(), k.tensors.end(), [&](const NamedTensor& n) { return n.name == name; });
-    if (it == k.tensors.end()) throw FormatError(k.path + ": no weights for " + name);
+    if (it == k.tensors.end()) throw ModelError(k.path + ": no weights for " + name);
     used[static_cast<std::size_t>(it - k.tensors.begin())] = true;
     CopyInto(t, torch::from_blob(const_cast<float*>(it->values.data()), it->shape, torch::kFloat32), name, k.path);
   }
   for (std::size_t i = 0; i < used.size(); ++i)
-    if (!used[i]) throw FormatError(k.path + ": weights " + k.tensors[i].name + " have no place in the network");
+    if (!used[i]) throw ModelError(k.path + ": weights " + k.tensors[i].name + " have no place in the network");
   m.impl().net->eval();
   return m;
 }
@@ -489,7 +500,7 @@ Model AttachHead(const Model& backbone, const Model& head, ModelCard card) {
   const bool fused = h.input.kind == "msd-convnet+gtzan";
   if (h.arch.kind != "mlp" || (h.input.kind != "msd-convnet" && !fused) ||
       h.input.rows != features + (fused ? kGtzanFeatureCount : 0))
-    throw InputError("the head must be an mlp on the backbone's " + std::to_string(features) +
+    throw ModelError("the head must be an mlp on the backbone's " + std::to_string(features) +
                      " msd-convnet features (and the GTZAN vector), '" + h.name + "' is " + h.arch.kind + " on " +
                      h.input.kind);
   card.classes = h.classes;
@@ -519,14 +530,14 @@ Model AttachHead(const Model& backbone, const Model& head, ModelCard card) {
   for (auto& [name, t] : to) {
     if (name.rfind("head.", 0) == 0) {
       const torch::Tensor* src = find(from_head, name);
-      if (!src) throw FormatError("head '" + h.name + "' has no " + name);
+      if (!src) throw ModelError("head '" + h.name + "' has no " + name);
       torch::Tensor v = *src;
       if (name == "head.0.weight") v = v / sd;
       if (name == "head.0.bias") v = v - torch::matmul(*find(from_head, "head.0.weight") / sd, mean.view({-1}));
       CopyInto(t, v, name, h.name);
     } else {
       const torch::Tensor* src = find(from_backbone, name);
-      if (!src) throw FormatError("backbone '" + b.name + "' has no " + name);
+      if (!src) throw ModelError("backbone '" + b.name + "' has no " + name);
       CopyInto(t, *src, name, b.name);
     }
   }

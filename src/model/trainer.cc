@@ -181,13 +181,13 @@ void SaveCheckpoint(const std::string& path, NetImpl& net, torch::optim::Optimiz
     std::ofstream out(tmp, std::ios::binary);
     archive.save_to(out);
     out.flush();
-    if (!out) throw IoError(path + ": cannot write checkpoint");
+    if (!out) throw OutputError(path + ": cannot write checkpoint");
   });
 }
 
-State LoadCheckpoint(const std::string& path, NetImpl& net, torch::optim::Optimizer& optimizer, ModelCard& card) {
+State ReadCheckpoint(const std::string& path, NetImpl& net, torch::optim::Optimizer& optimizer, ModelCard& card) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": no checkpoint to resume from");
+  if (!in) throw CheckpointError(path + ": no checkpoint to resume from");
   std::ostringstream bytes;
   bytes << in.rdbuf();
   torch::serialize::InputArchive archive, model, optim;
@@ -198,17 +198,17 @@ State LoadCheckpoint(const std::string& path, NetImpl& net, torch::optim::Optimi
     archive.load_from(is);
     archive.read("state", state_value);
   } catch (const c10::Error& e) {
-    throw FormatError(path + ": truncated or corrupt checkpoint");
+    throw CheckpointError(path + ": truncated or corrupt checkpoint");
   }
   const nlohmann::json j = nlohmann::json::parse(state_value.toStringRef());
   const auto classes = j.at("classes").get<std::vector<std::string>>();
   if (classes != card.classes) {
     std::string list;
     for (const std::string& c : classes) list += (list.empty() ? "" : ",") + c;
-    throw InputError(path + ": cannot resume: the checkpoint has classes [" + list + "], this run other classes");
+    throw CheckpointError(path + ": cannot resume: the checkpoint has classes [" + list + "], this run other classes");
   }
   if (j.at("arch").get<std::string>() != ArchJson(card))
-    throw InputError(path + ": cannot resume: the checkpoint has another architecture or input");
+    throw CheckpointError(path + ": cannot resume: the checkpoint has another architecture or input");
   card.mean = j.at("mean").get<std::vector<float>>();
   card.stdev = j.at("std").get<std::vector<float>>();
   net.SetStandardisation(card);
@@ -222,7 +222,7 @@ State LoadCheckpoint(const std::string& path, NetImpl& net, torch::optim::Optimi
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(rng);
   } catch (const c10::Error& e) {
-    throw FormatError(path + ": checkpoint does not fit the model");
+    throw CheckpointError(path + ": checkpoint does not fit the model");
   }
   State s;
   s.epoch = j.at("epoch").get<int>();
@@ -235,6 +235,16 @@ State LoadCheckpoint(const std::string& path, NetImpl& net, torch::optim::Optimi
   s.rng = std::stoull(j.at("rng").get<std::string>());
   s.history = HistoryFromJson(j.at("history"));
   return s;
+}
+
+State LoadCheckpoint(const std::string& path, NetImpl& net, torch::optim::Optimizer& optimizer, ModelCard& card) {
+  try {
+    return ReadCheckpoint(path, net, optimizer, card);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {  // the state's JSON, its numbers
+    throw CheckpointError(path + ": damaged checkpoint state: " + e.what());
+  }
 }
 
 void SetLearningRate(torch::optim::Optimizer& optimizer, double lr) {
@@ -416,7 +426,7 @@ TrainResult Train(Model& model, const std::vector<Example>& train, const std::ve
         WriteAtomically(best_path, [&](const std::string& tmp) {
           std::ofstream out(tmp, std::ios::binary);
           out.write(best_weights.data(), static_cast<std::streamsize>(best_weights.size()));
-          if (!out) throw IoError(best_path + ": cannot write checkpoint");
+          if (!out) throw OutputError(best_path + ": cannot write checkpoint");
         });
     }
     state.lr = plateau.Step(monitored, state.lr);

@@ -30,7 +30,7 @@ void WriteTextFile(const std::string& path, const std::string& text) {
     std::ofstream out(tmp, std::ios::binary);
     out << text;
     out.flush();
-    if (!out) throw IoError(path + ": cannot write");
+    if (!out) throw OutputError(path + ": cannot write");
   });
 }
 

@@ -17,7 +17,7 @@ void CommitTemp(const std::string& tmp, const std::string& path) {
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     std::remove(tmp.c_str());
-    throw IoError(path + ": cannot rename temporary file into place: " + std::strerror(err));
+    throw OutputError(path + ": cannot rename temporary file into place: " + std::strerror(err));
   }
 }
 
@@ -36,7 +36,7 @@ void MakeDirectories(const std::string& path) {
   if (path.empty()) return;
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
-  if (ec) throw IoError(path + ": cannot create folder: " + ec.message());
+  if (ec) throw OutputError(path + ": cannot create folder: " + ec.message());
 }
 
 }  // namespace genre

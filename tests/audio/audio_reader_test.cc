@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <numeric>
 
 #include "genre/error.h"
@@ -309,6 +310,45 @@ TEST_CASE("read options are validated with field, value and range", "[audio][err
   o = {};
   o.offset_s = -0.5;
   CHECK_THROWS_AS(LoadAudio(test::Input("short_0.3s.wav").string(), o), OptionError);
+}
+
+TEST_CASE("a float file holding NaN, Inf or absurd values is refused at the first bad sample", "[audio][errors]") {
+  // Defect 2 of issue 14: NaN came back as a classification with null confidences.
+  test::TempDir dir;
+  const int rate = 8000;
+  auto file = [&](const std::string& name, std::size_t at, float value) {
+    std::vector<float> stereo(2 * 2 * rate, 0.25f);  // 2 s
+    stereo[2 * at + 1] = value;                      // the right channel only
+    Write(dir / name, SF_FORMAT_WAV | SF_FORMAT_FLOAT, rate, stereo);
+    return (dir / name).string();
+  };
+  const std::string nan = file("nan.wav", rate / 2, std::numeric_limits<float>::quiet_NaN());
+  CHECK(MessageOf<InputError>([&] { LoadAudio(nan); }) == nan + ": non-finite sample (NaN) at 0.5 s");
+  const std::string inf = file("inf.wav", 3 * rate / 2, -std::numeric_limits<float>::infinity());
+  CHECK(MessageOf<InputError>([&] { LoadAudio(inf, {.sample_rate = 22050}); }) ==
+        inf + ": non-finite sample (-Inf) at 1.5 s");
+  const std::string huge = file("huge.wav", rate, 3e38f);
+  CHECK(MessageOf<InputError>([&] { LoadAudio(huge); }) ==
+        huge + ": sample value 3e+38 at 1 s is beyond +-10000 (full scale is +-1)");
+  // The time counts from the file's start, whatever the offset; loud but sane values pass.
+  CHECK(MessageOf<InputError>([&] { LoadAudio(nan, {.sample_rate = 0, .offset_s = 0.25}); }) ==
+        nan + ": non-finite sample (NaN) at 0.5 s");
+  const Waveform loud = LoadAudio(file("loud.wav", rate, 9000.0f), {.sample_rate = 0});
+  CHECK(loud.samples[rate] == Approx((0.25f + 9000.0f) / 2));
+}
+
+TEST_CASE("the stream reports the loudest sample it decoded", "[audio]") {
+  test::TempDir dir;
+  std::vector<float> stereo(2 * 4000, 0.0f);
+  stereo[2 * 1000] = -0.5f;  // left -0.5, right 0: mono -0.25
+  stereo[2 * 3000 + 1] = 0.1f;
+  Write(dir / "p.wav", SF_FORMAT_WAV | SF_FORMAT_FLOAT, 8000, stereo);
+  AudioStream s((dir / "p.wav").string(), {.sample_rate = 16000});
+  CHECK(s.peak() == 0.0f);
+  std::vector<float> out(100000);
+  while (s.Read(out.data(), out.size()) > 0) {
+  }
+  CHECK(s.peak() == Approx(0.25f));
 }
 
 }  // namespace genre

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <limits>
 
 #include "genre/data/split.h"
 #include "genre/error.h"
@@ -212,6 +213,74 @@ TEST_CASE("training refuses hostile setups with one clear message", "[model][tra
   CHECK_THROWS_WITH(Train(m4, train, {}, o), (dir / "empty/last.ckpt").string() + ": no checkpoint to resume from");
   o = Quick(0);
   CHECK_THROWS_AS(Train(m4, train, {}, o), OptionError);
+  // Every checkpoint problem is a CheckpointError (a ModelError: exit 3), whatever its text.
+  o = Quick(3);
+  o.resume = true;
+  o.checkpoint_dir = (dir / "empty").string();
+  CHECK_THROWS_AS(Train(m4, train, {}, o), CheckpointError);
+  o.checkpoint_dir = (dir / "ck").string();
+  CHECK_THROWS_AS(Train(m4, train, {}, o), CheckpointError);
+  CHECK_THROWS_AS(Train(m2, train, {}, o), CheckpointError);
+}
+
+TEST_CASE("architecture and input options are validated with field, value and range", "[model][errors]") {
+  // Defect 3 of issue 14: --dropout 1.5 or --channels 0 aborted genre-train after loading the data.
+  auto message = [](const ArchOptions& a) { return test::MessageOf<OptionError>([&] { a.Validate(); }); };
+  ArchOptions a = DefaultArch("cnn2d");
+  a.dropout = 1.5;
+  CHECK(message(a) == "dropout must be in [0, 1), got 1.5");
+  a = DefaultArch("cnn2d");
+  a.channels = {16, 0};
+  CHECK(message(a) == "channels must be in [1, 1024], got 0");
+  a.channels = {};
+  CHECK(message(a) == "channels must be at least one block for cnn2d, got none");
+  a = DefaultArch("mlp");
+  a.hidden = {128, -4};
+  CHECK(message(a) == "hidden must be in [1, 8192], got -4");
+  a = DefaultArch("cnn1d");
+  a.kernel = 0;
+  CHECK(message(a) == "kernel must be in [1, 31], got 0");
+  CHECK_THROWS_AS(DefaultArch("resnet"), OptionError);
+
+  ModelCard card = Card("cnn2d");
+  auto input = [](const InputSpec& in) { return test::MessageOf<OptionError>([&] { in.Validate(); }); };
+  InputSpec in = card.input;
+  in.window = 0;
+  CHECK(input(in) == "window must be in [1, 16777216], got 0");
+  in = card.input;
+  in.hop = -3;
+  CHECK(input(in) == "hop must be in [1, 16777216], got -3");
+  in = card.input;
+  in.kind = "spectrum";
+  CHECK_THROWS_AS(in.Validate(), OptionError);
+  // Four 2x2 pools need windows of at least 16 columns and 16 rows.
+  card.arch.channels = {4, 4, 4, 4, 4};
+  CHECK(test::MessageOf<OptionError>([&] { ValidateFit(card.arch, card.input); }) ==
+        "input rows must be >= 2^blocks (32) for cnn2d, got 16");
+  // A card that breaks any of these is refused as a model problem.
+  CHECK_THROWS_AS(Model::Create(card, 1), ModelError);
+}
+
+TEST_CASE("a model file whose standardisation or weights are not numbers is refused", "[model][errors]") {
+  test::TempDir dir;
+  ModelCard card = Card("mlp");
+  card.mean.assign(48, 0.0f);
+  card.stdev.assign(48, 1.0f);
+  const std::string path = (dir / "a.gmdl").string();
+  Model::Create(card, 1).Save(path);
+  ModelFileContents contents = ReadModelFile(path);
+  contents.card.stdev[3] = 0.0f;  // would divide by zero: every answer NaN
+  CHECK_THROWS_WITH(Model::FromContents(contents, "x.gmdl"),
+                    "x.gmdl: invalid model card: standardisation of row 3 is not a finite mean and a finite stdev > 0");
+  // Weights that are not numbers: a run that diverged (a learning rate of 1e30).
+  Model m = Model::Create(card, 1);
+  TrainOptions o = Quick(2);
+  o.lr = 1e30;
+  Train(m, Synthetic(card, 3, 1), {}, o);
+  const std::string poisoned = (dir / "nan.gmdl").string();
+  m.Save(poisoned);
+  CHECK_THROWS_AS(Model::Load(poisoned), ModelError);
+  CHECK_THROWS_WITH(Model::Load(poisoned), Catch::Contains("hold NaN or infinite values"));
 }
 
 }  // namespace genre
@@ -258,6 +327,51 @@ TEST_CASE("a model with another front end (64 bands, 16 kHz) is served with exac
 
   CHECK_THROWS_WITH(classifier.ClassifyFile((dir / "none.wav").string()),
                     (dir / "none.wav").string() + ": cannot open: No such file or directory");
+}
+
+TEST_CASE("a silent song is marked silent with its peak; classify options are validated", "[model][classifier]") {
+  // Defect 5 of issue 14: 30 s of digital silence came back "classical 97 %".
+  test::TempDir dir;
+  ModelCard card = Card("cnn2d");
+  card.mean.assign(16, -40.0f);
+  card.stdev.assign(16, 20.0f);
+  const Classifier classifier(std::make_shared<const Model>(Model::Create(card, 2)));
+  Waveform w;
+  w.sample_rate = 22050;
+  w.samples.assign(22050 * 3, 0.0f);
+  Classification c = classifier.ClassifyAudio(w);
+  CHECK(c.silent);
+  CHECK(c.peak == 0.0f);
+  w.samples[100] = 2e-4f;  // -74 dBFS: below the -70 dBFS floor
+  c = classifier.ClassifyAudio(w);
+  CHECK(c.silent);
+  CHECK(c.peak == 2e-4f);
+  ClassifyOptions o;
+  o.silence_dbfs = -80;
+  CHECK_FALSE(classifier.ClassifyAudio(w, o).silent);
+  w.samples[100] = 0.01f;  // -40 dBFS
+  CHECK_FALSE(classifier.ClassifyAudio(w).silent);
+  // From a file: the decoder's peak (before resampling).
+  const Classification song = classifier.ClassifyFile(test::Input("blues.00000.flac").string());
+  CHECK_FALSE(song.silent);
+  CHECK(song.peak > 0.1f);
+  CHECK(classifier.ClassifyFile(test::Input("silence_3s.wav").string()).silent);
+
+  auto message = [&](const ClassifyOptions& bad) {
+    return test::MessageOf<OptionError>([&] { classifier.ClassifyFile(test::Input("blues.00000.flac").string(), bad); });
+  };
+  o = {};
+  o.offset_s = -1;
+  CHECK(message(o) == "offset must be >= 0 seconds, got -1");
+  o = {};
+  o.duration_s = 0;
+  CHECK(message(o) == "duration must be > 0 seconds (< 0: to the end), got 0");
+  o = {};
+  o.hop_s = -0.5;
+  CHECK(message(o) == "hop must be > 0 seconds (0: the model's), got -0.5");
+  o = {};
+  o.silence_dbfs = 3;
+  CHECK(message(o) == "silence must be in [-200, 0] dBFS, got 3");
 }
 
 TEST_CASE("an ensemble file classifies a song as the mean of its members", "[model][classifier]") {

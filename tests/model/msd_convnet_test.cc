@@ -240,7 +240,7 @@ TEST_CASE("a head attached to the backbone classifies audio as the head classifi
   other.mean.assign(57, 0.0f);
   other.stdev.assign(57, 1.0f);
   other.input.front_end = FrontEndOptions{};
-  CHECK_THROWS_AS(AttachHead(Backbone(), Model::Create(other, 1), card), InputError);
+  CHECK_THROWS_AS(AttachHead(Backbone(), Model::Create(other, 1), card), ModelError);
 }
 
 TEST_CASE("a head on the convnet's features and the GTZAN vector, attached, classifies GTZAN clips of audio",
@@ -312,22 +312,22 @@ TEST_CASE("import-keras refuses layers it does not support with one line naming 
     }
     return path;
   };
-  CHECK_THAT(test::MessageOf<FormatError>([&] { ReadKerasConvnet(keras("")); }),
+  CHECK_THAT(test::MessageOf<ModelError>([&] { ReadKerasConvnet(keras("")); }),
              Catch::Contains("not a Keras model file"));
-  CHECK_THAT(test::MessageOf<FormatError>([&] { ReadKerasConvnet(keras(R"({"class_name": "Model", "config": {}})")); }),
+  CHECK_THAT(test::MessageOf<ModelError>([&] { ReadKerasConvnet(keras(R"({"class_name": "Model", "config": {}})")); }),
              Catch::Contains("only Sequential"));
-  CHECK_THAT(test::MessageOf<FormatError>([&] {
+  CHECK_THAT(test::MessageOf<ModelError>([&] {
                ReadKerasConvnet(keras(R"({"class_name": "Sequential", "config": [{"class_name": "Conv1D",
                  "config": {"name": "conv1d_1"}}]})"));
              }),
              Catch::Contains("layer 'conv1d_1': a Conv1D layer here (expected Melspectrogram)"));
-  CHECK_THAT(test::MessageOf<FormatError>([&] {
+  CHECK_THAT(test::MessageOf<ModelError>([&] {
                ReadKerasConvnet(keras(R"({"class_name": "Sequential", "config": [{"class_name": "Melspectrogram",
                  "config": {"name": "mel", "sr": 12000, "n_dft": 512, "n_hop": 256, "n_mels": 96, "fmin": 0,
                  "fmax": 6000, "power_melgram": 1.0, "return_decibel_melgram": true}}]})"));
              }),
              Catch::Contains("layer 'mel': power_melgram = 1.0"));
-  CHECK_THROWS_AS(ReadKerasConvnet((dir / "missing.hdf5").string()), IoError);
+  CHECK_THROWS_AS(ReadKerasConvnet((dir / "missing.hdf5").string()), ModelError);
 }
 
 TEST_CASE("shared: import-keras of the authors' file gives the bundled backbone", "[shared][msd]") {

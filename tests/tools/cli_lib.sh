@@ -24,3 +24,18 @@ expect() {
 
 # has NAME FILE REGEX: FILE has a line matching REGEX.
 has() { grep -Eq -- "$3" "$2" && ok || bad "$1: no line /$3/ in: $(head -c 2000 "$2")"; }
+
+# le32 N: N as 4 little-endian bytes (printf escapes).
+le32() { printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $((($1 >> 8) & 255)) $((($1 >> 16) & 255)) $((($1 >> 24) & 255)); }
+
+# float_wav FILE RATE ZEROS BAD VALUE: a mono 32-bit float WAV of ZEROS zero samples, then
+# BAD samples whose 4 little-endian bytes are VALUE (printf escapes: '\x00\x00\xc0\x7f' is NaN).
+float_wav() {
+  local file=$1 rate=$2 zeros=$3 bad=$4 value=$5 data=$((($3 + $4) * 4))
+  {
+    printf "RIFF$(le32 $((36 + data)))WAVEfmt $(le32 16)\\x03\\x00\\x01\\x00$(le32 "$rate")$(le32 $((rate * 4)))\\x04\\x00\\x20\\x00data$(le32 $data)"
+    head -c $((zeros * 4)) /dev/zero
+    local i
+    for ((i = 0; i < bad; i++)); do printf "$value"; done
+  } >"$file"
+}

@@ -41,6 +41,9 @@ expect cut-wav 1 "^genre-features: $tmp/cut.wav: truncated file: header declares
 expect cut-flac 1 "^genre-features: $tmp/cut.flac: (decode error|truncated file)" -- "$tmp/cut.flac" --format csv
 expect zero-length 1 "^genre-features: $tmp/zero.wav: no audio samples \(0 frames\)$" -- "$tmp/zero.wav" --format csv
 expect too-short 1 "^genre-features: $in/short_0.3s.wav: signal of 1102 samples \(0.0499773 s at 22050 Hz\) is shorter than one FFT frame \(n_fft = 2048\)$" -- "$in/short_0.3s.wav" --duration 0.05 --format csv
+float_wav "$tmp/nan.wav" 22050 22050 10 '\x00\x00\xc0\x7f'
+expect nan 1 "^genre-features: $tmp/nan.wav: non-finite sample \(NaN\) at 1 s$" -- "$tmp/nan.wav" --format csv
+expect nan-vector 1 "^genre-features: $tmp/nan.wav: non-finite sample \(NaN\) at 1 s$" -- "$tmp/nan.wav" --kind gtzan-vector
 expect past-end 1 "^genre-features: $in/short_0.3s.wav: offset 1 s is past the end of the audio \(0.3 s\)$" -- "$in/short_0.3s.wav" --offset 1 --format csv
 
 # --- a batch goes on past bad files -------------------------------------------

@@ -88,6 +88,42 @@ has batch-random "$tmp/err" "^genre-guess: $tmp/random.flac: "
 has batch-truncated "$tmp/err" "^genre-guess: $tmp/truncated.flac: "
 [ "$(grep -c '"status":"error"' "$tmp/out")" -ge 4 ] && ok || bad "batch: 4 error records expected"
 
+# --- samples that are not numbers (issue 14, defect 2): an error record naming the time ----
+float_wav "$tmp/nan.wav" 16000 8000 16000 '\x00\x00\xc0\x7f'
+float_wav "$tmp/inf.wav" 16000 24000 50 '\x00\x00\x80\xff'
+float_wav "$tmp/huge.wav" 16000 16000 4 '\x00\x00\x80\x7e'
+expect non-finite 1 "" -- "${m[@]}" "$tmp/nan.wav" "$in/blues.00000.flac" "$tmp/inf.wav" "$tmp/huge.wav" --format jsonl
+has nan-line "$tmp/err" "^genre-guess: $tmp/nan.wav: non-finite sample \(NaN\) at 0.5 s$"
+has inf-line "$tmp/err" "^genre-guess: $tmp/inf.wav: non-finite sample \(-Inf\) at 1.5 s$"
+has huge-line "$tmp/err" "^genre-guess: $tmp/huge.wav: sample value 8.50706e\+37 at 1 s is beyond \+-10000 \(full scale is \+-1\)$"
+[ "$(grep -c '' "$tmp/err")" -eq 3 ] && ok || bad "non-finite: 3 lines expected on stderr: $(cat "$tmp/err")"
+has nan-record "$tmp/out" "\"path\":\"$tmp/nan.wav\",\"status\":\"error\""
+has nan-batch-goes-on "$tmp/out" "\"path\":\"$in/blues.00000.flac\".*\"status\":\"ok\""
+grep -qE '"(confidence|blues|classical|metal)":null' "$tmp/out" && bad "non-finite: a null value in the output: $(cat "$tmp/out")" || ok
+
+# --- silence (defect 5): no genre named, in every format ---------------------------------
+float_wav "$tmp/zero.wav" 16000 48000 0 ''
+float_wav "$tmp/quiet.wav" 16000 48000 1 '\x00\x00\x80\x38'  # one sample of 2^-14: -84 dBFS
+expect silent-json 0 "" -- "${m[@]}" "$tmp/zero.wav" "$tmp/quiet.wav" "$in/blues.00000.flac" --format jsonl
+has silent-zero "$tmp/out" "^\{.*\"path\":\"$tmp/zero.wav\",\"peak_dbfs\":null,\"probabilities\":\{\},\"silent\":true,\"status\":\"ok\",\"top\":\[\]"
+has silent-quiet "$tmp/out" "\"path\":\"$tmp/quiet.wav\",\"peak_dbfs\":-84\.2[0-9]*,.*\"silent\":true,.*\"top\":\[\]"
+has not-silent "$tmp/out" "\"path\":\"$in/blues.00000.flac\",\"peak_dbfs\":-[0-9.]+,\"probabilities\":\{\"blues\".*\"silent\":false"
+expect silent-table 0 "" -- "${m[@]}" "$tmp/zero.wav" "$tmp/quiet.wav"
+has silent-table-zero "$tmp/out" "^  silent: every sample is zero: no genre named$"
+has silent-table-quiet "$tmp/out" "^  silent: the loudest sample is -84\.3 dBFS, below -70 dBFS: no genre named$"
+grep -q "rank" "$tmp/out" && bad "silent-table: a genre table for a silent song" || ok
+expect silent-csv 0 "" -- "${m[@]}" "$tmp/zero.wav" --format csv
+has silent-csv-row "$tmp/out" "^$tmp/zero.wav,ok,3\.000,[0-9]+,,,,,,silent$"
+expect silence-floor 0 "" -- "${m[@]}" "$tmp/quiet.wav" --silence -90 --format jsonl
+has silence-floor-classified "$tmp/out" "\"silent\":false,\"status\":\"ok\",\"top\":\[\{"
+
+# --- invalid options (defect 4): exit 2 before any work, naming the field and its range ----
+expect offset-negative 2 "^genre-guess: offset must be >= 0 seconds, got -1$" -- "${m[@]}" "$tmp/missing.wav" --offset -1
+expect duration-zero 2 "^genre-guess: duration must be > 0 seconds \(< 0: to the end\), got 0$" -- "${m[@]}" "$tmp/missing.wav" --duration 0
+expect hop-zero 2 "^genre-guess: --hop must be > 0 seconds, got 0$" -- "${m[@]}" "$tmp/missing.wav" --hop 0
+expect silence-positive 2 "^genre-guess: silence must be in \[-200, 0\] dBFS, got 3$" -- "${m[@]}" "$tmp/missing.wav" --silence 3
+expect offset-bad-model 2 "^genre-guess: offset must be >= 0 seconds, got -1$" -- -m "$tmp/cut.gmdl" "$in/blues.00000.flac" --offset -1
+
 # --- MSD track files, for a model trained on MSD features ------------------------------
 msd=$data/msd
 "$train" train "$msd/TRAAABD128F429CF47.h5" "$msd/TRAAADZ128F9348C2E.h5" --labels "$msd/tagtraum_sample.cls" \

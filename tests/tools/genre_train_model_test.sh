@@ -105,6 +105,16 @@ expect not-a-model 3 "^genre-train: $in/short_0.3s.wav: not a genre model file$"
 expect resume-nothing 3 "^genre-train: $tmp/none.gmdl.run/checkpoints/last.ckpt: no checkpoint to resume from$" -- train "$tmp/ds" -o "$tmp/none.gmdl" "${small[@]}" --resume
 expect bad-lr 2 "^genre-train: lr must be > 0, got -1.000000$" -- train "$tmp/ds" -o "$tmp/e.gmdl" --lr -1
 expect bad-arch 2 "^genre-train: .*--arch" -- train "$tmp/ds" -o "$tmp/e.gmdl" --arch resnet
+# Every option is checked before any data is read (issue 14, defect 3): a dataset that
+# does not exist would be exit 5, so exit 2 proves the order.
+expect bad-dropout 2 "^genre-train: dropout must be in \[0, 1\), got 1.5$" -- train "$tmp/none" -o "$tmp/opt.gmdl" --dropout 1.5
+expect bad-channels 2 "^genre-train: channels must be in \[1, 1024\], got 0$" -- train "$tmp/none" -o "$tmp/opt.gmdl" --channels 0
+expect bad-hidden 2 "^genre-train: hidden must be in \[1, 8192\], got -3$" -- train "$tmp/none" -o "$tmp/opt.gmdl" --hidden -3
+expect small-window 2 "^genre-train: window must be >= 2\^blocks \(16\) for cnn2d, got 8$" -- train "$tmp/none" -o "$tmp/opt.gmdl" --window 8
+expect cv-bad-dropout 2 "^genre-train: dropout must be in \[0, 1\), got 1.5$" -- cv "$tmp/none" --dropout 1.5
+expect search-bad-grid 2 "^genre-train: dropout must be in \[0, 1\), got 1.5$" -- search "$tmp/none" --grid-dropout 0.3,1.5
+expect search-bad-lr 2 "^genre-train: lr must be > 0, got 0.000000$" -- search "$tmp/none" --grid-lr 1e-3,0
+[ ! -e "$tmp/opt.gmdl.run" ] && ok || bad "a refused option still made the run folder"
 
 
 # --- feature tables: mlp on the GTZAN vector, evaluated on table rows and on audio ----

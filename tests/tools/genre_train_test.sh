@@ -40,6 +40,7 @@ has summary-header "$tmp/out" '^label +train +seconds +valid +seconds +test +sec
 has summary-blues "$tmp/out" '^blues +[0-9]+ +[0-9.]+ +[0-9]+ +[0-9.]+ +[0-9]+ +[0-9.]+ +2 +30\.[0-9]$'
 has summary-total "$tmp/out" '^total .* 3 +60\.[0-9]$'
 has summary-skipped "$tmp/out" '^skipped: 1 file\(s\)$'
+has summary-skipped-once "$tmp/out" "^  $tmp/ds/metal/metal.00003.wav: [a-z]"  # the path once (issue 14, defect 7)
 expect summary-json 1 "" -- data summary "$tmp/ds" "$tmp/ds2" --format json --folds 2
 has summary-json-total "$tmp/out" '"classes": \['
 expect summary-msd 1 "^genre-train: skipped $msd/TRAAADZ128F9348C2E.h5: no label for track TRAAADZ128F9348C2E$" -- data summary "$msd/TRAAABD128F429CF47.h5" "$msd/TRAAADZ128F9348C2E.h5" --labels "$msd/tagtraum_sample.cls"

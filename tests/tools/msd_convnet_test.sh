@@ -104,7 +104,7 @@ bin=$build/genre-train
 expect attach-calibrated 0 "" -- attach "$src/models/msd-convnet.gmdl" "$tmp/head2.gmdl" -o "$tmp/warm.gmdl" \
   --calibration "$tmp/calibration.json"
 echo '{"tracks": 6}' >"$tmp/nocal.json"
-expect attach-bad-calibration 3 "^genre-train: $tmp/nocal.json: not a calibration file" -- \
+expect attach-bad-calibration 5 "^genre-train: $tmp/nocal.json: not a calibration file" -- \
   attach "$src/models/msd-convnet.gmdl" "$tmp/head2.gmdl" -o "$tmp/x.gmdl" --calibration "$tmp/nocal.json"
 bin=$build/genre-guess
 expect warm-card 0 "" -- -m "$tmp/warm.gmdl" --model-info

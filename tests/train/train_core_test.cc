@@ -129,14 +129,32 @@ TEST_CASE("model file container: round trip, truncation, corruption, versions", 
                     (dir / "v2.gmdl").string() + ": model format_version 2 is not supported (this build reads 1)");
   CHECK_THROWS_WITH(ReadModelFile(test::Input("short_0.3s.wav").string()),
                     test::Input("short_0.3s.wav").string() + ": not a genre model file");
-  CHECK_THROWS_AS(ReadModelFile((dir / "none.gmdl").string()), IoError);
+  CHECK_THROWS_AS(ReadModelFile((dir / "none.gmdl").string()), ModelError);
 
   ModelCard bad = SmallCard();
   bad.classes = {"only"};
   CHECK_THROWS_WITH(WriteModelFile(path, bad, ""), path + ": invalid model card: needs at least 2 classes, has 1");
   bad = SmallCard();
   bad.input.kind = "vector";
-  CHECK_THROWS_AS(WriteModelFile(path, bad, ""), FormatError);
+  CHECK_THROWS_AS(WriteModelFile(path, bad, ""), ModelError);
+}
+
+TEST_CASE("a card's numbers must fit their types (found by fuzz_model)", "[model][card][errors]") {
+  // get<int>() of 2e70 is undefined behaviour; get<float>() of 1e300 too: both are refused.
+  nlohmann::json j = ToJson(SmallCard());
+  j["input"]["window"] = 2.04811e+70;
+  CHECK_THROWS_WITH(CardFromJson(j, "m.gmdl"), "m.gmdl: invalid model card: window must be an integer in int's range, got 2.04811e+70");
+  j = ToJson(SmallCard());
+  j["arch"]["hidden"] = {8, 4294967296LL};
+  CHECK_THROWS_AS(CardFromJson(j, "m.gmdl"), ModelError);
+  j = ToJson(SmallCard());
+  j["standardisation"]["std"][0] = 1e300;
+  CHECK_THROWS_WITH(CardFromJson(j, "m.gmdl"),
+                    "m.gmdl: invalid model card: standardisation std must hold numbers in float's range, got 1e+300");
+  j = ToJson(SmallCard());
+  j["input"]["front_end"]["n_fft"] = -1e20;
+  CHECK_THROWS_AS(CardFromJson(j, "m.gmdl"), ModelError);
+  CHECK_NOTHROW(CardFromJson(ToJson(SmallCard()), "m.gmdl"));
 }
 
 TEST_CASE("ensemble files: members whole inside, genres matched by name, bad ensembles refused", "[model][card]") {
@@ -184,7 +202,7 @@ TEST_CASE("ensemble files: members whole inside, genres matched by name, bad ens
   cut.weights.resize(cut.weights.size() - 3);
   CHECK_THROWS_WITH(EnsembleMembers(cut, e), Catch::StartsWith(e + ": ensemble member 2 is truncated"));
   cut.weights.resize(cut.weights.size() / 2 - 20);
-  CHECK_THROWS_AS(EnsembleMembers(cut, e), FormatError);
+  CHECK_THROWS_AS(EnsembleMembers(cut, e), ModelError);
   // An ensemble card needs both kinds.
   ModelCard half = back.card;
   half.input.kind = "logmel";

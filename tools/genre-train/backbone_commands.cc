@@ -24,33 +24,6 @@ namespace genre_train {
 
 namespace {
 
-// An output that cannot be written (exit 4), told apart from the input models' problems (exit 3).
-struct OutputError : genre::Error {
-  using genre::Error::Error;
-};
-
-void Save(const genre::Model& model, const std::string& out) {
-  try {
-    model.Save(out);
-  } catch (const genre::Error& e) {
-    throw OutputError(e.what());
-  }
-}
-
-int Run(const std::function<int()>& body) {
-  try {
-    return body();
-  } catch (const OutputError& e) {
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return kExitOutput;
-  } catch (const genre::OptionError& e) {
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return kExitUsage;
-  } catch (const genre::Error& e) {
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return kExitModel;
-  }
-}
 
 
 std::vector<std::string> ReadTags(const std::string& path) {
@@ -105,7 +78,7 @@ int ImportKeras(const std::string& in, const std::string& out, std::string tags_
                      {"tags_file", fs::path(tags_path).filename().string()}};
     return genre::ImportKeras(keras, std::move(card));
   }();
-  Save(model, out);
+  model.Save(out);
   std::cout << "imported " << model.parameters() << " parameters, " << model.card().classes.size() << " tags -> "
             << out << " (weights " << model.WeightsHash() << ")\n";
   return kExitOk;
@@ -143,7 +116,7 @@ int Attach(const std::string& backbone_path, const std::string& head_path, const
     model.card().temperature = c.temperature;
     model.card().calibration = c.record;
   }
-  Save(model, out);
+  model.Save(out);
   std::cout << "attached " << head_path << " to " << backbone_path << " -> " << out << " ("
             << model.card().classes.size() << " genres, " << model.parameters() << " parameters)\n";
   return kExitOk;
@@ -211,8 +184,7 @@ int FineTuneCommand(FineTuneArgs& a, const std::string& command) {
   } catch (const genre::OptionError&) {
     throw;
   } catch (const genre::Error& e) {
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return kExitNoData;
+    return ErrorExit(e);
   }
   std::cout << "fine-tuning the last " << trained << " blocks and the head of " << a.model << " on "
             << split.train.size() << " songs (" << split.valid.size() << " validation, " << split.test.size()
@@ -228,8 +200,7 @@ int FineTuneCommand(FineTuneArgs& a, const std::string& command) {
   } catch (const genre::OptionError&) {
     throw;
   } catch (const genre::Error& e) {
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return kExitNoData;
+    return ErrorExit(e);
   }
   nlohmann::json record = {{"command", command},
                            {"start_model", model.card().name},
@@ -266,7 +237,7 @@ int FineTuneCommand(FineTuneArgs& a, const std::string& command) {
   card.created = Timestamp();
   card.training["fine_tune"] = record;
   card.training.erase("cv");  // the start model's CV figures do not describe this one
-  Save(model, a.out);
+  model.Save(a.out);
   std::cout << "best epoch " << result.best_epoch << " (" << result.stop_reason << ") -> " << a.out << " (weights "
             << model.WeightsHash() << ")\n";
   return skipped > 0 ? kExitSkipped : kExitOk;
@@ -285,7 +256,7 @@ void AddBackboneCommands(CLI::App* app, Action& action, const std::string& comma
   imp->add_option("-o,--out", s->out, "Model file to write")->required();
   imp->add_option("--tags", s->tags, "Tag names, one per line, in output order (default: tags.txt beside the file)");
   imp->callback([s, &action, command] {
-    action = [s, command] { return Run([&] { return ImportKeras(s->in, s->out, s->tags, command); }); };
+    action = [s, command] { return ImportKeras(s->in, s->out, s->tags, command); };
   });
   CLI::App* att = app->add_subcommand(kModelCommands[5].name, kModelCommands[5].help);
   att->add_option("backbone", s->backbone, "The imported backbone (genre-train import-keras)")->required();
@@ -298,7 +269,7 @@ void AddBackboneCommands(CLI::App* app, Action& action, const std::string& comma
   att->add_option("--cv", s->cv, "A cv.json of genre-train combine to record in the card; repeatable");
   att->callback([s, &action, command] {
     action = [s, command] {
-      return Run([&] { return Attach(s->backbone, s->head, s->out, s->name, s->calibration, s->cv, command); });
+      return Attach(s->backbone, s->head, s->out, s->name, s->calibration, s->cv, command);
     };
   });
   auto f = std::make_shared<FineTuneArgs>();
@@ -323,7 +294,7 @@ void AddBackboneCommands(CLI::App* app, Action& action, const std::string& comma
   ft->add_option("--cache", f->data.cache, "Feature cache (HDF5) for the songs' prefixes");
   ft->add_option("--name", f->name, "Model name (default: the start model's)");
   ft->callback([f, &action, command] {
-    action = [f, command] { return Run([&] { return FineTuneCommand(*f, command); }); };
+    action = [f, command] { return FineTuneCommand(*f, command); };
   });
 }
 

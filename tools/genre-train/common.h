@@ -21,8 +21,9 @@ namespace genre_train {
 namespace fs = std::filesystem;
 
 
-constexpr int kExitOk = 0, kExitSkipped = 1, kExitUsage = 2, kExitModel = 3, kExitOutput = 4, kExitNoData = 5;
-inline constexpr const char* kVersion = "0.1.0";
+using genre::kExitOk, genre::kExitUsage, genre::kExitModel, genre::kExitOutput, genre::kExitNoData;
+constexpr int kExitSkipped = genre::kExitPartial;
+inline constexpr const char* kVersion = GENRE_VERSION;
 
 // Options shared by the subcommands that read a dataset.
 struct DatasetArgs {
@@ -82,9 +83,10 @@ inline void PrintSkipped(const genre::Dataset& d) {
     std::cerr << "genre-train: skipped " << s.Line() << "\n";
 }
 
-inline int ExitFor(const genre::Error& e) {
-  if (dynamic_cast<const genre::OptionError*>(&e)) return kExitUsage;
-  return kExitNoData;
+// One line on stderr, and the exit code of the error's type (genre::ExitCodeFor).
+inline int ErrorExit(const genre::Error& e) {
+  std::cerr << "genre-train: " << e.what() << "\n";
+  return genre::ExitCodeFor(e);
 }
 
 // Now, as model cards record it: 2026-12-02T10:00:00Z.
@@ -111,7 +113,7 @@ inline constexpr const char* kFooter =
     "Exit codes: 0 done; 1 done, some files skipped (listed on stderr); 2 usage error or\n"
     "            invalid option; 3 model or checkpoint problem (unreadable, truncated, another\n"
     "            class list or architecture; the model tool missing); 4 output could not be\n"
-    "            written; 5 no usable data.";
+    "            written; 5 no usable data (or it could not be processed).";
 
 // The model commands and their one-line help. They run in genre-train-model (the
 // only genre-train code that links libtorch, ~0.5 s and ~150 MB at start-up):

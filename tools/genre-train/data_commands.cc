@@ -96,7 +96,7 @@ void PrintSummary(const genre::Dataset& d, const genre::DatasetSummary& s, const
     std::cout << "\n";
   }
   std::cout << "\nskipped: " << d.skipped.size() << " file(s)\n";
-  for (const genre::Skipped& sk : d.skipped) std::cout << "  " << sk.path << ": " << sk.reason << "\n";
+  for (const genre::Skipped& sk : d.skipped) std::cout << "  " << sk.Line() << "\n";
   if (!d.notes.empty()) {
     std::cout << "notes:\n";
     for (const std::string& n : d.notes) std::cout << "  " << n << "\n";
@@ -138,15 +138,13 @@ int Summary(DatasetArgs& a, const std::string& format, const std::string& out) {
     if (a.folds) folds = genre::AssignFolds(d, a.folds, a.split.seed);
   } catch (const genre::Error& e) {
     PrintSkipped(d);
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return ExitFor(e);
+    return ErrorExit(e);
   }
   if (!out.empty()) {
     try {
       genre::WriteManifest(out, d, folds);
     } catch (const genre::Error& e) {
-      std::cerr << "genre-train: " << e.what() << "\n";
-      return kExitOutput;
+      return ErrorExit(e);
     }
   }
   if (format == "json") std::cout << SummaryJson(d, genre::Summarize(d, seconds), a, folds).dump(2) << "\n";
@@ -172,14 +170,9 @@ int Cache(DatasetArgs& a, genre::CacheOptions& co, const std::string& features, 
       if (t.kind == genre::TrackKind::kAudio) files.push_back(t.path);
     if (files.empty()) throw genre::InputError("no audio files to cache (MSD tracks carry their own features)");
     r = genre::FeatureCache::Update(a.cache, files, co);
-  } catch (const genre::IoError& e) {
-    PrintSkipped(d);
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return d.tracks.empty() ? kExitNoData : kExitOutput;
   } catch (const genre::Error& e) {
     PrintSkipped(d);
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return ExitFor(e);
+    return ErrorExit(e);
   }
   PrintSkipped(d);
   for (const genre::Skipped& s : r.failed) std::cerr << "genre-train: skipped " << s.reason << "\n";
@@ -207,8 +200,7 @@ int ToMsd(DatasetArgs& a, std::vector<std::string> positional, const genre::MsdA
     d = genre::LoadDataset(a.dataset);
   } catch (const genre::Error& e) {
     PrintSkipped(d);
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return ExitFor(e);
+    return ErrorExit(e);
   }
   std::vector<std::size_t> audio;
   std::vector<std::string> out_paths;
@@ -224,6 +216,7 @@ int ToMsd(DatasetArgs& a, std::vector<std::string> positional, const genre::MsdA
   }
   std::mutex h5_mutex;
   std::vector<std::string> failed(audio.size());
+  std::vector<char> output_failed(audio.size(), 0);  // the MSD file could not be written
   std::size_t written = 0;
   genre::Progress progress("analysing", audio.size(), !quiet && genre::Progress::StderrIsTerminal());
   genre::ParallelFor(audio.size(), a.threads, [&](std::size_t k) {
@@ -247,6 +240,7 @@ int ToMsd(DatasetArgs& a, std::vector<std::string> positional, const genre::MsdA
       ++written;
     } catch (const genre::Error& e) {
       failed[k] = e.what();
+      output_failed[k] = dynamic_cast<const genre::OutputError*>(&e) != nullptr;
     }
     progress.Advance();
   });
@@ -256,7 +250,7 @@ int ToMsd(DatasetArgs& a, std::vector<std::string> positional, const genre::MsdA
   for (std::size_t k = 0; k < audio.size(); ++k)
     if (!failed[k].empty()) {
       ++n_failed;
-      output_error |= failed[k].rfind(out_paths[k], 0) == 0;
+      output_error |= output_failed[k] != 0;
       std::cerr << "genre-train: skipped " << failed[k] << "\n";
     }
   std::cout << outdir << ": " << written << " MSD-layout files written, " << n_failed << " failed\n";

@@ -51,8 +51,7 @@ int Combine(const std::vector<std::string>& files, std::vector<std::string> name
     for (const std::string& f : files) read.push_back(genre::ReadPredictions(f));
     joined = genre::JoinPredictions(read);
   } catch (const genre::Error& e) {
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return ExitFor(e);
+    return ErrorExit(e);
   }
   if (names.empty())
     for (const std::string& f : files) names.push_back(fs::path(f).parent_path().filename().string());
@@ -94,8 +93,7 @@ int Combine(const std::vector<std::string>& files, std::vector<std::string> name
       for (std::size_t i = 0; i < rows.size(); ++i) rows[i].probs = mean[i];
       genre::WriteTextFile((fs::path(out_dir) / "predictions.csv").string(), genre::PredictionsCsv(joined.classes, rows));
     } catch (const genre::Error& e) {
-      std::cerr << "genre-train: " << e.what() << "\n";
-      return kExitOutput;
+      return ErrorExit(e);
     }
   }
   return kExitOk;
@@ -136,8 +134,7 @@ int Calibrate(const std::vector<std::string>& files, const std::string& out_dir)
     for (const auto& p : probs) scaled.push_back(genre::ApplyTemperature(p, temperature));
     after = genre::Calibration(scaled, truth, kBins);
   } catch (const genre::Error& e) {
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return ExitFor(e);
+    return ErrorExit(e);
   }
   std::cout << probs.size() << " tracks"
             << (files.size() > 1 ? ", mean of " + std::to_string(files.size()) + " runs" : std::string()) << "\n"
@@ -158,8 +155,7 @@ int Calibrate(const std::vector<std::string>& files, const std::string& out_dir)
                                 {"predictions", files.size() == 1 ? nlohmann::json(files.front()) : nlohmann::json(files)}};
       genre::WriteTextFile((fs::path(out_dir) / "calibration.json").string(), j.dump(2) + "\n");
     } catch (const genre::Error& e) {
-      std::cerr << "genre-train: " << e.what() << "\n";
-      return kExitOutput;
+      return ErrorExit(e);
     }
   }
   return kExitOk;
@@ -177,9 +173,8 @@ int Ensemble(const std::vector<std::string>& models, const std::string& out, con
       const genre::CalibrationFile c = genre::ReadCalibrationFile(calibration);
       card.temperature = c.temperature;
       card.calibration = c.record;
-    } catch (const genre::Error& e) {
-      std::cerr << "genre-train: " << e.what() << "\n";
-      return kExitUsage;
+    } catch (const genre::Error& e) {  // missing or not a calibration file: unusable data (5)
+      return ErrorExit(e);
     }
   }
   if (models.size() < 2) {
@@ -189,8 +184,7 @@ int Ensemble(const std::vector<std::string>& models, const std::string& out, con
   try {
     for (const std::string& m : models) genre::ReadModelCard(m);
   } catch (const genre::Error& e) {
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return kExitModel;
+    return ErrorExit(e);
   }
   for (const std::string& cv_file : cv_files) {
     std::ifstream in(cv_file);
@@ -204,12 +198,8 @@ int Ensemble(const std::vector<std::string>& models, const std::string& out, con
   }
   try {
     card = genre::WriteEnsembleFile(out, models, card);
-  } catch (const genre::IoError& e) {
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return kExitOutput;
   } catch (const genre::Error& e) {  // members with other genres, a nested ensemble
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return kExitModel;
+    return ErrorExit(e);
   }
   std::cout << out << ": ensemble of " << models.size() << " models (" << card.classes.size() << " genres)\n";
   return kExitOk;

@@ -8,7 +8,7 @@
 //   genre-train train  SOURCE... -o model.gmdl [--arch cnn2d|cnn1d|mlp] [--resume] ...
 //   genre-train eval   MODEL SOURCE...
 //   genre-train cv     SOURCE... [--folds 5]
-//   genre-train search SOURCE... [--lr 1e-3,3e-4] [--batch 32,64] [--dropout 0.3,0.5]
+//   genre-train search SOURCE... [--grid-lr 1e-3,3e-4] [--grid-batch 32,64] [--grid-dropout 0.3,0.5]
 //   genre-train combine RUN/predictions.csv... [--out-dir DIR]
 //   genre-train calibrate RUN/predictions.csv... [--out-dir DIR]
 //   genre-train ensemble A.gmdl B.gmdl... -o ensemble.gmdl [--cv DIR/cv.json]
@@ -64,5 +64,5 @@ int main(int argc, char** argv) {
   AddEnsembleCommands(&app, action, command);
   for (const ModelCommand& c : kModelCommands) app.add_subcommand(c.name, c.help)->allow_extras();  // listed in --help
   if (const int status = genre_cli::Parse(app, argc, argv, "genre-train", kExitUsage); status >= 0) return status;
-  return action ? action() : kExitUsage;
+  return genre_cli::Guarded("genre-train", [&] { return action ? action() : kExitUsage; });
 }

@@ -139,6 +139,9 @@ struct ModelArgs {
     card.input.window = window > 0 ? window : arch == "cnn2d" ? 130 : arch == "cnn1d" ? 32 : 1;
     card.input.hop = hop > 0 ? hop : std::max(1, card.input.window / 2);
     card.input.rows = genre::InputRows(card.input);
+    card.arch.Validate();  // every field, before any data is read
+    card.input.Validate();
+    genre::ValidateFit(card.arch, card.input);
     card.git_commit = GENRE_GIT_COMMIT;
     card.created = Timestamp();
     return card;
@@ -268,12 +271,6 @@ void PrintEvaluation(const genre::Evaluation& ev, const std::string& what) {
             << genre::ConfusionTable(ev.tracks);
 }
 
-int ErrorExit(const genre::Error& e) {
-  std::cerr << "genre-train: " << e.what() << "\n";
-  if (dynamic_cast<const genre::OptionError*>(&e)) return kExitUsage;
-  return kExitNoData;
-}
-
 // Everything train, cv and search do before training: options, the run folder
 // `dir` ("" = none; it also holds the default log-mel cache), the dataset, its
 // split and inputs. Returns -1 to go on, else the exit code (after one line).
@@ -289,8 +286,7 @@ int Prepare(ModelArgs& a, const std::string& dir, genre::ModelCard& card, genre:
   try {
     genre::MakeDirectories(dir);
   } catch (const genre::Error& e) {
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return kExitOutput;
+    return ErrorExit(e);
   }
   try {
     genre::SetTorchThreads(a.data.threads);
@@ -344,18 +340,8 @@ int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool
                 << genre::ResolveThreads(a.data.threads) << " threads\n";
     run = genre::TrainOnSplit(model, data, options,
                               [&](const genre::EpochStats& st, int epochs) { printer(st, epochs, ""); });
-  } catch (const genre::FormatError& e) {
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return kExitModel;
-  } catch (const genre::InputError& e) {
-    std::cerr << "genre-train: " << e.what() << "\n";
-    const std::string what = e.what();
-    const bool checkpoint = what.find("cannot resume") != std::string::npos ||
-                            what.find("no checkpoint to resume") != std::string::npos;
-    return checkpoint ? kExitModel : kExitNoData;
-  } catch (const genre::IoError& e) {
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return kExitOutput;
+  } catch (const genre::Error& e) {  // a checkpoint (3), the run folder (4), the data (5)
+    return ErrorExit(e);
   }
   if (!run.result.finished) {
     std::cout << "stopped after " << stop_after << " epoch(s) as asked; continue with --resume\n";
@@ -390,8 +376,7 @@ int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool
       std::cerr << "genre-train: note: curves.svg not drawn (gnuplot not found)\n";
     if (run.has_test) WriteEvaluation(run_dir, run.test, c.name + ": test split");
   } catch (const genre::Error& e) {
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return kExitOutput;
+    return ErrorExit(e);
   }
   if (a.log_format == "json") {
     nlohmann::json done = {{"event", "done"}, {"model", out}, {"stop_reason", run.result.stop_reason},
@@ -454,8 +439,7 @@ int EvalCommand(DatasetArgs& a, const std::string& model_path, const std::string
     genre::SetTorchThreads(a.threads);
     model = std::make_unique<genre::Model>(genre::Model::Load(model_path));
   } catch (const genre::Error& e) {
-    std::cerr << "genre-train: " << e.what() << "\n";
-    return kExitModel;
+    return ErrorExit(e);
   }
   genre::PreparedData data;
   try {
@@ -493,8 +477,7 @@ int EvalCommand(DatasetArgs& a, const std::string& model_path, const std::string
     try {
       WriteEvaluation(out_dir, ev, fs::path(model_path).stem().string());
     } catch (const genre::Error& e) {
-      std::cerr << "genre-train: " << e.what() << "\n";
-      return kExitOutput;
+      return ErrorExit(e);
     }
   }
   return data.dataset.skipped.empty() && data.examples.skipped.empty() ? kExitOk : kExitSkipped;
@@ -608,8 +591,7 @@ int CvCommand(ModelArgs& a, const std::string& out_dir, const std::string& comma
                                 std::to_string(k) + "-fold CV, " + card.arch.kind))
         std::cerr << "genre-train: note: confusion.svg not drawn (gnuplot not found)\n";
     } catch (const genre::Error& e) {
-      std::cerr << "genre-train: " << e.what() << "\n";
-      return kExitOutput;
+      return ErrorExit(e);
     }
   }
   return data.dataset.skipped.empty() && data.examples.skipped.empty() ? kExitOk : kExitSkipped;
@@ -617,6 +599,21 @@ int CvCommand(ModelArgs& a, const std::string& out_dir, const std::string& comma
 
 int SearchCommand(ModelArgs& a, const std::vector<double>& lrs, const std::vector<int>& batches,
                   const std::vector<double>& dropouts, const std::string& out_dir, const std::string& command) {
+  try {  // every grid point's options, before any data is read
+    for (double lr : lrs)
+      for (int batch : batches)
+        for (double dropout : dropouts) {
+          genre::TrainOptions o = a.train;
+          o.lr = lr;
+          o.batch = batch;
+          o.Validate();
+          genre::ArchOptions arch = genre::DefaultArch(a.arch);
+          arch.dropout = dropout;
+          arch.Validate();
+        }
+  } catch (const genre::Error& e) {
+    return ErrorExit(e);
+  }
   CvSetup setup;
   if (int status = PrepareCv(a, out_dir, 3, setup); status >= 0) return status;
   const auto& [card, options, data, k, fixed] = setup;
@@ -636,9 +633,6 @@ int SearchCommand(ModelArgs& a, const std::vector<double>& lrs, const std::vecto
           genre::TrainOptions o = options;
           o.lr = lr;
           o.batch = batch;
-          o.Validate();
-          if (!(dropout >= 0 && dropout < 1))
-            throw genre::OptionError("dropout must be in [0, 1), got " + std::to_string(dropout));
           const genre::CvOutcome cv = genre::CrossValidate(c, data, k, a.data.split.valid, a.data.split.seed, o, {}, fixed);
           results.push_back({lr, dropout, batch, cv});
           char buf[200];
@@ -672,8 +666,7 @@ int SearchCommand(ModelArgs& a, const std::vector<double>& lrs, const std::vecto
       genre::WriteTextFile((fs::path(out_dir) / "search.json").string(),
                            nlohmann::json{{"command", command}, {"folds", k}, {"ranked", ranked}}.dump(2));
     } catch (const genre::Error& e) {
-      std::cerr << "genre-train: " << e.what() << "\n";
-      return kExitOutput;
+      return ErrorExit(e);
     }
   }
   return kExitOk;

@@ -17,5 +17,5 @@ int main(int argc, char** argv) {
   AddModelCommands(&app, action, command);
   AddBackboneCommands(&app, action, command);
   if (const int status = genre_cli::Parse(app, argc, argv, "genre-train", kExitUsage); status >= 0) return status;
-  return action ? action() : kExitUsage;
+  return genre_cli::Guarded("genre-train", [&] { return action ? action() : kExitUsage; });
 }

@@ -39,7 +39,8 @@ struct AudioInfo {
 // through libsndfile's virtual I/O, since a pipe is not seekable.
 //
 // Throws IoError (missing path, directory, unreadable), FormatError (not audio,
-// corrupt or truncated data) and InputError (no samples, offset past the end);
+// corrupt or truncated data) and InputError (no samples, offset past the end, a
+// sample that is not a number or absurdly loud);
 // every message starts with the path.
 class AudioStream {
  public:
@@ -60,7 +61,11 @@ class AudioStream {
   std::int64_t expected_samples() const;
 
   // Writes up to `max` samples to `out`; returns how many. 0 means the end.
+  // Throws InputError at a float sample that is NaN, infinite or beyond +-1e4 (full
+  // scale is 1), naming the time: no such value ever reaches the output.
   std::size_t Read(float* out, std::size_t max);
+  // The largest |sample| decoded so far (mono, at the native rate; full scale is 1).
+  float peak() const;
 
  private:
   struct Impl;

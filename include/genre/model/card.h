@@ -43,6 +43,9 @@ struct InputSpec {
   int rows = 128;               // rows of one input column (n_mels, 24, D)
   int min_window = 0;           // waveform: shortest window analysed (shorter ones are zero-padded to it)
   int DecodeRate() const;       // the rate audio is decoded at: front_end's, 22050 Hz for waveform+gtzan
+  // Throws OptionError naming the field, its value and the allowed range (the kind, rows,
+  // window, hop, segment_s, min_window, the front end).
+  void Validate() const;
 };
 
 struct ArchOptions {
@@ -58,7 +61,12 @@ struct ArchOptions {
   std::vector<int> pool;
   std::string head = "features";
   bool MultiLabel() const { return kind == "msd-convnet" && head == "tags"; }
+  // Throws OptionError naming the field, its value and the allowed range.
+  void Validate() const;
 };
+// Throws OptionError when the network cannot read the input: another kind, or windows
+// too small for its pools (cnn2d halves rows and columns per block, cnn1d columns).
+void ValidateFit(const ArchOptions& arch, const InputSpec& input);
 // The defaults of an architecture: cnn2d 16-32-64-128 conv + 128 dense;
 // cnn1d 64-64-64 (kernel 5) + 64 dense; mlp 256-128; msd-convnet: Choi et al.'s five
 // 32-channel blocks, a linear head. Throws OptionError for other kinds.
@@ -83,14 +91,15 @@ struct ModelCard {
   nlohmann::json calibration = nlohmann::json::object();  // how the temperature was fitted (ECE before / after)
   std::string git_commit, created;
   bool IsEnsemble() const;
-  void Validate(const std::string& where) const;  // throws FormatError naming `where`
+  // Everything above, and the standardisation (finite, stdev > 0); throws ModelError naming `where`.
+  void Validate(const std::string& where) const;
 };
 
 nlohmann::json ToJson(const ModelCard& card);
 ModelCard CardFromJson(const nlohmann::json& j, const std::string& where);  // throws FormatError
 
-// Container I/O. WriteModelFile is atomic (temp + rename). ReadModelFile throws
-// IoError (unreadable), FormatError (not a model file, unknown format_version,
+// Container I/O. WriteModelFile is atomic (temp + rename; OutputError). ReadModelFile
+// throws ModelError (missing, unreadable, not a model file, unknown format_version,
 // truncated, corrupt, invalid card), naming the file.
 void WriteModelFile(const std::string& path, const ModelCard& card, const std::string& weights);
 struct ModelFileContents {
@@ -112,13 +121,13 @@ struct EnsembleMember {
   ModelFileContents contents;
   std::string where;  // "FILE (member N)", for messages
 };
-// The members of an ensemble's contents; throws FormatError (truncated, fewer than
+// The members of an ensemble's contents; throws ModelError (truncated, fewer than
 // 2, a nested ensemble, other genres), naming `where`.
 std::vector<EnsembleMember> EnsembleMembers(const ModelFileContents& ensemble, const std::string& where);
 // Writes an ensemble of the given model files (atomic) and returns its card: the
 // name, training (members are added), git_commit and created of `card`, the rest
-// made here. Throws IoError / FormatError (a member is not a model), InputError
-// (members with other genres, a nested ensemble), OptionError (< 2 members).
+// made here. Throws ModelError (a member is not a model, members with other genres,
+// a nested ensemble), OutputError, OptionError (< 2 members).
 ModelCard WriteEnsembleFile(const std::string& path, const std::vector<std::string>& member_paths, ModelCard card);
 
 }  // namespace genre

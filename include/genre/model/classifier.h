@@ -28,6 +28,10 @@ struct ClassifyOptions {
   double hop_s = 0;         // window hop in seconds (rounded to columns); 0: the model's (GTZAN-vector models: clips)
                             // waveform models: columns are samples; the hop is at most the window
   bool timeline = false;    // keep each window's probabilities and start time
+  double silence_dbfs = -70;  // a song whose loudest sample stays below this level is silent
+
+  // Throws OptionError naming the field, its value and the allowed range.
+  void Validate() const;
 };
 
 struct WindowProbabilities {
@@ -40,6 +44,11 @@ struct Classification {
   double duration_s = 0;     // of the analysed audio
   std::size_t windows = 0;                    // an ensemble: its member with the most
   std::vector<WindowProbabilities> timeline;  // when asked for (an ensemble: that member's)
+  // The loudest sample of the analysed audio (|x|, full scale 1; decoded, before
+  // resampling); -1 when unknown (MSD features). Below ClassifyOptions::silence_dbfs the
+  // song is `silent`: the probabilities say nothing about it and tools name no genre.
+  float peak = -1;
+  bool silent = false;
 };
 
 class Classifier {

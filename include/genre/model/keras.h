@@ -41,8 +41,8 @@ struct KerasConvnet {
   const NamedTensor& Tensor(const std::string& name) const;  // throws FormatError
 };
 
-// Throws IoError (unreadable), FormatError (not a Keras model, or a layer or setting
-// this reader does not support: one line naming the file, the layer and the setting).
+// Throws ModelError: unreadable, not a Keras model, or a layer or setting this reader
+// does not support (one line naming the file, the layer and the setting).
 KerasConvnet ReadKerasConvnet(const std::string& path);
 
 }  // namespace genre

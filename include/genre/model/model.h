@@ -20,10 +20,10 @@ int SetTorchThreads(int n);
 class Model {
  public:
   // Random initialisation from the card (seeded); an empty standardisation becomes
-  // the identity. Throws FormatError for an invalid card.
+  // the identity. Throws ModelError for an invalid card.
   static Model Create(const ModelCard& card, std::uint64_t seed);
-  // Throws IoError / FormatError (not a model file, unknown version, truncated,
-  // corrupt, weights that do not fit the card's architecture), naming the file.
+  // Throws ModelError (missing, unreadable, not a model file, unknown version, truncated,
+  // corrupt, weights that do not fit the card's architecture or are not finite), naming the file.
   // An ensemble file loads as an ensemble: no network of its own, its members in members().
   static Model Load(const std::string& path);
   static Model FromContents(ModelFileContents contents, const std::string& where);  // throws as Load
@@ -70,12 +70,12 @@ class Model {
 struct KerasConvnet;
 // The imported tagger (genre-train import-keras): an msd-convnet model with the
 // tags as classes and every weight from `keras`; `card` gives name, training
-// (provenance), commit and date, the rest is made from `keras`. Throws FormatError.
+// (provenance), commit and date, the rest is made from `keras`. Throws ModelError.
 Model ImportKeras(const KerasConvnet& keras, ModelCard card);
 // A genre model on the backbone: the backbone's blocks and front end, and the dense
 // layers of `head` (an mlp trained on msd-convnet features) with its standardisation
 // folded into the first layer. `card` gives name, training, commit and date. Throws
-// InputError when the head does not read the backbone's features.
+// ModelError when the head does not read the backbone's features.
 Model AttachHead(const Model& backbone, const Model& head, ModelCard card);
 // The mean of a song's window features (Model::SongFeatures) as a [features, 1] input.
 Matrix MeanFeatures(const Model& backbone, const std::vector<float>& samples, std::size_t hop = 0);

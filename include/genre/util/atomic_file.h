@@ -12,14 +12,14 @@ namespace genre {
 std::string TempPathFor(const std::string& path);
 
 // Renames a finished temporary file onto `path`; on failure removes it and
-// throws IoError naming `path`.
+// throws OutputError naming `path`.
 void CommitTemp(const std::string& tmp, const std::string& path);
 
 // Calls write(tmp) and commits tmp to `path`; if write throws, tmp is removed and
 // the exception propagates.
 void WriteAtomically(const std::string& path, const std::function<void(const std::string& tmp)>& write);
 
-// Creates a folder and its parents (no error if it exists); throws IoError naming it.
+// Creates a folder and its parents (no error if it exists); throws OutputError naming it.
 void MakeDirectories(const std::string& path);
 
 }  // namespace genre

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# bench/fuzz.sh SECONDS [BUILD_DIR [HARNESS...]]: builds the libFuzzer harnesses of fuzz/ (clang,
+# -fsanitize=fuzzer,address,undefined; BUILD_DIR defaults to build-fuzz), replays the
+# committed regression inputs, then runs each harness for SECONDS on a copy of its
+# committed corpus (with its dictionary) and prints one line per harness: executions,
+# seconds, executions per second, and any crash (the input is kept, its path printed).
+# Exit status: 0 no crash, 1 a crash or a failed regression input, 2 usage.
+# CI runs it for 20 s per harness (scripts/test.sh); the README records longer runs.
+set -uo pipefail
+secs=${1:-}
+if ! [[ "$secs" =~ ^[0-9]+$ ]] || [ "$secs" -lt 1 ]; then
+  echo "usage: bench/fuzz.sh SECONDS [BUILD_DIR [HARNESS...]]" >&2
+  exit 2
+fi
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(realpath -m "${2:-$root/build-fuzz}")
+harnesses=(audio model msd tables frontend)
+[ $# -gt 2 ] && harnesses=("${@:3}")  # some of them only
+declare -A max_len=([audio]=8192 [model]=20000 [msd]=32768 [tables]=12000 [frontend]=16384)
+
+CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DGENRE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null ||
+  exit 1
+cmake --build "$build" -j "$(nproc)" >"$build/build.log" 2>&1 || { tail -30 "$build/build.log"; exit 1; }
+
+work=$(mktemp -d /tmp/genre-fuzz.XXXXXX)
+# Leaks inside libvorbis and libhdf5 on malformed files are theirs (fuzz/lsan.supp).
+export LSAN_OPTIONS=suppressions=$root/fuzz/lsan.supp:print_suppressions=0
+# A C library asking malloc for a terabyte (libhdf5 does, for a damaged size field) gets
+# NULL, as it would from glibc, and reports an error; genre's own allocations go through
+# new, which throws: that escapes the harness and is caught as a crash.
+export ASAN_OPTIONS=allocator_may_return_null=1
+big=(-malloc_limit_mb=1073741824)
+status=0
+# Every committed regression input (a crash found and fixed) must run clean.
+for h in "${harnesses[@]}"; do
+  dir=$root/fuzz/regressions/$h
+  [ -d "$dir" ] && [ -n "$(ls -A "$dir")" ] || continue
+  if ! "$build/fuzz/fuzz_$h" -rss_limit_mb=2048 "${big[@]}" "$dir"/* >"$work/regressions-$h.log" 2>&1; then
+    echo "fuzz_$h: a regression input fails again:"
+    tail -20 "$work/regressions-$h.log"
+    status=1
+  fi
+done
+
+printf '%-14s %12s %8s %10s  %s\n' harness executions seconds "exec/s" result
+for h in "${harnesses[@]}"; do
+  mkdir -p "$work/$h"
+  cp "$root/fuzz/corpus/$h/"* "$work/$h/" 2>/dev/null
+  dict=()
+  [ -f "$root/fuzz/$h.dict" ] && dict=(-dict="$root/fuzz/$h.dict")
+  start=$(date +%s%N)
+  (cd "$work" && "$build/fuzz/fuzz_$h" "$work/$h" "${dict[@]}" -max_total_time="$secs" -max_len="${max_len[$h]}" \
+    -timeout=20 -rss_limit_mb=2048 "${big[@]}" -print_final_stats=1 -artifact_prefix="$work/$h-" >"$work/$h.log" 2>&1)
+  rc=$?
+  took=$(( ($(date +%s%N) - start) / 1000000 ))  # ms
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$h.log" | tail -1)
+  execs=${execs:-0}
+  result=ok
+  # A hang whose innermost frame (below the alarm's signal handler) is in libhdf5 is
+  # libhdf5's own loop (fuzz/third-party/README.md): reported, not counted as ours.
+  third_party_hang=no
+  if grep -q "ERROR: libFuzzer: timeout" "$work/$h.log" &&
+     sed -n '/AlarmCallback/,$p' "$work/$h.log" | grep -E '^ +#[0-9]+ ' | grep -v -E 'AlarmCallback|libc\.so' |
+       head -1 | grep -q libhdf5; then
+    third_party_hang=yes
+  fi
+  if [ "$rc" -ne 0 ] && [ "$third_party_hang" = yes ]; then
+    result="stopped: a hang inside libhdf5 (third-party, see fuzz/third-party/README.md)"
+  elif [ "$rc" -ne 0 ]; then
+    status=1
+    crash=$(ls "$work/$h-"* 2>/dev/null | head -1)
+    result="CRASH (exit $rc): ${crash:-no input saved}; log $work/$h.log"
+    grep -m3 -E "ERROR: (AddressSanitizer|libFuzzer)|runtime error|genre-fuzz:|terminate called" "$work/$h.log" | sed 's/^/    /'
+  fi
+  printf '%-14s %12s %8.0f %10.0f  %s\n' "fuzz_$h" "$execs" "$(awk "BEGIN{print $took / 1000}")" \
+    "$(awk "BEGIN{print $execs * 1000 / ($took + 1)}")" "$result"
+done
+[ "$status" -eq 0 ] && rm -rf "$work"
+exit "$status"
