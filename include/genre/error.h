@@ -2,6 +2,7 @@
 // genre::Error; the tools map each kind to a documented exit code.
 #pragma once
 
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -60,6 +61,15 @@ class CheckpointError : public detail::ErrorKind<CheckpointError, ModelError> {
 class OutputError : public detail::ErrorKind<OutputError> {
   using ErrorKind::ErrorKind;
 };
+
+// Throws OptionError "FIELD must be RANGE, got VALUE" unless ok: the message of Validate().
+template <class T>
+void RequireOption(bool ok, const std::string& field, const T& value, const std::string& range) {
+  if (ok) return;
+  std::ostringstream m;
+  m << field << " must be " << range << ", got " << value;
+  throw OptionError(m.str());
+}
 
 // The exit codes of every genre tool, documented in each --help and the README.
 enum ExitCode : int {

@@ -1,6 +1,7 @@
 #include "genre/model/card.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -74,14 +75,6 @@ bool ArchReads(const std::string& arch, const std::string& input) {
 }
 
 namespace {
-// Throws OptionError "FIELD must be RANGE, got VALUE" unless ok.
-template <class T>
-void Need(bool ok, const std::string& field, const T& value, const std::string& range) {
-  if (ok) return;
-  std::ostringstream m;
-  m << field << " must be " << range << ", got " << value;
-  throw OptionError(m.str());
-}
 constexpr int kMaxLayers = 8, kMaxChannels = 1024, kMaxHidden = 8192, kMaxRows = 4096;
 constexpr int kMaxWindow = 1 << 24;  // columns (samples for waveform input: 12 min at 22050 Hz)
 
@@ -102,51 +95,69 @@ std::vector<float> Floats(const nlohmann::json& j, const std::string& what) {
 void ArchOptions::Validate() const {
   DefaultArch(kind);  // a known kind
   const bool conv = kind != "mlp";
-  Need(!conv || !channels.empty(), "channels", "none", "at least one block for " + kind);
-  Need(channels.size() <= static_cast<std::size_t>(kMaxLayers), "channels", channels.size(),
-       "at most " + std::to_string(kMaxLayers) + " blocks");
-  for (int c : channels) Need(c >= 1 && c <= kMaxChannels, "channels", c, "in [1, " + std::to_string(kMaxChannels) + "]");
-  Need(hidden.size() <= static_cast<std::size_t>(kMaxLayers), "hidden", hidden.size(),
-       "at most " + std::to_string(kMaxLayers) + " layers");
-  for (int h : hidden) Need(h >= 1 && h <= kMaxHidden, "hidden", h, "in [1, " + std::to_string(kMaxHidden) + "]");
-  Need(kernel >= 1 && kernel <= 31, "kernel", kernel, "in [1, 31]");
-  Need(dropout >= 0 && dropout < 1, "dropout", dropout, "in [0, 1)");
+  RequireOption(!conv || !channels.empty(), "channels", "none", "at least one block for " + kind);
+  RequireOption(channels.size() <= static_cast<std::size_t>(kMaxLayers), "channels",
+                channels.size(), "at most " + std::to_string(kMaxLayers) + " blocks");
+  for (int c : channels)
+    RequireOption(c >= 1 && c <= kMaxChannels, "channels", c,
+                  "in [1, " + std::to_string(kMaxChannels) + "]");
+  RequireOption(hidden.size() <= static_cast<std::size_t>(kMaxLayers), "hidden", hidden.size(),
+                "at most " + std::to_string(kMaxLayers) + " layers");
+  for (int h : hidden)
+    RequireOption(h >= 1 && h <= kMaxHidden, "hidden", h,
+                  "in [1, " + std::to_string(kMaxHidden) + "]");
+  RequireOption(kernel >= 1 && kernel <= 31, "kernel", kernel, "in [1, 31]");
+  RequireOption(dropout >= 0 && dropout < 1, "dropout", dropout, "in [0, 1)");
   if (kind != "msd-convnet") return;
-  Need(pool.size() == 2 * channels.size(), "pool", pool.size(), "a (frequency, time) pair per block");
-  for (int p : pool) Need(p >= 1 && p <= 64, "pool", p, "in [1, 64]");
-  Need(head == "tags" || head == "features" || head == "features+gtzan", "head", head, "tags, features or features+gtzan");
-  Need(head != "tags" || hidden.empty(), "hidden", hidden.size(), "0 layers for the tag head");
+  RequireOption(pool.size() == 2 * channels.size(), "pool", pool.size(),
+                "a (frequency, time) pair per block");
+  for (int p : pool) RequireOption(p >= 1 && p <= 64, "pool", p, "in [1, 64]");
+  RequireOption(head == "tags" || head == "features" || head == "features+gtzan", "head", head,
+                "tags, features or features+gtzan");
+  RequireOption(head != "tags" || hidden.empty(), "hidden", hidden.size(),
+                "0 layers for the tag head");
 }
 
 void InputSpec::Validate() const {
   InputRows(*this);  // a known kind
   front_end.Validate();
-  Need(rows >= 1 && rows <= kMaxRows, "input rows", rows, "in [1, " + std::to_string(kMaxRows) + "]");
-  Need(window >= 1 && window <= kMaxWindow, "window", window, "in [1, " + std::to_string(kMaxWindow) + "]");
-  Need(hop >= 1 && hop <= kMaxWindow, "hop", hop, "in [1, " + std::to_string(kMaxWindow) + "]");
-  Need(segment_s > 0 && segment_s <= 60, "segment_s", segment_s, "in (0, 60]");
-  Need(min_window >= 0 && min_window <= window, "min_window", min_window, "in [0, window]");
+  RequireOption(rows >= 1 && rows <= kMaxRows, "input rows", rows,
+                "in [1, " + std::to_string(kMaxRows) + "]");
+  RequireOption(window >= 1 && window <= kMaxWindow, "window", window,
+                "in [1, " + std::to_string(kMaxWindow) + "]");
+  RequireOption(hop >= 1 && hop <= kMaxWindow, "hop", hop,
+                "in [1, " + std::to_string(kMaxWindow) + "]");
+  RequireOption(segment_s > 0 && segment_s <= 60, "segment_s", segment_s, "in (0, 60]");
+  RequireOption(min_window >= 0 && min_window <= window, "min_window", min_window,
+                "in [0, window]");
   if (kind == "waveform" || kind == "waveform+gtzan")
-    Need(min_window >= front_end.stft.n_fft, "min_window", min_window, ">= n_fft (" + std::to_string(front_end.stft.n_fft) + ")");
+    RequireOption(min_window >= front_end.stft.n_fft, "min_window", min_window,
+                  ">= n_fft (" + std::to_string(front_end.stft.n_fft) + ")");
 }
 
 void ValidateFit(const ArchOptions& arch, const InputSpec& input) {
   if (!ArchReads(arch.kind, input.kind))
     throw OptionError("arch " + arch.kind + " cannot read input " + input.kind);
-  const auto blocks = static_cast<int>(arch.channels.size());
-  if (arch.kind == "cnn2d") {  // each block halves rows and columns
-    Need((input.rows >> blocks) >= 1, "input rows", input.rows, ">= 2^blocks (" + std::to_string(1 << blocks) + ") for cnn2d");
-    Need((input.window >> blocks) >= 1, "window", input.window, ">= 2^blocks (" + std::to_string(1 << blocks) + ") for cnn2d");
-  }
-  if (arch.kind == "cnn1d")
-    Need((input.window >> blocks) >= 1, "window", input.window, ">= 2^layers (" + std::to_string(1 << blocks) + ") for cnn1d");
+  // Each block halves (cnn2d: rows and columns, cnn1d: columns); 64-bit shifts, so any
+  // block count (a card read from a file) stays defined: 2^62 exceeds every int.
+  const int blocks = static_cast<int>(std::min<std::size_t>(arch.channels.size(), 62));
+  const std::string least = ">= 2^" + std::string(arch.kind == "cnn1d" ? "layers" : "blocks") +
+                            " (" + std::to_string(std::int64_t{1} << blocks) + ") for " + arch.kind;
+  auto halves = [&](int n) { return (std::int64_t{n} >> blocks) >= 1; };
+  if (arch.kind == "cnn2d") RequireOption(halves(input.rows), "input rows", input.rows, least);
+  if (arch.kind == "cnn2d" || arch.kind == "cnn1d")
+    RequireOption(halves(input.window), "window", input.window, least);
   if (arch.kind == "msd-convnet")
-    Need((arch.head == "features+gtzan") == (input.kind == "waveform+gtzan"), "input kind", input.kind,
-         std::string(arch.head == "features+gtzan" ? "waveform+gtzan" : "not waveform+gtzan") + " for the " + arch.head +
-             " head");
+    RequireOption(
+        (arch.head == "features+gtzan") == (input.kind == "waveform+gtzan"), "input kind",
+        input.kind,
+        std::string(arch.head == "features+gtzan" ? "waveform+gtzan" : "not waveform+gtzan") +
+            " for the " + arch.head + " head");
 }
 
-int InputSpec::DecodeRate() const { return kind == "waveform+gtzan" ? kGtzanSampleRate : front_end.sample_rate; }
+int InputSpec::DecodeRate() const {
+  return kind == "waveform+gtzan" ? kGtzanSampleRate : front_end.sample_rate;
+}
 
 nlohmann::json ToJson(const ModelCard& c) {
   return {{"format_version", c.format_version},

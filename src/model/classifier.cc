@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
-#include <sstream>
 
 #include "genre/data/dataset.h"
 #include "genre/data/msd.h"
@@ -39,19 +38,13 @@ Classification WithPeak(Classification c, float peak, const ClassifyOptions& o) 
 }  // namespace
 
 void ClassifyOptions::Validate() const {
-  auto need = [](bool ok, const std::string& field, double v, const std::string& range) {
-    if (!ok) {
-      std::ostringstream m;
-      m << field << " must be " << range << ", got " << v;
-      throw OptionError(m.str());
-    }
-  };
-  need(offset_s >= 0 && std::isfinite(offset_s), "offset", offset_s, ">= 0 seconds");
-  need((duration_s > 0 || duration_s < 0) && std::isfinite(duration_s), "duration", duration_s,
-       "> 0 seconds (< 0: to the end)");
-  need(hop >= 0, "hop", hop, ">= 0 columns (0: the model's)");
-  need(hop_s >= 0 && std::isfinite(hop_s), "hop", hop_s, "> 0 seconds (0: the model's)");
-  need(silence_dbfs >= -200 && silence_dbfs <= 0, "silence", silence_dbfs, "in [-200, 0] dBFS");
+  RequireOption(offset_s >= 0 && std::isfinite(offset_s), "offset", offset_s, ">= 0 seconds");
+  RequireOption((duration_s > 0 || duration_s < 0) && std::isfinite(duration_s), "duration",
+                duration_s, "> 0 seconds (< 0: to the end)");
+  RequireOption(hop >= 0, "hop", hop, ">= 0 columns (0: the model's)");
+  RequireOption(hop_s >= 0 && std::isfinite(hop_s), "hop", hop_s, "> 0 seconds (0: the model's)");
+  RequireOption(silence_dbfs >= -200 && silence_dbfs <= 0, "silence", silence_dbfs,
+                "in [-200, 0] dBFS");
 }
 
 Classifier::Classifier(std::shared_ptr<const Model> model) : model_(std::move(model)) {

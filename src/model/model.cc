@@ -274,6 +274,18 @@ std::string SaveWeights(NetImpl& net) {
   return os.str();
 }
 
+namespace {
+// Every parameter and floating-point buffer of a module by name.
+std::vector<std::pair<std::string, torch::Tensor>> Tensors(torch::nn::Module& net) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& p : net.named_parameters()) out.emplace_back(p.key(), p.value());
+  for (const auto& b : net.named_buffers())
+    if (b.value().is_floating_point()) out.emplace_back(b.key(), b.value());
+  return out;
+}
+
+}  // namespace
+
 void LoadWeights(NetImpl& net, const std::string& bytes, const std::string& where) {
   // libtorch replaces a tensor of another shape silently: compare shapes ourselves.
   std::vector<std::pair<std::string, std::vector<long>>> expected;
@@ -308,12 +320,9 @@ void LoadWeights(NetImpl& net, const std::string& bytes, const std::string& wher
     throw ModelError(where + ": weights cannot be read: " + e.what());
   }
   // Weights that are not numbers would make every answer NaN.
-  for (const auto& p : net.named_parameters())
-    if (!torch::isfinite(p.value()).all().item<bool>())
-      throw ModelError(where + ": weights " + p.key() + " hold NaN or infinite values");
-  for (const auto& b : net.named_buffers())
-    if (b.value().is_floating_point() && !torch::isfinite(b.value()).all().item<bool>())
-      throw ModelError(where + ": weights " + b.key() + " hold NaN or infinite values");
+  for (const auto& [name, t] : Tensors(net))
+    if (!torch::isfinite(t).all().item<bool>())
+      throw ModelError(where + ": weights " + name + " hold NaN or infinite values");
 }
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -376,18 +385,6 @@ std::size_t Model::parameters() const {
   for (const auto& p : impl_->net->parameters()) n += static_cast<std::size_t>(p.numel());
   return n;
 }
-
-namespace {
-// Every parameter and floating-point buffer of a module by name.
-std::vector<std::pair<std::string, torch::Tensor>> Tensors(torch::nn::Module& net) {
-  std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (const auto& p : net.named_parameters()) out.emplace_back(p.key(), p.value());
-  for (const auto& b : net.named_buffers())
-    if (b.value().is_floating_point()) out.emplace_back(b.key(), b.value());
-  return out;
-}
-
-}  // namespace
 
 std::string Model::WeightsHash() const {
   Hasher h;
