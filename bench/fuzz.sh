@@ -5,6 +5,7 @@
 # named) for SECONDS on a copy of its
 # committed corpus (with its dictionary) and prints one line per harness: executions,
 # seconds, executions per second, and any crash (the input is kept, its path printed).
+# FUZZ_RUNS=N also stops each harness after N executions (whichever comes first).
 # Exit status: 0 no crash, 1 a crash or a failed regression input, 2 usage.
 # CI fuzzes all but msd for 20 s each (scripts/test.sh): libhdf5 itself crashes, hangs or
 # exhausts memory on some damaged files within a minute (fuzz/third-party/), which would make
@@ -33,6 +34,8 @@ export LSAN_OPTIONS=suppressions=$root/fuzz/lsan.supp:print_suppressions=0
 # new, which throws: that escapes the harness and is caught as a crash.
 export ASAN_OPTIONS=allocator_may_return_null=1
 big=(-malloc_limit_mb=1073741824)
+runs=()
+[ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
 status=0
 # Every harness, whichever are fuzzed: its committed corpus and regression inputs (crashes
 # found and fixed) must run clean.
@@ -53,7 +56,7 @@ for h in "${harnesses[@]}"; do
   dict=()
   [ -f "$root/fuzz/$h.dict" ] && dict=(-dict="$root/fuzz/$h.dict")
   start=$(date +%s%N)
-  (cd "$work" && "$build/fuzz/fuzz_$h" "$work/$h" "${dict[@]}" -max_total_time="$secs" -max_len="${max_len[$h]}" \
+  (cd "$work" && "$build/fuzz/fuzz_$h" "$work/$h" "${dict[@]}" -max_total_time="$secs" "${runs[@]}" -max_len="${max_len[$h]}" \
     -timeout=20 -rss_limit_mb=2048 "${big[@]}" -print_final_stats=1 -artifact_prefix="$work/$h-" >"$work/$h.log" 2>&1)
   rc=$?
   took=$(( ($(date +%s%N) - start) / 1000000 ))  # ms

@@ -71,6 +71,12 @@ void RequireOption(bool ok, const std::string& field, const T& value, const std:
   throw OptionError(m.str());
 }
 
+// An error's kind as a word ("option", "io", "format", "input", "model", "checkpoint",
+// "output"; "error" for a plain Error) and back: errors that cross a process boundary
+// (util/isolate.h) keep their type, and so their exit code.
+std::string KindOf(const Error& e);
+[[noreturn]] void ThrowOfKind(const std::string& kind, const std::string& message);
+
 // The exit codes of every genre tool, documented in each --help and the README.
 enum ExitCode : int {
   kExitOk = 0,

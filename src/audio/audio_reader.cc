@@ -219,6 +219,11 @@ struct AudioStream::Impl {
       throw FormatError(info.path + ": invalid header (sample rate " +
                         std::to_string(sfi.samplerate) + ", channels " +
                         std::to_string(sfi.channels) + ")");
+    // A damaged header can claim a rate of 1 Hz: its few bytes would then last for minutes
+    // and resample ten-thousandfold. No audio format in use goes below telephony's 8 kHz.
+    if (sfi.samplerate < kMinNativeSampleRate)
+      throw FormatError(info.path + ": sample rate " + std::to_string(sfi.samplerate) + " Hz is below " +
+                        std::to_string(kMinNativeSampleRate) + " Hz: not audio (a damaged header?)");
     if (HeaderDeclaresMissingData(sf.get()))
       throw FormatError(info.path + ": truncated file: header declares more audio data than " +
                         "the file holds");

@@ -196,7 +196,6 @@ CacheReport FeatureCache::Update(const std::string& path, const std::vector<std:
     old.reset();
 
     const FrontEnd front_end(o.front_end);
-    std::mutex write_mutex;  // HDF5 is not thread-safe: one writer at a time
     Progress progress("extracting", todo.size(), o.progress);
     ParallelFor(todo.size(), o.threads, [&](std::size_t k) {
       const std::size_t i = todo[k];
@@ -223,7 +222,7 @@ CacheReport FeatureCache::Update(const std::string& path, const std::vector<std:
       } catch (const Error& e) {
         error = e.what();
       }
-      std::lock_guard lock(write_mutex);
+      std::lock_guard lock(h5::LibraryMutex());  // HDF5 is not thread-safe: one writer at a time
       if (error.empty()) {
         const std::string group = "/entries/" + hashes[i];
         if (o.song_vector) out.WriteMatrix(group + "/vector", vector, o.gzip);

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -184,63 +186,86 @@ void ResolveTableRows(Dataset& d) {
 // Expands MSD tracks: opens files whose label or song list is not known yet,
 // one track per song, labelled from the label set, else the file's own genre.
 void ResolveMsd(Dataset& d, const LabelSet& labels) {
-  std::vector<Track> out;
-  for (Track& t : d.tracks) {
-    if (t.kind != TrackKind::kMsd) {
-      out.push_back(std::move(t));
-      continue;
-    }
+  constexpr std::size_t kAll = static_cast<std::size_t>(-1);
+  struct Open {
+    std::string file;
+    std::size_t only_song = kAll;
+  };
+  // Tracks whose file must be opened (aggregate files, or labels only the file knows).
+  std::vector<std::optional<Open>> open(d.tracks.size());
+  std::vector<std::string> paths;
+  for (std::size_t i = 0; i < d.tracks.size(); ++i) {
+    Track& t = d.tracks[i];
+    if (t.kind != TrackKind::kMsd) continue;
     const std::string stem = FileStem(t.path);
     const bool per_track_file = IsTrackId(stem) && t.path.find('#') == std::string::npos;
-    if (per_track_file && !t.label.empty()) {  // manifest gave the label
-      t.track_id = stem;
-      if (t.group.empty()) t.group = stem;
-      out.push_back(std::move(t));
-      continue;
-    }
-    if (per_track_file && t.label.empty()) {
-      if (auto it = labels.labels.find(stem); it != labels.labels.end()) {
+    if (per_track_file) {
+      const auto it = labels.labels.find(stem);
+      if (!t.label.empty() || it != labels.labels.end()) {  // the manifest or a label file knows it
         t.track_id = stem;
-        t.label = it->second;
+        if (t.label.empty()) t.label = it->second;
         if (t.group.empty()) t.group = stem;
-        out.push_back(std::move(t));
         continue;
       }
     }
-    // Open the file: aggregate files, or labels that only the file knows.
-    std::string file_path = t.path;
-    std::size_t only_song = static_cast<std::size_t>(-1);
+    Open o{t.path};
     if (auto hash = t.path.rfind('#'); hash != std::string::npos && IsH5Path(t.path.substr(0, hash))) {
-      file_path = t.path.substr(0, hash);
-      only_song = std::stoul(t.path.substr(hash + 1));
+      o.file = t.path.substr(0, hash);
+      const std::string song = t.path.substr(hash + 1);
+      char* end = nullptr;
+      o.only_song = std::strtoull(song.c_str(), &end, 10);
+      // Not a number: a song no file has (reported "not in file" below).
+      if (song.empty() || *end != '\0' || song[0] == '-' || o.only_song == kAll) o.only_song = kAll - 1;
     }
+    open[i] = o;
+    paths.push_back(o.file);
+  }
+  // Every file in one reader process: a file that crashes libhdf5 is skipped, not fatal.
+  std::vector<MsdListing> listings(paths.size());
+  std::vector<std::string> errors(paths.size());
+  ListMsdFiles(paths, [&](std::size_t k, MsdListing* listing, const std::exception_ptr& error) {
     try {
-      const MsdFile file = MsdFile::Open(file_path);
-      for (std::size_t s = 0; s < file.size(); ++s) {
-        if (only_song != static_cast<std::size_t>(-1) && s != only_song) continue;
-        Track song = t;
-        song.path = file_path;
-        song.song = s;
-        song.track_id = file.TrackId(s);
-        if (song.label.empty()) {
-          auto it = labels.labels.find(song.track_id);
-          song.label = it != labels.labels.end() ? it->second : file.Genre(s);
-        }
-        if (song.label.empty()) {
-          d.skipped.push_back({file.size() > 1 ? SongRef(file_path, s) : file_path,
-                               "no label for track " + song.track_id});
-          continue;
-        }
-        if (song.group.empty())
-          song.group = !file.Group().empty() ? file.Group() : song.track_id;
-        out.push_back(std::move(song));
-      }
-      if (only_song != static_cast<std::size_t>(-1) && only_song >= file.size())
-        d.skipped.push_back({t.path, "song " + std::to_string(only_song) + " not in file (" +
-                                         std::to_string(file.size()) + " songs)"});
+      if (error) std::rethrow_exception(error);
+      listings[k] = std::move(*listing);
     } catch (const Error& e) {
-      d.skipped.push_back({file_path, e.what()});
+      errors[k] = e.what();
     }
+  });
+
+  std::vector<Track> out;
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < d.tracks.size(); ++i) {
+    Track& t = d.tracks[i];
+    if (!open[i]) {
+      out.push_back(std::move(t));
+      continue;
+    }
+    const auto& [file_path, only_song] = *open[i];
+    const MsdListing& file = listings[k];
+    if (!errors[k++].empty()) {
+      d.skipped.push_back({file_path, errors[k - 1]});
+      continue;
+    }
+    for (std::size_t s = 0; s < file.size(); ++s) {
+      if (only_song != kAll && s != only_song) continue;
+      Track song = t;
+      song.path = file_path;
+      song.song = s;
+      song.track_id = file.track_ids[s];
+      if (song.label.empty()) {
+        auto it = labels.labels.find(song.track_id);
+        song.label = it != labels.labels.end() ? it->second : file.genres[s];
+      }
+      if (song.label.empty()) {
+        d.skipped.push_back({file.size() > 1 ? SongRef(file_path, s) : file_path, "no label for track " + song.track_id});
+        continue;
+      }
+      if (song.group.empty()) song.group = !file.group.empty() ? file.group : song.track_id;
+      out.push_back(std::move(song));
+    }
+    if (only_song != kAll && only_song >= file.size())
+      d.skipped.push_back({t.path, "song " + t.path.substr(t.path.rfind('#') + 1) + " not in file (" +
+                                       std::to_string(file.size()) + " songs)"});
   }
   d.tracks = std::move(out);
 }

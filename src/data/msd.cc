@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <numeric>
 
 #include "genre/error.h"
@@ -20,6 +21,40 @@ std::string Whole(double v) {
   std::snprintf(buf, sizeof buf, "%.15g", std::trunc(v));
   return buf;
 }
+
+std::string Packed(const MsdTrack& t) {
+  Pack p;
+  for (const std::string* s : {&t.track_id, &t.artist, &t.title, &t.genre, &t.group}) p.String(*s);
+  for (double v : {t.duration_s, t.tempo_bpm, t.loudness_db}) p.Pod(v);
+  for (int v : {t.key, t.mode, t.time_signature}) p.Pod(v);
+  p.Vector(t.segments_start);
+  p.Vector(t.segments_loudness_max);
+  for (const Matrix* m : {&t.timbre, &t.pitches}) {
+    p.Pod<std::uint64_t>(m->rows);
+    p.Pod<std::uint64_t>(m->cols);
+    p.Vector(m->data);
+  }
+  return p.Take();
+}
+
+MsdTrack UnpackedTrack(const std::string& bytes) {
+  Unpack u(bytes);
+  MsdTrack t;
+  for (std::string* s : {&t.track_id, &t.artist, &t.title, &t.genre, &t.group}) *s = u.String();
+  for (double* v : {&t.duration_s, &t.tempo_bpm, &t.loudness_db}) *v = u.Pod<double>();
+  for (int* v : {&t.key, &t.mode, &t.time_signature}) *v = u.Pod<int>();
+  t.segments_start = u.Vector<double>();
+  t.segments_loudness_max = u.Vector<double>();
+  for (Matrix* m : {&t.timbre, &t.pitches}) {
+    m->rows = u.Pod<std::uint64_t>();
+    m->cols = u.Pod<std::uint64_t>();
+    m->data = u.Vector<float>();
+    if (m->data.size() != m->rows * m->cols) throw FormatError("reader process: a matrix of the wrong size");
+  }
+  return t;
+}
+
+constexpr const char* kReader = "libhdf5";
 }  // namespace
 
 const std::vector<std::string>& MsdRequiredDatasets() {
@@ -136,6 +171,75 @@ MsdTrack MsdFile::Read(std::size_t song) const {
     throw FormatError(f.path() + ": song " + std::to_string(song) +
                       ": segment datasets disagree on the number of segments");
   return t;
+}
+
+void ListMsdFiles(const std::vector<std::string>& paths,
+                  const std::function<void(std::size_t, MsdListing*, const std::exception_ptr&)>& each,
+                  const IsolateOptions& options) {
+  auto list = [&](std::size_t i) {
+    const MsdFile file = MsdFile::Open(paths[i]);
+    Pack p;
+    p.String(file.Group());
+    p.Pod<std::uint64_t>(file.size());
+    for (std::size_t s = 0; s < file.size(); ++s) {
+      p.String(file.TrackId(s));
+      p.String(file.Genre(s));
+    }
+    return p.Take();
+  };
+  auto done = [&](std::size_t i, const std::string& bytes, const std::exception_ptr& error) {
+    if (error) return each(i, nullptr, error);
+    MsdListing listing;
+    try {
+      Unpack u(bytes);
+      listing.group = u.String();
+      for (auto n = u.Pod<std::uint64_t>(); n > 0; --n) {
+        listing.track_ids.push_back(u.String());
+        listing.genres.push_back(u.String());
+      }
+    } catch (...) {
+      return each(i, nullptr, std::current_exception());
+    }
+    each(i, &listing, nullptr);
+  };
+  RunIsolated(paths.size(), list, done, [&](std::size_t i) { return paths[i]; }, kReader, options,
+              &h5::LibraryMutex());
+}
+
+MsdListing ListMsdFile(const std::string& path, const IsolateOptions& options) {
+  MsdListing out;
+  ListMsdFiles({path}, [&](std::size_t, MsdListing* listing, const std::exception_ptr& error) {
+    if (error) std::rethrow_exception(error);
+    out = std::move(*listing);
+  }, options);
+  return out;
+}
+
+void ReadMsdSongs(const std::vector<MsdSong>& songs,
+                  const std::function<void(std::size_t, MsdTrack*, const std::exception_ptr&)>& each,
+                  const IsolateOptions& options) {
+  auto read = [&](std::size_t i) { return Packed(MsdFile::Open(songs[i].path).Read(songs[i].song)); };
+  auto done = [&](std::size_t i, const std::string& bytes, const std::exception_ptr& error) {
+    if (error) return each(i, nullptr, error);
+    MsdTrack t;
+    try {
+      t = UnpackedTrack(bytes);
+    } catch (...) {
+      return each(i, nullptr, std::current_exception());
+    }
+    each(i, &t, nullptr);
+  };
+  RunIsolated(songs.size(), read, done, [&](std::size_t i) { return songs[i].path; }, kReader, options,
+              &h5::LibraryMutex());
+}
+
+MsdTrack ReadMsdSong(const std::string& path, std::size_t song, const IsolateOptions& options) {
+  MsdTrack out;
+  ReadMsdSongs({{path, song}}, [&](std::size_t, MsdTrack* t, const std::exception_ptr& error) {
+    if (error) std::rethrow_exception(error);
+    out = std::move(*t);
+  }, options);
+  return out;
 }
 
 void WriteMsdFile(const std::string& path, const std::vector<MsdTrack>& tracks) {

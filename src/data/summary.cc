@@ -15,14 +15,30 @@ std::vector<double> TrackDurations(Dataset& d, const FeatureCache* cache, int th
   std::vector<double> seconds(d.tracks.size(), 0.0);
   std::vector<std::string> errors(d.tracks.size());
   std::vector<bool> known(d.tracks.size(), false);
-  // Cache and MSD files go through HDF5, which is not thread-safe: serial.
+  // Cache and MSD files go through HDF5, which is not thread-safe: serial; MSD files in a
+  // reader process (a damaged one may crash libhdf5).
+  std::vector<std::size_t> msd;
+  std::vector<MsdSong> songs;
+  for (std::size_t i = 0; i < d.tracks.size(); ++i)
+    if (d.tracks[i].kind == TrackKind::kMsd) {
+      msd.push_back(i);
+      songs.push_back({d.tracks[i].path, d.tracks[i].song});
+    }
+  ReadMsdSongs(songs, [&](std::size_t k, MsdTrack* t, const std::exception_ptr& failed) {
+    const std::size_t i = msd[k];
+    known[i] = true;
+    try {
+      if (failed) std::rethrow_exception(failed);
+      seconds[i] = t->duration_s;
+    } catch (const Error& e) {
+      errors[i] = e.what();
+    }
+  });
   for (std::size_t i = 0; i < d.tracks.size(); ++i) {
     const Track& t = d.tracks[i];
+    if (t.kind == TrackKind::kMsd) continue;
     try {
-      if (t.kind == TrackKind::kMsd) {
-        seconds[i] = MsdFile::Open(t.path).Read(t.song).duration_s;
-        known[i] = true;
-      } else if (t.kind == TrackKind::kFeatures) {  // `length` in samples at 22050 Hz
+      if (t.kind == TrackKind::kFeatures) {  // `length` in samples at 22050 Hz
         seconds[i] = t.features.empty() ? 0.0 : t.features[0] / kGtzanSampleRate;
         known[i] = true;
       } else if (cache && cache->Has(t.path)) {

@@ -11,6 +11,11 @@
 
 namespace genre::h5 {
 
+std::mutex& LibraryMutex() {
+  static std::mutex m;
+  return m;
+}
+
 struct File::Impl {
   std::string path;
   std::unique_ptr<H5::H5File> owned;
@@ -569,6 +574,48 @@ void File::CopyFrom(const File& source, const std::string& object, const std::st
   if (H5Ocopy(source.impl_->file().getId(), object.c_str(), impl_->file().getId(), as.c_str(),
               H5P_DEFAULT, lcpl.get()) < 0)
     throw IoError(impl_->path + ": cannot copy '" + object + "' from " + source.path());
+}
+
+std::vector<ObjectInfo> InspectFile(const std::string& path, const IsolateOptions& options) {
+  auto list = [&](std::size_t) {
+    Pack p;
+    const std::vector<ObjectInfo> objects = File::Open(path).List();
+    p.Pod<std::uint64_t>(objects.size());
+    for (const ObjectInfo& o : objects) {
+      p.String(o.path);
+      p.Pod<std::uint8_t>(o.is_group);
+      p.Vector(o.shape);
+      p.Vector(o.max_shape);
+      p.String(o.type);
+      p.Pod<std::uint64_t>(o.fields.size());
+      for (const auto& [name, type] : o.fields) {
+        p.String(name);
+        p.String(type);
+      }
+      p.Pod<std::uint64_t>(o.attributes);
+    }
+    return p.Take();
+  };
+  std::vector<ObjectInfo> objects;
+  auto done = [&](std::size_t, const std::string& bytes, const std::exception_ptr& error) {
+    if (error) std::rethrow_exception(error);
+    Unpack u(bytes);
+    for (auto n = u.Pod<std::uint64_t>(); n > 0; --n) {
+      ObjectInfo& o = objects.emplace_back();
+      o.path = u.String();
+      o.is_group = u.Pod<std::uint8_t>() != 0;
+      o.shape = u.Vector<std::size_t>();
+      o.max_shape = u.Vector<long long>();
+      o.type = u.String();
+      for (auto f = u.Pod<std::uint64_t>(); f > 0; --f) {
+        std::string name = u.String();
+        o.fields.emplace_back(std::move(name), u.String());
+      }
+      o.attributes = u.Pod<std::uint64_t>();
+    }
+  };
+  RunIsolated(1, list, done, [&](std::size_t) { return path; }, "libhdf5", options, &LibraryMutex());
+  return objects;
 }
 
 }  // namespace genre::h5

@@ -16,11 +16,6 @@
 namespace genre {
 
 namespace {
-std::mutex& Hdf5Mutex() {
-  static std::mutex m;  // Debian's HDF5 is not thread-safe
-  return m;
-}
-
 // Window `start` of a frame-major [frames, rows] matrix as [rows, window], padded with `pad`.
 Matrix WindowOfFrames(const Matrix& fm, std::size_t start, std::size_t window, float pad) {
   Matrix w(fm.cols, window, pad);
@@ -220,11 +215,7 @@ Classification Classifier::ClassifyFile(const std::string& path, const ClassifyO
   if (!members_.empty()) return Combine([&](const Classifier& m) { return m.ClassifyFile(path, o); });
   const InputSpec& in = model_->card().input;
   if (path != "-" && IsH5Path(path)) {
-    MsdTrack t;
-    {
-      std::lock_guard lock(Hdf5Mutex());
-      t = MsdFile::Open(path).Read(0);
-    }
+    const MsdTrack t = ReadMsdSong(path, 0);  // a file that crashes libhdf5 costs a FormatError
     Classification c;
     try {
       c = FromInput(InputFromMsd(t, in), in.segment_s, t.duration_s, o);

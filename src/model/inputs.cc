@@ -150,16 +150,23 @@ ExampleSet BuildExamples(const Dataset& d, const std::vector<std::string>& class
   for (std::size_t i = 0; i < d.tracks.size(); ++i)
     if (label[i] < 0) error[i] = "label '" + d.tracks[i].label + "' is not one of the model's classes";
 
-  // MSD tracks: read serially (HDF5 is not thread-safe).
-  for (std::size_t i = 0; i < d.tracks.size(); ++i) {
-    const Track& t = d.tracks[i];
-    if (t.kind != TrackKind::kMsd || !error[i].empty()) continue;
+  // MSD tracks: read in a reader process, serially (HDF5 is not thread-safe).
+  std::vector<std::size_t> msd;
+  std::vector<MsdSong> songs;
+  for (std::size_t i = 0; i < d.tracks.size(); ++i)
+    if (d.tracks[i].kind == TrackKind::kMsd && error[i].empty()) {
+      msd.push_back(i);
+      songs.push_back({d.tracks[i].path, d.tracks[i].song});
+    }
+  ReadMsdSongs(songs, [&](std::size_t k, MsdTrack* t, const std::exception_ptr& failed) {
+    const std::size_t i = msd[k];
     try {
-      x[i] = InputFromMsd(MsdFile::Open(t.path).Read(t.song), input);
+      if (failed) std::rethrow_exception(failed);
+      x[i] = InputFromMsd(*t, input);
     } catch (const Error& e) {
       error[i] = e.what();
     }
-  }
+  });
 
   // Feature-table rows: the GTZAN vector as it is.
   for (std::size_t i = 0; i < d.tracks.size(); ++i) {

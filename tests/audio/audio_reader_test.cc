@@ -279,6 +279,26 @@ TEST_CASE("hostile input raises the right error naming the file", "[audio][error
     const auto msg = MessageOf<InputError>([&] { LoadAudio((dir / "zero.wav").string()); });
     CHECK(msg == (dir / "zero.wav").string() + ": no audio samples (0 frames)");
   }
+  SECTION("a header claiming a sample rate far below audio") {
+    // Found by fuzz_audio (fuzz/regressions/audio/): an AIFF at 1 Hz made 4.7 KB last 991 s.
+    for (int rate : {1, 999}) {
+      SF_INFO info{};
+      info.samplerate = rate;
+      info.channels = 1;
+      info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+      const std::string path = (dir / ("rate" + std::to_string(rate) + ".wav")).string();
+      SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
+      REQUIRE(f);
+      const std::vector<short> samples(2000, 1000);
+      sf_write_short(f, samples.data(), static_cast<sf_count_t>(samples.size()));
+      sf_close(f);
+      const auto msg = MessageOf<FormatError>([&] { LoadAudio(path); });
+      CHECK(msg == path + ": sample rate " + std::to_string(rate) +
+                       " Hz is below 1000 Hz: not audio (a damaged header?)");
+    }
+    const std::string aiff = (test::DataDir() / "../../fuzz/regressions/audio/aiff-sample-rate-1hz").string();
+    CHECK_THAT(MessageOf<FormatError>([&] { LoadAudio(aiff); }), Catch::Contains(" Hz is below 1000 Hz"));
+  }
   SECTION("an offset past the end") {
     AudioReadOptions o;
     o.offset_s = 5;

@@ -178,6 +178,27 @@ TEST_CASE("MSD folders: labels joined by track id, unlabelled tracks reported", 
   CHECK(d.notes.back().find("1 tracks have conflicting labels (first file wins), e.g. TRAAAAW128F429D538") == 0);
 }
 
+TEST_CASE("manifest rows name songs of an MSD file as FILE#N; a bad N is skipped, not fatal",
+          "[data][dataset][msd][errors]") {
+  test::TempDir dir;
+  const std::string file = test::Msd("TRAAABD128F429CF47.h5").string();
+  test::WriteBytes(dir / "m.csv", "path,label\n" + file + "#0,rock\n" + file + "#1,rock\n" + file + "#x,rock\n" +
+                                      file + "#-1,rock\n" + file + "#99999999999999999999999,rock\n");
+  DatasetOptions o;
+  o.sources = {(dir / "m.csv").string()};
+  const Dataset d = LoadDataset(o);
+  REQUIRE(d.tracks.size() == 1);
+  CHECK(d.tracks[0].path == file);
+  CHECK(d.tracks[0].song == 0);
+  CHECK(d.tracks[0].track_id == "TRAAABD128F429CF47");
+  REQUIRE(d.skipped.size() == 4);
+  CHECK(d.skipped[0].path == file + "#1");
+  CHECK(d.skipped[0].reason == "song 1 not in file (1 songs)");
+  CHECK(d.skipped[1].reason == "song x not in file (1 songs)");
+  CHECK(d.skipped[2].reason == "song -1 not in file (1 songs)");
+  CHECK(d.skipped[3].reason == "song 99999999999999999999999 not in file (1 songs)");
+}
+
 TEST_CASE("the shared MSD files and the tagtraum labels join", "[data][dataset][msd][shared]") {
   const auto shared = test::SharedDataOrSkip();
   DatasetOptions o;

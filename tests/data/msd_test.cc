@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
 
 #include "genre/error.h"
 #include "genre/io/h5.h"
@@ -89,6 +90,63 @@ TEST_CASE("an HDF5 file that is not MSD layout: the error names the missing data
   CHECK_THROWS_WITH(MsdFile::Open(partial), partial + ": not MSD layout: no dataset '/analysis/segments_timbre'");
   test::WriteBytes(dir / "text.h5", "plain text");
   CHECK_THROWS_AS(MsdFile::Open((dir / "text.h5").string()), FormatError);
+}
+
+// Files that break libhdf5 itself (fuzz/third-party/README.md): a SIGSEGV inside its
+// compound conversion, an endless loop in its global heap.
+std::string ThirdParty(const std::string& name) {
+  return (test::DataDir() / "../../fuzz/third-party" / name).lexically_normal().string();
+}
+
+TEST_CASE("MSD files that crash or hang libhdf5 cost a FormatError naming them, not the process",
+          "[data][msd][errors]") {
+  const std::string segv = ThirdParty("hdf5-compound-conversion-segv.h5");
+  const std::string hang = ThirdParty("hdf5-global-heap-hang.h5");
+  const std::string good = test::Msd("TRAAABD128F429CF47.h5").string();
+  REQUIRE(std::filesystem::exists(segv));
+  REQUIRE(std::filesystem::exists(hang));
+  CHECK_THROWS_WITH(ReadMsdSong(segv, 0), Catch::StartsWith(segv + ": libhdf5 crashed reading it (") ||
+                                             Catch::StartsWith(segv + ": libhdf5 ended while reading it"));
+  CHECK_THROWS_AS(ListMsdFile(segv), FormatError);
+  IsolateOptions quick;
+  quick.timeout_s = 2;
+  CHECK_THROWS_WITH(ListMsdFile(hang, quick), hang + ": libhdf5 did not finish reading it within 2 s");
+
+  // In a batch, each bad file costs its own song only.
+  std::vector<std::string> got;
+  ReadMsdSongs({{segv, 0}, {good, 0}, {hang, 0}, {good, 0}},
+               [&](std::size_t, MsdTrack* t, const std::exception_ptr& error) {
+                 if (t) return got.push_back(t->track_id);
+                 try {
+                   std::rethrow_exception(error);
+                 } catch (const FormatError& e) {
+                   got.push_back(std::string(e.what()).substr(0, std::string(e.what()).find(':')));
+                 }
+               },
+               quick);
+  CHECK(got == std::vector<std::string>{segv, "TRAAABD128F429CF47", hang, "TRAAABD128F429CF47"});
+
+  // What the reader process hands back equals the in-process reader.
+  const MsdFile file = MsdFile::Open(good);
+  const MsdTrack direct = file.Read(0), isolated = ReadMsdSong(good, 0);
+  CHECK(isolated.track_id == direct.track_id);
+  CHECK(isolated.artist == direct.artist);
+  CHECK(isolated.title == direct.title);
+  CHECK(isolated.duration_s == direct.duration_s);
+  CHECK(isolated.key == direct.key);
+  CHECK(isolated.segments_start == direct.segments_start);
+  CHECK(isolated.segments_loudness_max == direct.segments_loudness_max);
+  CHECK(isolated.timbre.data == direct.timbre.data);
+  CHECK(isolated.pitches.cols == direct.pitches.cols);
+  CHECK(isolated.pitches.data == direct.pitches.data);
+  const MsdListing listing = ListMsdFile(good);
+  CHECK(listing.track_ids == std::vector<std::string>{file.TrackId(0)});
+  CHECK(listing.genres == std::vector<std::string>{file.Genre(0)});
+  CHECK(listing.group == file.Group());
+  // Errors of the reader keep their type and text.
+  const std::string golden = test::Golden("blues.00000").string();
+  CHECK_THROWS_WITH(ListMsdFile(golden), golden + ": not MSD layout: no dataset '/analysis/songs'");
+  CHECK_THROWS_AS(ReadMsdSong(good, 5), FormatError);
 }
 
 TEST_CASE("audio analysed into MSD layout: shapes, ranges, a tempo", "[data][msd]") {

@@ -10,7 +10,7 @@
 #include "genre/data/split.h"
 #include "genre/error.h"
 #include "genre/features/gtzan_vector.h"
-#include "genre/model/trainer.h"
+#include "genre/train/trainer.h"
 #include "support.h"
 
 namespace genre {

@@ -17,7 +17,7 @@
 #include "genre/model/keras.h"
 #include "genre/model/inputs.h"
 #include "genre/model/model.h"
-#include "genre/model/trainer.h"
+#include "genre/train/trainer.h"
 #include "support.h"
 
 namespace genre {

@@ -33,6 +33,10 @@ has inspect-songs "$tmp/out" '^  /analysis/songs  compound\{31\} \[1\] max \[inf
 has inspect-field "$tmp/out" '^      \.track_id  string\[32\]$'
 has inspect-timbre "$tmp/out" '^  /analysis/segments_timbre  float64 \[550, 12\] max \[inf, 12\]'
 expect inspect-not-h5 1 "^genre-train: $in/short_0.3s.wav: not an HDF5 file$" -- data inspect "$in/short_0.3s.wav"
+# Files that crash libhdf5 itself (fuzz/third-party): one line each, never a signal.
+segv=$(cd "$data/../../fuzz/third-party" && pwd)/hdf5-compound-conversion-segv.h5
+expect summary-libhdf5-crash 1 "^genre-train: skipped $segv: libhdf5 (crashed|ended while) reading it" -- data summary "$segv" "$msd/TRAAABD128F429CF47.h5" --labels "$msd/tagtraum_sample.cls"
+has summary-after-crash "$tmp/out" '^Pop_Rock +1 +148\.0'
 
 # --- summary ----------------------------------------------------------------------
 expect summary-corrupt 1 "^genre-train: skipped $tmp/ds/metal/metal.00003.wav: " -- data summary "$tmp/ds" "$tmp/ds2"

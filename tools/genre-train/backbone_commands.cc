@@ -8,7 +8,8 @@
 #include <fstream>
 
 #include "common.h"
-#include "genre/model/experiment.h"
+#include "genre/train/record.h"
+#include "genre/train/experiment.h"
 #include "genre/model/finetune.h"
 #include "genre/model/keras.h"
 #include "genre/model/model.h"
@@ -16,9 +17,6 @@
 #include "genre/train/metrics.h"
 #include "genre/util/parallel.h"
 
-#ifndef GENRE_GIT_COMMIT
-#define GENRE_GIT_COMMIT "unknown"
-#endif
 
 namespace genre_train {
 
@@ -61,8 +59,7 @@ int ImportKeras(const std::string& in, const std::string& out, std::string tags_
     genre::ModelCard card;
     card.name = "msd-convnet-choi2017";
     card.classes = ReadTags(tags_path);
-    card.git_commit = GENRE_GIT_COMMIT;
-    card.created = Timestamp();
+    genre::StampCard(card);
     card.training = {{"command", command},
                      {"backbone", Provenance(in)},
                      {"layers", keras.layers},
@@ -91,8 +88,7 @@ int Attach(const std::string& backbone_path, const std::string& head_path, const
   const genre::Model head = genre::Model::Load(head_path);
   genre::ModelCard card;
   card.name = !name.empty() ? name : !head.card().name.empty() ? head.card().name : fs::path(out).stem().string();
-  card.git_commit = GENRE_GIT_COMMIT;
-  card.created = Timestamp();
+  genre::StampCard(card);
   card.training = head.card().training;
   card.training["attach"] = {{"command", command},
                              {"backbone", backbone.card().name},
@@ -233,8 +229,7 @@ int FineTuneCommand(FineTuneArgs& a, const std::string& command) {
   }
   genre::ModelCard& card = model.card();
   if (!a.name.empty()) card.name = a.name;
-  card.git_commit = GENRE_GIT_COMMIT;
-  card.created = Timestamp();
+  genre::StampCard(card);
   card.training["fine_tune"] = record;
   card.training.erase("cv");  // the start model's CV figures do not describe this one
   model.Save(a.out);

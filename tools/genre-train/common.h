@@ -89,14 +89,6 @@ inline int ErrorExit(const genre::Error& e) {
   return genre::ExitCodeFor(e);
 }
 
-// Now, as model cards record it: 2026-12-02T10:00:00Z.
-inline std::string Timestamp() {
-  std::time_t now = std::time(nullptr);
-  char when[32];
-  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return when;
-}
-
 inline std::string Fixed(double v, int decimals) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);

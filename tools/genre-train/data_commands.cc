@@ -26,9 +26,9 @@ int Inspect(const std::vector<std::string>& files) {
   int status = kExitOk;
   for (const std::string& path : files) {
     try {
-      const genre::h5::File f = genre::h5::File::Open(path);
+      const std::vector<genre::h5::ObjectInfo> objects = genre::h5::InspectFile(path);
       std::cout << path << "\n";
-      for (const genre::h5::ObjectInfo& o : f.List()) {
+      for (const genre::h5::ObjectInfo& o : objects) {
         std::cout << "  " << o.path;
         if (o.is_group) {
           std::cout << "/  group";

@@ -8,15 +8,13 @@
 #include <fstream>
 
 #include "common.h"
+#include "genre/train/record.h"
 #include "genre/model/card.h"
 #include "genre/train/calibration.h"
 #include "genre/train/predictions.h"
 #include "genre/train/report.h"
 #include "genre/util/atomic_file.h"
 
-#ifndef GENRE_GIT_COMMIT
-#define GENRE_GIT_COMMIT "unknown"
-#endif
 
 namespace genre_train {
 
@@ -165,8 +163,7 @@ int Ensemble(const std::vector<std::string>& models, const std::string& out, con
              const std::vector<std::string>& cv_files, const std::string& calibration, const std::string& command) {
   genre::ModelCard card;
   card.name = name.empty() ? fs::path(out).stem().string() : name;
-  card.git_commit = GENRE_GIT_COMMIT;
-  card.created = Timestamp();
+  genre::StampCard(card);
   card.training = {{"command", command}};
   if (!calibration.empty()) {
     try {

@@ -1,7 +1,6 @@
 // genre-train train | eval | cv | search: models from datasets, measured honestly.
 #include <nlohmann/json.hpp>
 
-#include <ctime>
 #include <memory>
 #include <sstream>
 
@@ -10,15 +9,11 @@
 #include "genre/features/gtzan_vector.h"
 #include "genre/util/atomic_file.h"
 #include "genre/model/classifier.h"
-#include "genre/model/experiment.h"
+#include "genre/train/experiment.h"
 #include "genre/model/model.h"
-#include "genre/train/predictions.h"
+#include "genre/train/record.h"
 #include "genre/train/report.h"
 #include "genre/util/parallel.h"
-
-#ifndef GENRE_GIT_COMMIT
-#define GENRE_GIT_COMMIT "unknown"
-#endif
 
 namespace genre_train {
 
@@ -142,8 +137,7 @@ struct ModelArgs {
     card.arch.Validate();  // every field, before any data is read
     card.input.Validate();
     genre::ValidateFit(card.arch, card.input);
-    card.git_commit = GENRE_GIT_COMMIT;
-    card.created = Timestamp();
+    genre::StampCard(card);
     return card;
   }
 
@@ -162,14 +156,6 @@ struct ModelArgs {
   }
 };
 
-nlohmann::json EpochJson(const genre::EpochStats& s) {
-  return {{"epoch", s.epoch},           {"train_loss", s.train_loss},
-          {"train_accuracy", s.train_accuracy}, {"valid_loss", s.valid_loss},
-          {"valid_accuracy", s.valid_accuracy}, {"valid_track_accuracy", s.valid_track_accuracy},
-          {"lr", s.lr},                 {"seconds", s.seconds},
-          {"windows_per_second", s.windows_per_second}, {"best", s.best}};
-}
-
 // One line per epoch: text with an ETA, or a JSON object.
 class EpochPrinter {
  public:
@@ -178,7 +164,7 @@ class EpochPrinter {
     seconds_ += s.seconds;
     ++seen_;
     if (format_ == "json") {
-      nlohmann::json j = EpochJson(s);
+      nlohmann::json j = genre::ToJson(s);
       j["event"] = "epoch";
       j["epochs"] = epochs;
       if (fold >= 0) j["fold"] = fold;
@@ -203,62 +189,14 @@ class EpochPrinter {
   int seen_ = 0;
 };
 
-nlohmann::json DataJson(const genre::PreparedData& d, const DatasetArgs& a) {
-  nlohmann::json counts = nlohmann::json::object();
-  for (std::size_t i = 0; i < d.examples.examples.size(); ++i) {
-    const genre::Track& t = d.dataset.tracks[d.examples.track[i]];
-    const std::string split = genre::ToString(t.split).empty() ? "train" : genre::ToString(t.split);
-    nlohmann::json& c = counts[t.label];
-    if (!c.is_object()) c = nlohmann::json::object();
-    c[split] = c.value(split, 0) + 1;
-  }
-  return {{"sources", a.dataset.sources},         {"label_files", a.dataset.label_files},
-          {"tracks", d.examples.examples.size()}, {"skipped", d.examples.skipped.size() + d.dataset.skipped.size()},
-          {"per_class", counts}};
-}
-
-nlohmann::json OptionsJson(const genre::TrainOptions& o) {
-  return {{"epochs", o.epochs},
-          {"batch", o.batch},
-          {"lr", o.lr},
-          {"weight_decay", o.weight_decay},
-          {"seed", o.seed},
-          {"class_weights", o.class_weights ? "balanced" : "none"},
-          {"balanced_sampler", o.balanced_sampler},
-          {"per_genre_cap", o.per_genre_cap},
-          {"windows_per_track", o.windows_per_track},
-          {"augment",
-           {{"random_crop", o.augment.random_crop},
-            {"gain_db", o.augment.gain_db},
-            {"time_masks", o.augment.time_masks},
-            {"time_mask", o.augment.time_mask},
-            {"freq_masks", o.augment.freq_masks},
-            {"freq_mask", o.augment.freq_mask}}},
-          {"early_stopping",
-           {{"patience", o.early_stopping.patience},
-            {"min_delta", o.early_stopping.min_delta},
-            {"restore_best", o.early_stopping.restore_best}}},
-          {"plateau",
-           {{"factor", o.plateau.factor}, {"patience", o.plateau.patience}, {"min_lr", o.plateau.min_lr}}},
-          {"threads", genre::ResolveThreads(o.threads)}};
-}
-
 void PrintAllSkipped(const genre::PreparedData& d) {
   PrintSkipped(d.dataset);
   for (const genre::Skipped& s : d.examples.skipped) std::cerr << "genre-train: skipped " << s.Line() << "\n";
 }
 
-// Writes the evaluation files into dir: metrics.json, confusion.{txt,csv,svg}, report.txt.
-void WriteEvaluation(const std::string& dir, const genre::Evaluation& ev, const std::string& title) {
-  genre::MakeDirectories(dir);
-  genre::WriteTextFile((fs::path(dir) / "metrics.json").string(),
-                       nlohmann::json{{"tracks", genre::ToJson(ev.tracks)}, {"windows", genre::ToJson(ev.windows)},
-                                      {"window_loss", ev.loss}}
-                           .dump(2));
-  genre::WriteTextFile((fs::path(dir) / "confusion.txt").string(), genre::ConfusionTable(ev.tracks));
-  genre::WriteTextFile((fs::path(dir) / "confusion.csv").string(), genre::ConfusionCsv(ev.tracks));
-  genre::WriteTextFile((fs::path(dir) / "report.txt").string(), genre::ClassReport(ev.tracks));
-  if (!genre::PlotConfusion((fs::path(dir) / "confusion.svg").string(), ev.tracks, title))
+// Writes an evaluation's files into dir (genre::WriteEvaluation) with its note.
+void WriteEvaluationFiles(const std::string& dir, const genre::Evaluation& ev, const std::string& title) {
+  if (!genre::WriteEvaluation(dir, ev, title))
     std::cerr << "genre-train: note: confusion.svg not drawn (gnuplot not found)\n";
 }
 
@@ -349,32 +287,13 @@ int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool
   }
   genre::ModelCard& c = model.card();
   c.name = fs::path(out).stem().string();
-  c.training = {{"data", DataJson(data, a.data)},
-                {"split",
-                 {{"seed", a.data.split.seed},
-                  {"valid", a.data.split.valid},
-                  {"test", a.data.split.test},
-                  {"train_tracks", run.n_train},
-                  {"valid_tracks", run.n_valid},
-                  {"test_tracks", run.n_test},
-                  {"file", (fs::path(run_dir) / "split.csv").string()}}},
-                {"options", OptionsJson(options)},
-                {"stop_reason", run.result.stop_reason},
-                {"best_epoch", run.result.best_epoch},
-                {"epochs_run", run.result.history.size()},
-                {"command", command}};
-  nlohmann::json history = nlohmann::json::array();
-  for (const auto& st : run.result.history) history.push_back(EpochJson(st));
-  c.training["history"] = history;
-  if (run.has_test)
-    c.training["metrics"] = {{"test_tracks", genre::ToJson(run.test.tracks)},
-                             {"test_windows_accuracy", run.test.windows.accuracy}};
+  c.training = genre::TrainingJson(data, a.data.dataset, options, run,
+                                   {command, a.data.split, (fs::path(run_dir) / "split.csv").string()});
   try {
     model.Save(out);
-    genre::WriteTextFile((fs::path(run_dir) / "history.csv").string(), genre::HistoryCsv(run.result.history));
-    if (!genre::PlotLearningCurves((fs::path(run_dir) / "curves.svg").string(), run.result.history, c.name))
+    if (!genre::WriteHistory(run_dir, run.result.history, c.name))
       std::cerr << "genre-train: note: curves.svg not drawn (gnuplot not found)\n";
-    if (run.has_test) WriteEvaluation(run_dir, run.test, c.name + ": test split");
+    if (run.has_test) WriteEvaluationFiles(run_dir, run.test, c.name + ": test split");
   } catch (const genre::Error& e) {
     return ErrorExit(e);
   }
@@ -392,46 +311,6 @@ int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool
 }
 
 // ---- eval ---------------------------------------------------------------------
-
-// An ensemble (it has no windows of its own) evaluated song by song as genre-guess
-// classifies them; tracks that fail go to data.examples.skipped.
-genre::Evaluation EvaluateSongs(std::unique_ptr<genre::Model> model, genre::PreparedData& data, int threads) {
-  const std::vector<std::string> classes = model->card().classes;
-  const genre::Classifier classifier(std::shared_ptr<const genre::Model>(std::move(model)));
-  const std::vector<genre::Track>& tracks = data.dataset.tracks;
-  std::vector<std::vector<float>> probs(tracks.size());
-  std::vector<std::string> errors(tracks.size());
-  const int workers = std::min<int>(genre::ResolveThreads(threads), static_cast<int>(tracks.size()));
-  genre::SetTorchThreads(workers > 1 ? 1 : 0);  // songs in parallel, or libtorch on every core
-  genre::ParallelFor(tracks.size(), workers, [&](std::size_t i) {
-    const genre::Track& t = tracks[i];
-    try {
-      if (t.kind == genre::TrackKind::kFeatures)
-        throw genre::InputError("an ensemble classifies audio, not rows of a feature table");
-      probs[i] = classifier.ClassifyFile(t.path).probs;
-    } catch (const genre::Error& e) {
-      errors[i] = e.what();
-    }
-  });
-  genre::Evaluation ev;
-  std::vector<int> truth, predicted;
-  for (std::size_t i = 0; i < tracks.size(); ++i) {
-    if (!errors[i].empty()) {
-      data.examples.skipped.push_back({tracks[i].path, errors[i]});
-      continue;
-    }
-    const auto label = std::find(classes.begin(), classes.end(), tracks[i].label) - classes.begin();
-    if (label == static_cast<long>(classes.size())) {
-      data.examples.skipped.push_back({tracks[i].path, "genre '" + tracks[i].label + "' is not one of the model's"});
-      continue;
-    }
-    truth.push_back(static_cast<int>(label));
-    predicted.push_back(static_cast<int>(std::max_element(probs[i].begin(), probs[i].end()) - probs[i].begin()));
-    ev.track_probs.push_back(probs[i]);
-  }
-  ev.tracks = genre::ComputeMetrics(truth, predicted, classes);
-  return ev;
-}
 
 int EvalCommand(DatasetArgs& a, const std::string& model_path, const std::string& split, const std::string& out_dir) {
   std::unique_ptr<genre::Model> model;
@@ -466,7 +345,8 @@ int EvalCommand(DatasetArgs& a, const std::string& model_path, const std::string
   }
   genre::Evaluation ev;
   if (model->is_ensemble()) {
-    ev = EvaluateSongs(std::move(model), data, a.threads);
+    const genre::Classifier classifier(std::shared_ptr<const genre::Model>(std::move(model)));
+    ev = genre::EvaluateSongs(classifier, data, a.threads);
   } else if (!data.examples.examples.empty()) {
     ev = genre::Evaluate(*model, data.examples.examples);
   }
@@ -475,7 +355,7 @@ int EvalCommand(DatasetArgs& a, const std::string& model_path, const std::string
   PrintEvaluation(ev, model_path + " on " + std::to_string(ev.tracks.n) + " tracks");
   if (!out_dir.empty()) {
     try {
-      WriteEvaluation(out_dir, ev, fs::path(model_path).stem().string());
+      WriteEvaluationFiles(out_dir, ev, fs::path(model_path).stem().string());
     } catch (const genre::Error& e) {
       return ErrorExit(e);
     }
@@ -484,22 +364,6 @@ int EvalCommand(DatasetArgs& a, const std::string& model_path, const std::string
 }
 
 // ---- cv and search ------------------------------------------------------------
-
-nlohmann::json CvJson(const genre::CvOutcome& cv) {
-  nlohmann::json folds = nlohmann::json::array();
-  for (const auto& f : cv.folds)
-    folds.push_back({{"fold", f.fold},
-                     {"track_accuracy", f.tracks.accuracy},
-                     {"macro_f1", f.tracks.macro_f1},
-                     {"window_accuracy", f.windows.accuracy},
-                     {"tracks", f.tracks.n},
-                     {"epochs", f.epochs},
-                     {"seconds", f.seconds}});
-  return {{"track_accuracy", {{"mean", cv.accuracy_mean}, {"std", cv.accuracy_std}}},
-          {"macro_f1", {{"mean", cv.macro_f1_mean}, {"std", cv.macro_f1_std}}},
-          {"folds", folds},
-          {"pooled", genre::ToJson(cv.pooled)}};
-}
 
 // What cv and search work on: Prepare's, and the folds: drawn (--folds K, default
 // `k`) or read (--folds-from).
@@ -532,17 +396,6 @@ int PrepareCv(ModelArgs& a, const std::string& dir, int k, CvSetup& s) {
   return -1;
 }
 
-// Every held-out track's probabilities (predictions.csv, read by `genre-train combine`).
-std::string HeldOutCsv(const genre::CvOutcome& cv, const genre::PreparedData& data,
-                       const std::vector<std::string>& classes) {
-  std::vector<genre::PredictionRow> rows;
-  for (const genre::HeldOut& h : cv.held_out) {
-    const genre::Track& t = data.dataset.tracks[h.track];
-    rows.push_back({t.path, t.label, t.group, h.fold, h.probs});
-  }
-  return genre::PredictionsCsv(classes, rows);
-}
-
 int CvCommand(ModelArgs& a, const std::string& out_dir, const std::string& command) {
   CvSetup setup;
   if (int status = PrepareCv(a, out_dir, 5, setup); status >= 0) return status;
@@ -560,10 +413,10 @@ int CvCommand(ModelArgs& a, const std::string& out_dir, const std::string& comma
   } catch (const genre::Error& e) {
     return ErrorExit(e);
   }
-  nlohmann::json j = CvJson(cv);
+  nlohmann::json j = genre::ToJson(cv);
   j["command"] = command;
   j["arch"] = genre::ToJson(card)["arch"];
-  j["options"] = OptionsJson(options);
+  j["options"] = genre::ToJson(options);
   j["folds_k"] = k;
   j["folds_from"] = a.folds_from;
   j["seed"] = a.data.split.seed;
@@ -583,12 +436,7 @@ int CvCommand(ModelArgs& a, const std::string& out_dir, const std::string& comma
   }
   if (!out_dir.empty()) {
     try {
-      genre::WriteTextFile((fs::path(out_dir) / "cv.json").string(), j.dump(2));
-      genre::WriteTextFile((fs::path(out_dir) / "confusion.txt").string(), genre::ConfusionTable(cv.pooled));
-      genre::WriteTextFile((fs::path(out_dir) / "confusion.csv").string(), genre::ConfusionCsv(cv.pooled));
-      genre::WriteTextFile((fs::path(out_dir) / "predictions.csv").string(), HeldOutCsv(cv, data, card.classes));
-      if (!genre::PlotConfusion((fs::path(out_dir) / "confusion.svg").string(), cv.pooled,
-                                std::to_string(k) + "-fold CV, " + card.arch.kind))
+      if (!genre::WriteCv(out_dir, cv, data, card.classes, j, std::to_string(k) + "-fold CV, " + card.arch.kind))
         std::cerr << "genre-train: note: confusion.svg not drawn (gnuplot not found)\n";
     } catch (const genre::Error& e) {
       return ErrorExit(e);
@@ -641,7 +489,7 @@ int SearchCommand(ModelArgs& a, const std::vector<double>& lrs, const std::vecto
                         cv.accuracy_std);
           if (a.log_format == "json")
             std::cout << nlohmann::json{{"event", "search"}, {"lr", lr}, {"batch", batch}, {"dropout", dropout},
-                                        {"cv", CvJson(cv)}}.dump()
+                                        {"cv", genre::ToJson(cv)}}.dump()
                       << std::endl;
           else
             std::cout << buf << std::endl;
@@ -659,7 +507,7 @@ int SearchCommand(ModelArgs& a, const std::vector<double>& lrs, const std::vecto
     std::snprintf(buf, sizeof buf, "%4zu  %8.1e  %5d  %7.2f   %.4f ± %.4f   %.4f ± %.4f\n", i + 1, e.lr, e.batch, e.dropout,
                   e.cv.macro_f1_mean, e.cv.macro_f1_std, e.cv.accuracy_mean, e.cv.accuracy_std);
     std::cout << buf;
-    ranked.push_back({{"rank", i + 1}, {"lr", e.lr}, {"batch", e.batch}, {"dropout", e.dropout}, {"cv", CvJson(e.cv)}});
+    ranked.push_back({{"rank", i + 1}, {"lr", e.lr}, {"batch", e.batch}, {"dropout", e.dropout}, {"cv", genre::ToJson(e.cv)}});
   }
   if (!out_dir.empty()) {
     try {

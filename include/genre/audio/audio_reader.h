@@ -14,6 +14,11 @@
 
 namespace genre {
 
+// Files whose header declares a lower native rate are refused (FormatError): no audio
+// format in use goes below 8 kHz, and a damaged header's 1 Hz would stretch a few bytes
+// into minutes of audio.
+constexpr int kMinNativeSampleRate = 1000;  // Hz
+
 struct AudioReadOptions {
   int sample_rate = 22050;      // Hz of the output; 0 keeps the file's native rate
   double offset_s = 0.0;        // seconds skipped at the start (>= 0)

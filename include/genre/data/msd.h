@@ -13,6 +13,8 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "genre/features/chroma.h"
 #include "genre/features/matrix.h"
 #include "genre/features/options.h"
+#include "genre/util/isolate.h"
 
 namespace genre {
 
@@ -61,6 +64,38 @@ class MsdFile {
   explicit MsdFile(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Reading MSD files safely. libhdf5 itself crashes (SIGSEGV) or loops forever on some
+// damaged files (fuzz/third-party/), before any check of ours can refuse them. These read
+// in a child process (util/isolate.h) and cost such a file a FormatError naming it
+// ("PATH: libhdf5 crashed reading it (Segmentation fault)", "PATH: libhdf5 did not finish
+// reading it within 60 s"), never the tool; other errors are MsdFile's. Tools use these;
+// MsdFile is the in-process reader under them.
+
+// The songs of an MSD file without their analysis: what a dataset listing needs.
+struct MsdListing {
+  std::vector<std::string> track_ids, genres;  // one per song; a genre is "" when absent
+  std::string group;                           // root attribute genre_group ("" when absent)
+  std::size_t size() const { return track_ids.size(); }
+};
+MsdListing ListMsdFile(const std::string& path, const IsolateOptions& options = {});
+// Many files in one reader process (a new one after a crash): each listing, or (listing ==
+// nullptr) the error that its file met, in order.
+void ListMsdFiles(const std::vector<std::string>& paths,
+                  const std::function<void(std::size_t, MsdListing* listing, const std::exception_ptr& error)>& each,
+                  const IsolateOptions& options = {});
+
+struct MsdSong {
+  std::string path;
+  std::size_t song = 0;
+};
+// Reads the songs in order (one child process for all, a new one after a crash) and hands
+// each to `each` as it arrives: the track, or (track == nullptr) the error that it met.
+void ReadMsdSongs(const std::vector<MsdSong>& songs,
+                  const std::function<void(std::size_t, MsdTrack* track, const std::exception_ptr& error)>& each,
+                  const IsolateOptions& options = {});
+// One song; throws its error.
+MsdTrack ReadMsdSong(const std::string& path, std::size_t song, const IsolateOptions& options = {});
 
 // Writes tracks as one MSD-layout file (an aggregate file when more than one),
 // atomically: a temporary file beside `path`, renamed into place. Throws IoError.

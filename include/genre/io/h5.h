@@ -1,18 +1,25 @@
 // HDF5 access for feature files, caches, golden values and Million Song Dataset
 // files (HDF5 C++ API). HDF5 errors become genre::IoError / FormatError naming the
 // file and the object. The HDF5 library Debian ships is not thread-safe: use one
-// File from one thread at a time, and no two Files concurrently.
+// File from one thread at a time, and no two Files concurrently; code that may run
+// beside other threads holds LibraryMutex() around its HDF5 calls.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "genre/features/matrix.h"
+#include "genre/util/isolate.h"
 
 namespace genre::h5 {
+
+// Held by every thread around its libhdf5 calls, and by RunIsolated (util/isolate.h)
+// while it forks a reader, so that no thread is inside libhdf5 at the fork.
+std::mutex& LibraryMutex();
 
 // A dataset read as float64, whatever its stored numeric type, with its shape.
 struct Array {
@@ -119,5 +126,9 @@ class File {
   explicit File(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// File::Open(path).List() in a reader process (util/isolate.h): a file that crashes or
+// hangs libhdf5 costs a FormatError naming it, not the caller.
+std::vector<ObjectInfo> InspectFile(const std::string& path, const IsolateOptions& options = {});
 
 }  // namespace genre::h5

@@ -57,7 +57,8 @@ class Classifier {
   const Model& model() const { return *model_; }
 
   // An audio file, "-" (standard input) or an MSD .h5 track file (models trained
-  // on MSD features only). Errors name the file. Thread-safe (MSD reads are serialised).
+  // on MSD features only). Errors name the file. Thread-safe (an MSD file is read in
+  // a reader process of its own: see ReadMsdSong).
   Classification ClassifyFile(const std::string& path, const ClassifyOptions& options = {}) const;
   Classification ClassifyAudio(const Waveform& audio, const ClassifyOptions& options = {}) const;
   // Audio already in memory (e.g. standard input), `name` for messages.

@@ -8,9 +8,11 @@
 
 #include "genre/data/dataset.h"
 #include "genre/data/split.h"
-#include "genre/model/trainer.h"
+#include "genre/train/trainer.h"
 
 namespace genre {
+
+class Classifier;
 
 struct PreparedData {
   Dataset dataset;      // with every track's split assigned
@@ -40,6 +42,11 @@ struct RunOutcome {
 // evaluates it on the test split.
 RunOutcome TrainOnSplit(Model& model, const PreparedData& data, const TrainOptions& options,
                         const EpochCallback& on_epoch = {});
+
+// Each track of data.dataset classified song by song as genre-guess does (for an ensemble,
+// which has no windows of its own); `threads` songs at a time. Tracks that fail, or whose
+// label is not one of the classifier's, go to data.examples.skipped.
+Evaluation EvaluateSongs(const Classifier& classifier, PreparedData& data, int threads);
 
 struct FoldOutcome {
   int fold = 0;

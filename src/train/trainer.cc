@@ -1,4 +1,4 @@
-#include "genre/model/trainer.h"
+#include "genre/train/trainer.h"
 
 #include <algorithm>
 #include <chrono>
@@ -12,7 +12,7 @@
 #include "genre/features/gtzan_vector.h"
 #include "genre/train/windows.h"
 #include "genre/util/atomic_file.h"
-#include "networks.h"
+#include "../model/networks.h"
 
 namespace genre {
 

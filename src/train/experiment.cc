@@ -1,4 +1,4 @@
-#include "genre/model/experiment.h"
+#include "genre/train/experiment.h"
 
 #include <algorithm>
 #include <chrono>
@@ -6,6 +6,8 @@
 #include <set>
 
 #include "genre/error.h"
+#include "genre/model/classifier.h"
+#include "genre/util/parallel.h"
 #include "genre/train/predictions.h"
 
 namespace genre {
@@ -124,6 +126,42 @@ CvOutcome CrossValidate(const ModelCard& card, const PreparedData& data, int k, 
   cv.macro_f1_std = m.macro_f1_std;
   cv.pooled = m.pooled;
   return cv;
+}
+
+Evaluation EvaluateSongs(const Classifier& classifier, PreparedData& data, int threads) {
+  const std::vector<std::string>& classes = classifier.model().card().classes;
+  const std::vector<Track>& tracks = data.dataset.tracks;
+  std::vector<std::vector<float>> probs(tracks.size());
+  std::vector<std::string> errors(tracks.size());
+  const int workers = std::min<int>(ResolveThreads(threads), static_cast<int>(tracks.size()));
+  SetTorchThreads(workers > 1 ? 1 : 0);  // songs in parallel, or libtorch on every core
+  ParallelFor(tracks.size(), workers, [&](std::size_t i) {
+    const Track& t = tracks[i];
+    try {
+      if (t.kind == TrackKind::kFeatures) throw InputError("an ensemble classifies audio, not rows of a feature table");
+      probs[i] = classifier.ClassifyFile(t.path).probs;
+    } catch (const Error& e) {
+      errors[i] = e.what();
+    }
+  });
+  Evaluation ev;
+  std::vector<int> truth, predicted;
+  for (std::size_t i = 0; i < tracks.size(); ++i) {
+    if (!errors[i].empty()) {
+      data.examples.skipped.push_back({tracks[i].path, errors[i]});
+      continue;
+    }
+    const auto label = std::find(classes.begin(), classes.end(), tracks[i].label) - classes.begin();
+    if (label == static_cast<long>(classes.size())) {
+      data.examples.skipped.push_back({tracks[i].path, "genre '" + tracks[i].label + "' is not one of the model's"});
+      continue;
+    }
+    truth.push_back(static_cast<int>(label));
+    predicted.push_back(static_cast<int>(std::max_element(probs[i].begin(), probs[i].end()) - probs[i].begin()));
+    ev.track_probs.push_back(probs[i]);
+  }
+  ev.tracks = ComputeMetrics(truth, predicted, classes);
+  return ev;
 }
 
 }  // namespace genre
