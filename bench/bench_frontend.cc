@@ -85,8 +85,7 @@ BENCHMARK(BM_MfccFromLogMel_30s)->Unit(benchmark::kMillisecond);
 void BM_SpectralFrameFeatures_30s(benchmark::State& state) {
   const genre::FrontEnd fe;
   using namespace genre;
-  for (auto _ : state)
-    benchmark::DoNotOptimize(fe.Compute(Samples(), kCentroid | kBandwidth | kRolloff | kRms | kZcr));
+  for (auto _ : state) benchmark::DoNotOptimize(fe.Compute(Samples(), kCentroid | kBandwidth | kRolloff | kRms | kZcr));
   SetAudioSeconds(state, 30);
 }
 BENCHMARK(BM_SpectralFrameFeatures_30s)->Unit(benchmark::kMillisecond);

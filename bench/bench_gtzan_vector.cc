@@ -30,9 +30,7 @@ double Median(std::vector<double> v) {
   return v.empty() ? 0.0 : v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // scipy-style median filter by selection on every window (the baseline).
 genre::Matrix PlainMedian(const genre::Matrix& x, int size, int axis) {
@@ -45,7 +43,8 @@ genre::Matrix PlainMedian(const genre::Matrix& x, int size, int axis) {
       for (int d = 0; d < size; ++d) {
         std::ptrdiff_t j = i + d - size / 2;
         j = j < 0 ? -j - 1 : j >= n ? 2 * n - j - 1 : j;
-        w[static_cast<std::size_t>(d)] = axis == 0 ? x(static_cast<std::size_t>(j), c) : x(r, static_cast<std::size_t>(j));
+        w[static_cast<std::size_t>(d)] =
+            axis == 0 ? x(static_cast<std::size_t>(j), c) : x(r, static_cast<std::size_t>(j));
       }
       std::nth_element(w.begin(), w.begin() + size / 2, w.end());
       out(r, c) = w[static_cast<std::size_t>(size / 2)];
@@ -60,8 +59,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> inputs;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--repeat" && i + 1 < argc) repeat = std::max(1, std::atoi(argv[++i]));
-    else inputs.push_back(a);
+    if (a == "--repeat" && i + 1 < argc)
+      repeat = std::max(1, std::atoi(argv[++i]));
+    else
+      inputs.push_back(a);
   }
   if (inputs.empty())
     for (const char* stem : {"blues.00000", "classical.00001", "metal.00002"})
@@ -111,9 +112,10 @@ int main(int argc, char** argv) {
   std::printf("GTZAN vector, 1 thread: %zu clips (%.1f min of audio) x %d\n", clips.size(), audio_s / 60, repeat);
   std::printf("  per 30 s of audio, median: %.1f ms  (target <= 60 ms; librosa 1430 ms per KAGGLE_FEATURES.md)\n",
               1e3 * Median(total));
-  std::printf("  stages: STFT+mel+shape+peaks %.1f | chroma %.1f | dB+MFCC %.1f | rms+zcr %.1f | HPSS %.1f | tempo %.1f ms\n",
-              1e3 * Median(stft), 1e3 * Median(chroma), 1e3 * Median(mel), 1e3 * Median(frames),
-              1e3 * Median(hpss), 1e3 * Median(tempo));
+  std::printf(
+      "  stages: STFT+mel+shape+peaks %.1f | chroma %.1f | dB+MFCC %.1f | rms+zcr %.1f | HPSS %.1f | tempo %.1f ms\n",
+      1e3 * Median(stft), 1e3 * Median(chroma), 1e3 * Median(mel), 1e3 * Median(frames), 1e3 * Median(hpss),
+      1e3 * Median(tempo));
 
   // Baseline in the same run: the two HPSS median filters of the first clip.
   genre::FrontEndOptions fo;
@@ -126,9 +128,10 @@ int main(int argc, char** argv) {
   t0 = Now();
   const genre::Matrix b0 = PlainMedian(mag, 31, 0), b1 = PlainMedian(mag, 31, 1);
   const double plain = Now() - t0;
-  std::printf("  HPSS median filters of one clip (%zux%zu, 31 taps, both axes): running %.1f ms, "
-              "nth_element per window %.1f ms (%.0fx), results %s\n",
-              mag.rows, mag.cols, 1e3 * running, 1e3 * plain, plain / running,
-              a0.data == b0.data && a1.data == b1.data ? "identical" : "DIFFERENT");
+  std::printf(
+      "  HPSS median filters of one clip (%zux%zu, 31 taps, both axes): running %.1f ms, "
+      "nth_element per window %.1f ms (%.0fx), results %s\n",
+      mag.rows, mag.cols, 1e3 * running, 1e3 * plain, plain / running,
+      a0.data == b0.data && a1.data == b1.data ? "identical" : "DIFFERENT");
   return 0;
 }

@@ -56,9 +56,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> clips;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--repeat" && i + 1 < argc) repeat = std::max(1, std::atoi(argv[++i]));
-    else if (a.size() > 5 && a.substr(a.size() - 5) == ".gmdl") model_path = a;
-    else clips.push_back(a);
+    if (a == "--repeat" && i + 1 < argc)
+      repeat = std::max(1, std::atoi(argv[++i]));
+    else if (a.size() > 5 && a.substr(a.size() - 5) == ".gmdl")
+      model_path = a;
+    else
+      clips.push_back(a);
   }
   if (clips.empty())
     for (const char* c : {"blues.00000.flac", "classical.00001.flac", "metal.00002.flac"})
@@ -82,7 +85,8 @@ int main(int argc, char** argv) {
       t = Now();
       const genre::Matrix m = logmel.Compute(w22.samples, genre::kLogMel).logmel;
       front.push_back(Now() - t);
-      std::vector<float> window(w.samples.begin(), w.samples.begin() + std::min<std::size_t>(w.samples.size(), card.input.window));
+      std::vector<float> window(w.samples.begin(),
+                                w.samples.begin() + std::min<std::size_t>(w.samples.size(), card.input.window));
       genre::Matrix x(1, window.size());
       x.data = window;
       t = Now();
@@ -104,11 +108,11 @@ int main(int argc, char** argv) {
               Median(front) / Median(decode));
   std::printf("convnet features, one 29-s window:       %7.1f ms  (%.2fx the decode)\n", 1e3 * Median(features),
               Median(features) / Median(decode));
-  std::printf("  multiply-adds per window: %.3f GMAC in mel + blocks (%.1f GMAC/s); the STFT as the recipe's\n"
-              "  convolution would add %.3f GMAC, done as an FFT instead\n",
-              macs / 1e9, macs / 1e9 / Median(features), stft / 1e9);
-  if (!tags.empty())
-    std::printf("convnet tags, one 29-s window:           %7.1f ms\n", 1e3 * Median(tags));
+  std::printf(
+      "  multiply-adds per window: %.3f GMAC in mel + blocks (%.1f GMAC/s); the STFT as the recipe's\n"
+      "  convolution would add %.3f GMAC, done as an FFT instead\n",
+      macs / 1e9, macs / 1e9 / Median(features), stft / 1e9);
+  if (!tags.empty()) std::printf("convnet tags, one 29-s window:           %7.1f ms\n", 1e3 * Median(tags));
   std::printf("throughput of decode + features:        %7.0fx real time per core\n",
               29.0 / (Median(decode) * 29.0 / 30.0 + Median(features)));
   return 0;

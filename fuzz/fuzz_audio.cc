@@ -13,8 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.sample_rate = size % 2 ? 22050 : 0;
   options.block_frames = 4096;
   try {
-    genre::AudioStream stream = genre::AudioStream::FromMemory(
-        std::string(reinterpret_cast<const char*>(data), size), "fuzz", options);
+    genre::AudioStream stream =
+        genre::AudioStream::FromMemory(std::string(reinterpret_cast<const char*>(data), size), "fuzz", options);
     std::vector<float> out(8192);
     std::size_t total = 0;
     // A damaged header can promise hours of audio: a few seconds prove the decoder.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up and runs the whole test suite from a fresh clone on Debian 12:
 #   1. installs the Debian packages the build needs (scripts/install-deps.sh, idempotent),
+#      and checks that every C++ file is as clang-format (.clang-format) writes it,
 #   2. builds (Release) and runs every test (ctest: fast + slow),
 #   3. rebuilds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the fast tests,
 #   4. builds the libFuzzer harnesses (clang), replays every committed corpus and regression
@@ -11,6 +12,10 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 jobs=$(nproc)
+
+# Formatting: the same command with -i instead of --dry-run --Werror fixes what this finds.
+find src include tools tests fuzz bench \( -name '*.cc' -o -name '*.h' \) -print0 |
+  xargs -0 clang-format --dry-run --Werror
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$jobs"

@@ -13,14 +13,11 @@
 
 #include "genre/io/h5.h"
 
-
 namespace genre::test {
 
 std::filesystem::path DataDir() { return GENRE_TEST_DATA_DIR; }
 std::filesystem::path Input(const std::string& name) { return DataDir() / "inputs" / name; }
-std::filesystem::path Golden(const std::string& stem) {
-  return DataDir() / "librosa-0.10.2" / (stem + ".h5");
-}
+std::filesystem::path Golden(const std::string& stem) { return DataDir() / "librosa-0.10.2" / (stem + ".h5"); }
 
 std::filesystem::path Msd(const std::string& name) { return DataDir() / "msd" / name; }
 
@@ -98,7 +95,8 @@ std::vector<float> ResampyResample(const std::vector<float>& x, int from, int to
     double eta = index - static_cast<double>(offset);
     const long i_max = std::min(n + 1, (nwin - offset) / step);
     for (long i = 0; i < i_max; ++i) {
-      const double w = win[static_cast<std::size_t>(offset + i * step)] + eta * delta[static_cast<std::size_t>(offset + i * step)];
+      const double w =
+          win[static_cast<std::size_t>(offset + i * step)] + eta * delta[static_cast<std::size_t>(offset + i * step)];
       y[t] = static_cast<float>(y[t] + w * x[static_cast<std::size_t>(n - i)]);
     }
     frac = scale - frac;
@@ -107,7 +105,8 @@ std::vector<float> ResampyResample(const std::vector<float>& x, int from, int to
     eta = index - static_cast<double>(offset);
     const long k_max = std::min(n_orig - n - 1, (nwin - offset) / step);
     for (long k = 0; k < k_max; ++k) {
-      const double w = win[static_cast<std::size_t>(offset + k * step)] + eta * delta[static_cast<std::size_t>(offset + k * step)];
+      const double w =
+          win[static_cast<std::size_t>(offset + k * step)] + eta * delta[static_cast<std::size_t>(offset + k * step)];
       y[t] = static_cast<float>(y[t] + w * x[static_cast<std::size_t>(n + k + 1)]);
     }
     time += increment;

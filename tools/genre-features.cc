@@ -11,23 +11,23 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
-#include <functional>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "cli_common.h"
-#include "genre/error.h"
 #include "genre/data/dataset.h"
-#include "genre/features/extract.h"
 #include "genre/data/feature_table.h"
+#include "genre/error.h"
+#include "genre/features/extract.h"
 #include "genre/features/gtzan_vector.h"
 #include "genre/features/mfcc_stats.h"
 #include "genre/io/h5.h"
@@ -51,11 +51,16 @@ struct KindInfo {
 
 const std::map<std::string, KindInfo>& Kinds() {
   static const std::map<std::string, KindInfo> kinds = {
-      {"waveform", {0, "y"}},          {"power", {genre::kPower, "power"}},
-      {"mel", {genre::kMel, "mel"}},   {"logmel", {genre::kLogMel, "logmel"}},
-      {"mfcc", {genre::kMfcc, "mfcc"}}, {"centroid", {genre::kCentroid, "centroid"}},
-      {"bandwidth", {genre::kBandwidth, "bandwidth"}}, {"rolloff", {genre::kRolloff, "rolloff"}},
-      {"rms", {genre::kRms, "rms"}},   {"zcr", {genre::kZcr, "zcr"}},
+      {"waveform", {0, "y"}},
+      {"power", {genre::kPower, "power"}},
+      {"mel", {genre::kMel, "mel"}},
+      {"logmel", {genre::kLogMel, "logmel"}},
+      {"mfcc", {genre::kMfcc, "mfcc"}},
+      {"centroid", {genre::kCentroid, "centroid"}},
+      {"bandwidth", {genre::kBandwidth, "bandwidth"}},
+      {"rolloff", {genre::kRolloff, "rolloff"}},
+      {"rms", {genre::kRms, "rms"}},
+      {"zcr", {genre::kZcr, "zcr"}},
       {"gtzan-vector", {kGtzanVector, "gtzan"}},
       {"msd-table", {kMsdTable, "msd"}},
       {"msd-convnet", {kMsdConvnet, "msd_convnet"}},
@@ -72,8 +77,7 @@ struct Result {
   std::string error;
 };
 
-nlohmann::json OptionsJson(const std::string& kind, const genre::FrontEndOptions& o,
-                           const genre::AudioReadOptions& r) {
+nlohmann::json OptionsJson(const std::string& kind, const genre::FrontEndOptions& o, const genre::AudioReadOptions& r) {
   return {{"kind", kind},
           {"sample_rate", o.sample_rate},
           {"n_fft", o.stft.n_fft},
@@ -115,28 +119,36 @@ void WriteH5(const std::string& out, const std::vector<Result>& results, const n
       file.SetAttribute(ds, "native_channels", static_cast<std::int64_t>(r.info.channels));
       file.SetAttribute(ds, "duration_s", r.duration_s);
       for (const auto& [key, value] : opts.items()) {
-        if (value.is_string()) file.SetAttribute(ds, key, value.get<std::string>());
-        else if (value.is_array()) file.SetAttribute(ds, key, value.dump());  // e.g. row names, as JSON
-        else if (value.is_boolean()) file.SetAttribute(ds, key, static_cast<std::int64_t>(value.get<bool>()));
-        else if (value.is_number_integer()) file.SetAttribute(ds, key, value.get<std::int64_t>());
-        else file.SetAttribute(ds, key, value.get<double>());
+        if (value.is_string())
+          file.SetAttribute(ds, key, value.get<std::string>());
+        else if (value.is_array())
+          file.SetAttribute(ds, key, value.dump());  // e.g. row names, as JSON
+        else if (value.is_boolean())
+          file.SetAttribute(ds, key, static_cast<std::int64_t>(value.get<bool>()));
+        else if (value.is_number_integer())
+          file.SetAttribute(ds, key, value.get<std::int64_t>());
+        else
+          file.SetAttribute(ds, key, value.get<double>());
       }
     }
   });
 }
 
 // Columns are named `column`_<row>, or by `names` when given (one per row).
-void WriteCsv(std::ostream& os, const std::vector<Result>& results, const std::string& column,
-              double frame_seconds, const std::vector<std::string>& names = {}) {
+void WriteCsv(std::ostream& os, const std::vector<Result>& results, const std::string& column, double frame_seconds,
+              const std::vector<std::string>& names = {}) {
   bool header = false;
   for (const Result& r : results) {
     if (!r.error.empty()) continue;
     const genre::Matrix& m = r.values;
     if (!header) {
       os << "path,frame,time_s";
-      if (names.size() == m.rows) for (const std::string& n : names) os << ',' << genre::CsvField(n);
-      else if (m.rows == 1) os << ',' << column;
-      else for (std::size_t b = 0; b < m.rows; ++b) os << ',' << column << '_' << b;
+      if (names.size() == m.rows)
+        for (const std::string& n : names) os << ',' << genre::CsvField(n);
+      else if (m.rows == 1)
+        os << ',' << column;
+      else
+        for (std::size_t b = 0; b < m.rows; ++b) os << ',' << column << '_' << b;
       os << '\n';
       header = true;
     }
@@ -270,7 +282,10 @@ nlohmann::json VectorJson(const std::vector<VectorRow>& rows, const TableKind& k
     }
     nlohmann::json values = nlohmann::json::object();
     for (std::size_t i = 0; i < r.values.size(); ++i) values[(*kind.columns)[i]] = r.values[i];
-    files.push_back({{"path", r.path}, {"status", "ok"}, {"filename", r.filename}, {"label", r.label},
+    files.push_back({{"path", r.path},
+                     {"status", "ok"},
+                     {"filename", r.filename},
+                     {"label", r.label},
                      {"features", std::move(values)}});
   }
   return {{"genre_version", kVersion}, {"kind", kind.name}, {"files", std::move(files)}};
@@ -314,8 +329,10 @@ int RunTable(const std::vector<std::string>& inputs, const std::string& out, con
   try {
     if (failed < static_cast<int>(rows.size()) || format == "json")
       WriteText(out, [&](std::ostream& os) {
-        if (format == "json") os << VectorJson(rows, kind).dump() << '\n';
-        else WriteVectorCsv(os, rows, kind);
+        if (format == "json")
+          os << VectorJson(rows, kind).dump() << '\n';
+        else
+          WriteVectorCsv(os, rows, kind);
       });
   } catch (const genre::Error& e) {
     std::cerr << "genre-features: " << e.what() << "\n";
@@ -327,8 +344,7 @@ int RunTable(const std::vector<std::string>& inputs, const std::string& out, con
 }  // namespace
 
 int Run(int argc, char** argv) {
-  CLI::App app{"Extract audio features (librosa 0.10 compatible) from audio files.",
-               "genre-features"};
+  CLI::App app{"Extract audio features (librosa 0.10 compatible) from audio files.", "genre-features"};
   app.set_version_flag("--version", kVersion);
   std::vector<std::string> inputs;
   std::string kind = "logmel", out, format;
@@ -356,8 +372,7 @@ int Run(int argc, char** argv) {
   app.add_option("--n-fft", fo.stft.n_fft, "FFT size / frame length, samples")->capture_default_str();
   app.add_option("--hop", fo.stft.hop_length, "Hop length, samples")->capture_default_str();
   app.add_flag("--no-center", no_center, "Do not pad frames to centre them");
-  app.add_option("--pad-mode", pad_mode, "Padding of centred frames: constant|reflect|edge")
-      ->capture_default_str();
+  app.add_option("--pad-mode", pad_mode, "Padding of centred frames: constant|reflect|edge")->capture_default_str();
   app.add_option("--power", fo.power, "Exponent of |STFT| for mel/power")->capture_default_str();
   app.add_option("--n-mels", fo.mel.n_mels, "Mel bands")->capture_default_str();
   app.add_option("--fmin", fo.mel.fmin_hz, "Lowest mel frequency, Hz")->capture_default_str();
@@ -371,7 +386,8 @@ int Run(int argc, char** argv) {
   app.add_option("--duration", ro.duration_s, "Read at most this many seconds (default: all)");
   app.add_flag("-q,--quiet", quiet, "Do not report failed inputs on stderr");
   app.add_option("-j,--threads", threads, "gtzan-vector: files analysed at once (default: all cores)");
-  app.add_option("--label", label, "gtzan-vector, msd-table: the label column of every row (default: the genre folder)");
+  app.add_option("--label", label,
+                 "gtzan-vector, msd-table: the label column of every row (default: the genre folder)");
   app.add_option("-m,--model", model_path,
                  "msd-*: the MSD convnet (default: the bundled msd-convnet.gmdl); a model made on it serves "
                  "msd-convnet and msd-table too");
@@ -405,7 +421,8 @@ int Run(int argc, char** argv) {
     }
     try {
       ro.Validate();
-      if (window_hop_s < 0) throw genre::OptionError("--window-hop must be >= 0 seconds, got " + std::to_string(window_hop_s));
+      if (window_hop_s < 0)
+        throw genre::OptionError("--window-hop must be >= 0 seconds, got " + std::to_string(window_hop_s));
     } catch (const genre::Error& e) {
       std::cerr << "genre-features: " << e.what() << "\n";
       return kExitUsage;
@@ -421,7 +438,8 @@ int Run(int argc, char** argv) {
   std::size_t window_hop = 0;  // samples between window starts (the model's unless --window-hop)
   if (msd) {
     std::vector<std::string> looked;
-    const std::string found = !model_path.empty() ? model_path : genre_cli::FindBundledModel("msd-convnet.gmdl", looked);
+    const std::string found =
+        !model_path.empty() ? model_path : genre_cli::FindBundledModel("msd-convnet.gmdl", looked);
     if (found.empty()) {
       std::cerr << "genre-features: no MSD convnet: give --model PATH (no bundled model at "
                 << genre_cli::Joined(looked) << ")\n";
@@ -432,7 +450,8 @@ int Run(int argc, char** argv) {
       if (convnet->card().arch.kind != "msd-convnet")
         throw genre::FormatError(found + ": not an MSD convnet model (" + convnet->card().arch.kind + ")");
       if (kind == "msd-tags" && !convnet->card().arch.MultiLabel())
-        throw genre::FormatError(found + ": has no tag output (a genre model on the convnet); give the imported convnet");
+        throw genre::FormatError(found +
+                                 ": has no tag output (a genre model on the convnet); give the imported convnet");
     } catch (const genre::Error& e) {
       std::cerr << "genre-features: " << e.what() << "\n";
       return kExitModel;
@@ -541,13 +560,14 @@ int Run(int argc, char** argv) {
     if (format == "h5") {
       if (any_ok) WriteH5(out, results, opts);
     } else {
-      const double frame_s =
-          msd ? static_cast<double>(window_hop) / ro.sample_rate
-          : info.feature == 0 ? 1.0 / fo.sample_rate
-                              : static_cast<double>(fo.stft.hop_length) / fo.sample_rate;
+      const double frame_s = msd                 ? static_cast<double>(window_hop) / ro.sample_rate
+                             : info.feature == 0 ? 1.0 / fo.sample_rate
+                                                 : static_cast<double>(fo.stft.hop_length) / fo.sample_rate;
       WriteText(out, [&](std::ostream& os) {
-        if (format == "csv") WriteCsv(os, results, Kinds().at(kind).column, frame_s, names);
-        else os << ToJson(results, opts).dump() << '\n';
+        if (format == "csv")
+          WriteCsv(os, results, Kinds().at(kind).column, frame_s, names);
+        else
+          os << ToJson(results, opts).dump() << '\n';
       });
     }
   } catch (const genre::Error& e) {

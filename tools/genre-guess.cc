@@ -8,9 +8,9 @@
 // Exit codes: 0 every input classified; 1 some inputs failed (each reported on
 // stderr and in its record; the others are classified); 2 usage error or invalid
 // option; 3 model problem (none found, unreadable, truncated, wrong version).
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -74,7 +74,8 @@ std::vector<std::string> Expand(const std::vector<std::string>& inputs, std::vec
   return out;
 }
 
-std::vector<std::pair<std::string, float>> Ranked(const genre::Classification& c, const std::vector<std::string>& classes) {
+std::vector<std::pair<std::string, float>> Ranked(const genre::Classification& c,
+                                                  const std::vector<std::string>& classes) {
   std::vector<std::pair<std::string, float>> r;
   for (std::size_t k = 0; k < classes.size(); ++k) r.emplace_back(classes[k], c.probs[k]);
   std::stable_sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
@@ -95,7 +96,9 @@ std::string SilentNote(const genre::Classification& c, double floor_dbfs) {
 }
 
 nlohmann::json ToJson(const Record& r, const genre::ModelCard& card, int top, bool timeline) {
-  nlohmann::json j = {{"path", r.path}, {"status", r.error.empty() ? "ok" : "error"}, {"model", card.name},
+  nlohmann::json j = {{"path", r.path},
+                      {"status", r.error.empty() ? "ok" : "error"},
+                      {"model", card.name},
                       {"elapsed_ms", r.elapsed_ms}};
   if (!r.error.empty()) {
     j["error"] = r.error;
@@ -113,13 +116,16 @@ nlohmann::json ToJson(const Record& r, const genre::ModelCard& card, int top, bo
   j["duration_s"] = r.result.duration_s;
   j["windows"] = r.result.windows;
   j["silent"] = r.result.silent;
-  if (r.result.peak > 0) j["peak_dbfs"] = PeakDbfs(r.result);
-  else if (r.result.peak == 0) j["peak_dbfs"] = nullptr;  // digital silence
+  if (r.result.peak > 0)
+    j["peak_dbfs"] = PeakDbfs(r.result);
+  else if (r.result.peak == 0)
+    j["peak_dbfs"] = nullptr;  // digital silence
   if (timeline && !r.result.silent) {
     nlohmann::json t = nlohmann::json::array();
     for (const auto& w : r.result.timeline) {
       const auto best = std::max_element(w.probs.begin(), w.probs.end()) - w.probs.begin();
-      t.push_back({{"start_s", w.start_s}, {"genre", card.classes[static_cast<std::size_t>(best)]},
+      t.push_back({{"start_s", w.start_s},
+                   {"genre", card.classes[static_cast<std::size_t>(best)]},
                    {"confidence", w.probs[static_cast<std::size_t>(best)]}});
     }
     j["timeline"] = t;
@@ -354,10 +360,14 @@ int Run(int argc, char** argv) {
       ++failed;
       if (!quiet) std::cerr << "genre-guess: " << r.error << "\n";
     }
-    if (format == "table") PrintTable(std::cout, r, card, top, timeline, co.silence_dbfs);
-    else if (format == "jsonl") std::cout << ToJson(r, card, top, timeline).dump() << "\n";
-    else if (format == "json") all.push_back(ToJson(r, card, top, timeline));
-    else PrintDelimited(std::cout, r, card, format == "csv" ? ',' : '\t');
+    if (format == "table")
+      PrintTable(std::cout, r, card, top, timeline, co.silence_dbfs);
+    else if (format == "jsonl")
+      std::cout << ToJson(r, card, top, timeline).dump() << "\n";
+    else if (format == "json")
+      all.push_back(ToJson(r, card, top, timeline));
+    else
+      PrintDelimited(std::cout, r, card, format == "csv" ? ',' : '\t');
     std::cout.flush();
   }
   pool.join();

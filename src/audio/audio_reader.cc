@@ -25,7 +25,6 @@ constexpr std::int64_t kMaxFramesPerByte = 1024;
 // The most samples allocated up front from a header's length (64 MB of floats).
 constexpr std::int64_t kMaxPreallocated = std::int64_t{1} << 24;
 
-
 struct SndfileCloser {
   void operator()(SNDFILE* f) const { sf_close(f); }
 };
@@ -41,9 +40,7 @@ struct MemoryFile {
   std::string bytes;
   sf_count_t pos = 0;
 
-  static sf_count_t Length(void* self) {
-    return static_cast<sf_count_t>(static_cast<MemoryFile*>(self)->bytes.size());
-  }
+  static sf_count_t Length(void* self) { return static_cast<sf_count_t>(static_cast<MemoryFile*>(self)->bytes.size()); }
   static sf_count_t Seek(sf_count_t offset, int whence, void* self) {
     auto* m = static_cast<MemoryFile*>(self);
     sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? m->pos : Length(self);
@@ -167,13 +164,11 @@ std::string OutOfRange(float v, const std::string& at) {
 
 void AudioReadOptions::Validate() const {
   if (sample_rate < 0 || sample_rate > 384000)
-    throw OptionError("sample_rate must be 0 (native) or in [1, 384000] Hz, got " +
-                      std::to_string(sample_rate));
+    throw OptionError("sample_rate must be 0 (native) or in [1, 384000] Hz, got " + std::to_string(sample_rate));
   if (!(offset_s >= 0.0) || !std::isfinite(offset_s))
     throw OptionError("offset must be >= 0 s, got " + Seconds(offset_s));
   if (std::isnan(duration_s) || duration_s == 0.0)
-    throw OptionError("duration must be > 0 s (or < 0 for the whole file), got " +
-                      Seconds(duration_s));
+    throw OptionError("duration must be > 0 s (or < 0 for the whole file), got " + Seconds(duration_s));
   if (block_frames == 0) throw OptionError("block_frames must be >= 1, got 0");
 }
 
@@ -194,7 +189,7 @@ struct AudioStream::Impl {
   bool input_done = false;
   bool flushed = false;
 
-  float peak = 0;            // largest |mono sample| decoded so far
+  float peak = 0;           // largest |mono sample| decoded so far
   bool read_pcm16 = false;  // decode as int16 and scale here (see Open)
   std::vector<float> interleaved;
   std::vector<std::int16_t> interleaved16;
@@ -216,8 +211,7 @@ struct AudioStream::Impl {
     if (sfi.frames < 0 || sfi.frames / kMaxFramesPerByte > bytes) sfi.frames = -1;
     info.native_frames = sfi.frames;
     if (sfi.samplerate <= 0 || sfi.channels <= 0)
-      throw FormatError(info.path + ": invalid header (sample rate " +
-                        std::to_string(sfi.samplerate) + ", channels " +
+      throw FormatError(info.path + ": invalid header (sample rate " + std::to_string(sfi.samplerate) + ", channels " +
                         std::to_string(sfi.channels) + ")");
     // A damaged header can claim a rate of 1 Hz: its few bytes would then last for minutes
     // and resample ten-thousandfold. No audio format in use goes below telephony's 8 kHz.
@@ -225,8 +219,7 @@ struct AudioStream::Impl {
       throw FormatError(info.path + ": sample rate " + std::to_string(sfi.samplerate) + " Hz is below " +
                         std::to_string(kMinNativeSampleRate) + " Hz: not audio (a damaged header?)");
     if (HeaderDeclaresMissingData(sf.get()))
-      throw FormatError(info.path + ": truncated file: header declares more audio data than " +
-                        "the file holds");
+      throw FormatError(info.path + ": truncated file: header declares more audio data than " + "the file holds");
     if (sfi.frames == 0) throw InputError(info.path + ": no audio samples (0 frames)");
 
     sf_command(sf.get(), SFC_SET_NORM_FLOAT, nullptr, SF_TRUE);
@@ -237,15 +230,13 @@ struct AudioStream::Impl {
     start = static_cast<std::int64_t>(options.offset_s * sfi.samplerate);
     if (start > 0) {
       if (sfi.frames > 0 && start >= sfi.frames)
-        throw InputError(info.path + ": offset " + Seconds(options.offset_s) +
-                         " is past the end of the audio (" +
+        throw InputError(info.path + ": offset " + Seconds(options.offset_s) + " is past the end of the audio (" +
                          Seconds(static_cast<double>(sfi.frames) / sfi.samplerate) + ")");
       if (sf_seek(sf.get(), start, SEEK_SET) < 0)
-        throw FormatError(info.path + ": cannot seek to offset " + Seconds(options.offset_s) +
-                          ": " + sf_strerror(sf.get()));
+        throw FormatError(info.path + ": cannot seek to offset " + Seconds(options.offset_s) + ": " +
+                          sf_strerror(sf.get()));
     }
-    if (options.duration_s > 0)
-      remaining = static_cast<std::int64_t>(options.duration_s * sfi.samplerate);
+    if (options.duration_s > 0) remaining = static_cast<std::int64_t>(options.duration_s * sfi.samplerate);
 
     if (out_rate != sfi.samplerate) {
       soxr_error_t err = nullptr;
@@ -253,8 +244,8 @@ struct AudioStream::Impl {
       soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);  // librosa's default 'soxr_hq'
       resampler.reset(soxr_create(sfi.samplerate, out_rate, 1, &err, &io, &q, nullptr));
       if (err || !resampler)
-        throw FormatError(info.path + ": cannot resample " + std::to_string(sfi.samplerate) +
-                          " Hz to " + std::to_string(out_rate) + " Hz: " + (err ? err : "?"));
+        throw FormatError(info.path + ": cannot resample " + std::to_string(sfi.samplerate) + " Hz to " +
+                          std::to_string(out_rate) + " Hz: " + (err ? err : "?"));
     }
     // For 16-bit PCM, reading int16 and scaling by 2^-15 here gives bit-identical
     // floats (int16 * 2^-15 is exact) and skips libsndfile's scalar float conversion.
@@ -288,8 +279,8 @@ struct AudioStream::Impl {
       // feature after it into NaN, so the file is refused, naming where.
       const std::size_t bad = FirstOutOfRange(interleaved.data(), n * static_cast<std::size_t>(ch));
       if (bad != kNone) {
-        const double at = static_cast<double>(start + consumed + static_cast<std::int64_t>(bad / ch)) /
-                          info.native_sample_rate;
+        const double at =
+            static_cast<double>(start + consumed + static_cast<std::int64_t>(bad / ch)) / info.native_sample_rate;
         throw InputError(info.path + ": " + OutOfRange(interleaved[bad], Seconds(at)));
       }
       MixToMono(interleaved.data(), n, ch, 1.0f, mono.data());
@@ -299,10 +290,8 @@ struct AudioStream::Impl {
     if (remaining >= 0) remaining -= got;
     if (got < want) {
       // Reading to the end of a lossless file must deliver what its header promised.
-      if (remaining < 0 && IsLossless(sf_format) && info.native_frames > 0 &&
-          start + consumed < info.native_frames)
-        throw FormatError(info.path + ": truncated file: decoded " +
-                          std::to_string(start + consumed) + " of " +
+      if (remaining < 0 && IsLossless(sf_format) && info.native_frames > 0 && start + consumed < info.native_frames)
+        throw FormatError(info.path + ": truncated file: decoded " + std::to_string(start + consumed) + " of " +
                           std::to_string(info.native_frames) + " frames");
     }
     return n;
@@ -315,9 +304,8 @@ struct AudioStream::Impl {
       std::size_t base = resampled.size();
       resampled.resize(base + olen);
       std::size_t idone = 0, odone = 0;
-      soxr_error_t err = soxr_process(resampler.get(), in ? in + done_in : nullptr,
-                                      in ? n - done_in : 0, &idone, resampled.data() + base, olen,
-                                      &odone);
+      soxr_error_t err = soxr_process(resampler.get(), in ? in + done_in : nullptr, in ? n - done_in : 0, &idone,
+                                      resampled.data() + base, olen, &odone);
       if (err) throw FormatError(info.path + ": resampling failed: " + err);
       resampled.resize(base + odone);
       done_in += idone;
@@ -377,8 +365,7 @@ AudioStream::AudioStream(const std::string& path, const AudioReadOptions& option
   }
   options.Validate();
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw IoError(path + ": cannot open: " + std::strerror(errno));
+  if (::stat(path.c_str(), &st) != 0) throw IoError(path + ": cannot open: " + std::strerror(errno));
   if (S_ISDIR(st.st_mode)) throw IoError(path + ": is a directory, not an audio file");
   if (st.st_size == 0) throw FormatError(path + ": empty file (0 bytes)");
   FILE* probe = std::fopen(path.c_str(), "rb");
@@ -390,14 +377,12 @@ AudioStream::AudioStream(const std::string& path, const AudioReadOptions& option
   impl->options = options;
   SF_INFO sfi{};
   impl->sf.reset(sf_open(path.c_str(), SFM_READ, &sfi));
-  if (!impl->sf)
-    throw FormatError(path + ": not a readable audio file (" + OpenFailure() + ")");
+  if (!impl->sf) throw FormatError(path + ": not a readable audio file (" + OpenFailure() + ")");
   impl->Open(sfi, static_cast<std::int64_t>(st.st_size));
   impl_ = std::move(impl);
 }
 
-AudioStream AudioStream::FromMemory(std::string bytes, const std::string& name,
-                                    const AudioReadOptions& options) {
+AudioStream AudioStream::FromMemory(std::string bytes, const std::string& name, const AudioReadOptions& options) {
   options.Validate();
   if (bytes.empty()) throw FormatError(name + ": empty input (0 bytes)");
   auto impl = std::make_unique<Impl>();
@@ -405,12 +390,10 @@ AudioStream AudioStream::FromMemory(std::string bytes, const std::string& name,
   impl->options = options;
   impl->memory = std::make_unique<MemoryFile>();
   impl->memory->bytes = std::move(bytes);
-  SF_VIRTUAL_IO vio{&MemoryFile::Length, &MemoryFile::Seek, &MemoryFile::Read,
-                    &MemoryFile::Write, &MemoryFile::Tell};
+  SF_VIRTUAL_IO vio{&MemoryFile::Length, &MemoryFile::Seek, &MemoryFile::Read, &MemoryFile::Write, &MemoryFile::Tell};
   SF_INFO sfi{};
   impl->sf.reset(sf_open_virtual(&vio, SFM_READ, &sfi, impl->memory.get()));
-  if (!impl->sf)
-    throw FormatError(name + ": not a readable audio stream (" + OpenFailure() + ")");
+  if (!impl->sf) throw FormatError(name + ": not a readable audio stream (" + OpenFailure() + ")");
   impl->Open(sfi, static_cast<std::int64_t>(impl->memory->bytes.size()));
   return AudioStream(std::move(impl));
 }
@@ -427,8 +410,7 @@ std::int64_t AudioStream::expected_samples() const {
   if (s.info.native_frames < 0 && !s.input_done) return 0;  // unknown
   std::int64_t native = s.info.native_frames - s.start;
   if (s.options.duration_s > 0)
-    native = std::min(native, static_cast<std::int64_t>(s.options.duration_s *
-                                                        s.info.native_sample_rate));
+    native = std::min(native, static_cast<std::int64_t>(s.options.duration_s * s.info.native_sample_rate));
   if (s.input_done) native = s.consumed;
   native = std::max<std::int64_t>(native, 0);
   if (!s.resampler) return native;
@@ -485,8 +467,7 @@ std::string ReadStdin() {
   char buf[1 << 16];
   std::size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) bytes.append(buf, n);
-  if (std::ferror(stdin)) throw IoError(std::string("-: cannot read standard input: ") +
-                                        std::strerror(errno));
+  if (std::ferror(stdin)) throw IoError(std::string("-: cannot read standard input: ") + std::strerror(errno));
   return bytes;
 }
 
@@ -494,8 +475,8 @@ std::vector<float> Resample(const std::vector<float>& y, double from, double to,
   std::vector<float> out(length + 64, 0.0f);
   std::size_t done = 0;
   const soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
-  if (const soxr_error_t e = soxr_oneshot(from, to, 1, y.data(), y.size(), nullptr, out.data(), out.size(), &done,
-                                          nullptr, &q, nullptr))
+  if (const soxr_error_t e =
+          soxr_oneshot(from, to, 1, y.data(), y.size(), nullptr, out.data(), out.size(), &done, nullptr, &q, nullptr))
     throw FormatError(std::string("resampling failed: ") + e);
   out.resize(length, 0.0f);
   return out;

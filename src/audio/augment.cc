@@ -1,8 +1,8 @@
 #include "genre/audio/augment.h"
 
-#include <nlohmann/json.hpp>
 #include <sndfile.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <complex>
@@ -19,9 +19,8 @@
 namespace genre {
 
 std::string AudioAugmentOptions::Text() const {
-  return nlohmann::json{{"gain_db", gain_db},          {"tilt_db", tilt_db},
-                        {"pitch_semitones", pitch_semitones}, {"stretch", stretch},
-                        {"noise_snr_db", noise_snr_db}, {"mp3_share", mp3_share}}
+  return nlohmann::json{{"gain_db", gain_db}, {"tilt_db", tilt_db},           {"pitch_semitones", pitch_semitones},
+                        {"stretch", stretch}, {"noise_snr_db", noise_snr_db}, {"mp3_share", mp3_share}}
       .dump();
 }
 
@@ -53,7 +52,8 @@ std::vector<float> TimeStretch(const std::vector<float>& y, double rate) {
   AlignedBuffer<std::complex<double>> spec(bins);
   std::vector<std::vector<std::complex<double>>> S(static_cast<std::size_t>(frames));
   for (long t = 0; t < frames; ++t) {
-    for (int i = 0; i < n_fft; ++i) frame[static_cast<std::size_t>(i)] = window[static_cast<std::size_t>(i)] * sample(t * hop - n_fft / 2 + i);
+    for (int i = 0; i < n_fft; ++i)
+      frame[static_cast<std::size_t>(i)] = window[static_cast<std::size_t>(i)] * sample(t * hop - n_fft / 2 + i);
     fft.Forward(frame.data(), spec.data());
     S[static_cast<std::size_t>(t)].assign(spec.data(), spec.data() + bins);
   }

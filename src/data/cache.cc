@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -76,15 +76,14 @@ void CacheOptions::Validate() const {
 
 std::string CacheOptionsText(const CacheOptions& o) {
   if (o.song_vector)
-    return "cache_format=" + std::to_string(kFormatVersion) + ";sample_rate=" + std::to_string(o.front_end.sample_rate) +
-           ";song_vector=" + o.song_vector_id;
+    return "cache_format=" + std::to_string(kFormatVersion) +
+           ";sample_rate=" + std::to_string(o.front_end.sample_rate) + ";song_vector=" + o.song_vector_id;
   FrontEndOptions f = o.front_end;
   f.mel.fmax_hz = f.mel.FmaxHz(f.sample_rate);  // "sr / 2" and its value make the same features
   std::string features;
   for (const FeatureName& n : FeatureNames())
     if (o.features & n.feature) features += std::string(features.empty() ? "" : ",") + n.name;
-  return "cache_format=" + std::to_string(kFormatVersion) + ";features=" + features +
-         ";front_end=" + ToJson(f).dump();
+  return "cache_format=" + std::to_string(kFormatVersion) + ";features=" + features + ";front_end=" + ToJson(f).dump();
 }
 
 CacheReport FeatureCache::Update(const std::string& path, const std::vector<std::string>& input,
@@ -225,7 +224,8 @@ CacheReport FeatureCache::Update(const std::string& path, const std::vector<std:
       std::lock_guard lock(h5::LibraryMutex());  // HDF5 is not thread-safe: one writer at a time
       if (error.empty()) {
         const std::string group = "/entries/" + hashes[i];
-        if (o.song_vector) out.WriteMatrix(group + "/vector", vector, o.gzip);
+        if (o.song_vector)
+          out.WriteMatrix(group + "/vector", vector, o.gzip);
         else
           for (const FeatureName& n : FeatureNames())
             if (o.features & n.feature) out.WriteMatrix(group + "/" + n.name, features.Get(n.feature), o.gzip);
@@ -263,7 +263,8 @@ CacheReport FeatureCache::Update(const std::string& path, const std::vector<std:
         report.failed.push_back({files[i], failure[i]});
       }
     }
-    if (c_path.strings.empty()) throw InputError("no usable audio: all " + std::to_string(files.size()) + " files failed");
+    if (c_path.strings.empty())
+      throw InputError("no usable audio: all " + std::to_string(files.size()) + " files failed");
     out.WriteTable("/index", {c_path, c_size, c_hash, c_duration});
     if (!f_path.strings.empty()) out.WriteTable("/failed", {f_path, f_hash, f_error});
     out.SetAttribute("/", "format", std::string(kFormat));

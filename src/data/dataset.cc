@@ -1,5 +1,7 @@
 #include "genre/data/dataset.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -10,14 +12,12 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <unordered_map>
 
+#include "genre/data/feature_table.h"
 #include "genre/data/msd.h"
 #include "genre/error.h"
 #include "genre/util/atomic_file.h"
-#include "genre/data/feature_table.h"
 #include "genre/util/csv.h"
 
 namespace fs = std::filesystem;
@@ -26,10 +26,14 @@ namespace genre {
 
 std::string ToString(Split split) {
   switch (split) {
-    case Split::kTrain: return "train";
-    case Split::kValid: return "valid";
-    case Split::kTest: return "test";
-    default: return "";
+    case Split::kTrain:
+      return "train";
+    case Split::kValid:
+      return "valid";
+    case Split::kTest:
+      return "test";
+    default:
+      return "";
   }
 }
 
@@ -53,7 +57,7 @@ void Dataset::UpdateClasses() {
 }
 
 const std::vector<std::string>& AudioExtensions() {
-  static const std::vector<std::string> ext = {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus",
+  static const std::vector<std::string> ext = {".wav", ".wave", ".flac", ".ogg",  ".oga", ".opus",
                                                ".mp3", ".au",   ".snd",  ".aiff", ".aif", ".aifc"};
   return ext;
 }
@@ -135,7 +139,7 @@ void MergeGroupsByStem(Dataset& d) {
     return it->second = find(it->second);
   };
   std::map<std::string, std::string> by_stem;  // stem -> a group holding it
-  std::map<std::string, std::size_t> first;   // group -> index of its first track
+  std::map<std::string, std::size_t> first;    // group -> index of its first track
   for (std::size_t i = 0; i < d.tracks.size(); ++i) {
     const Track& t = d.tracks[i];
     first.emplace(t.group, i);
@@ -257,7 +261,8 @@ void ResolveMsd(Dataset& d, const LabelSet& labels) {
         song.label = it != labels.labels.end() ? it->second : file.genres[s];
       }
       if (song.label.empty()) {
-        d.skipped.push_back({file.size() > 1 ? SongRef(file_path, s) : file_path, "no label for track " + song.track_id});
+        d.skipped.push_back(
+            {file.size() > 1 ? SongRef(file_path, s) : file_path, "no label for track " + song.track_id});
         continue;
       }
       if (song.group.empty()) song.group = !file.group.empty() ? file.group : song.track_id;
@@ -317,17 +322,19 @@ Dataset ReadManifest(const std::string& path) {
     const std::size_t number = csv.line();
     auto problem = [&](const std::string& m) { csv.Skip(m); };
     if (used == 0 && Lower(f[0]) == "path") {  // header: columns by name, any order
-        col_label = col_group = col_split = -1;
-        for (std::size_t i = 0; i < f.size(); ++i) {
-          const std::string name = Lower(f[i]);
-          if (name == "label" || name == "genre") col_label = static_cast<int>(i);
-          if (name == "group") col_group = static_cast<int>(i);
-          if (name == "split") col_split = static_cast<int>(i);
-        }
-        if (col_label < 0) throw FormatError(path + ":" + std::to_string(number) + ": header has no 'label' column");
+      col_label = col_group = col_split = -1;
+      for (std::size_t i = 0; i < f.size(); ++i) {
+        const std::string name = Lower(f[i]);
+        if (name == "label" || name == "genre") col_label = static_cast<int>(i);
+        if (name == "group") col_group = static_cast<int>(i);
+        if (name == "split") col_split = static_cast<int>(i);
+      }
+      if (col_label < 0) throw FormatError(path + ":" + std::to_string(number) + ": header has no 'label' column");
       continue;
     }
-    auto field = [&](int c) { return c >= 0 && static_cast<std::size_t>(c) < f.size() ? f[static_cast<std::size_t>(c)] : std::string(); };
+    auto field = [&](int c) {
+      return c >= 0 && static_cast<std::size_t>(c) < f.size() ? f[static_cast<std::size_t>(c)] : std::string();
+    };
     Track t;
     const std::string p = field(col_path);
     t.label = field(col_label);
@@ -347,7 +354,8 @@ Dataset ReadManifest(const std::string& path) {
     }
     t.path = fs::path(p).is_absolute() ? p : (base / p).string();
     t.group = field(col_group);
-    const std::string file_part = t.path.substr(0, t.path.rfind('#') == std::string::npos ? t.path.size() : t.path.rfind('#'));
+    const std::string file_part =
+        t.path.substr(0, t.path.rfind('#') == std::string::npos ? t.path.size() : t.path.rfind('#'));
     if (IsH5Path(file_part)) {
       t.kind = TrackKind::kMsd;
     } else if (file_part.size() < t.path.size() && Lower(fs::path(file_part).extension().string()) == ".csv") {
@@ -407,15 +415,14 @@ Dataset LoadDataset(const DatasetOptions& o) {
     for (std::size_t i = 0; i < labels.problems.size() && i < kShown; ++i)
       d.notes.push_back(labels.problems[i].ToString() + " (line skipped)");
     if (labels.problems.size() > kShown)
-      d.notes.push_back("... and " + std::to_string(labels.problems.size() - kShown) +
-                        " more malformed label lines");
+      d.notes.push_back("... and " + std::to_string(labels.problems.size() - kShown) + " more malformed label lines");
     if (!labels.conflicts.empty()) {
       std::string example;
       for (const auto& [file, genre] : labels.conflicts.front().votes)
         example += (example.empty() ? "" : ", ") + genre + " in " + file;
       d.notes.push_back(std::to_string(labels.conflicts.size()) + " tracks have conflicting labels (" +
-                        (o.conflicts == LabelConflictPolicy::kDrop ? "dropped" : "first file wins") +
-                        "), e.g. " + labels.conflicts.front().track_id + ": " + example);
+                        (o.conflicts == LabelConflictPolicy::kDrop ? "dropped" : "first file wins") + "), e.g. " +
+                        labels.conflicts.front().track_id + ": " + example);
     }
   }
   for (const std::string& source : o.sources) {
@@ -442,8 +449,10 @@ Dataset LoadDataset(const DatasetOptions& o) {
   std::vector<Track> unique;
   std::size_t duplicates = 0;
   for (Track& t : d.tracks) {
-    if (seen.emplace(fs::path(t.path).lexically_normal().string(), t.song).second) unique.push_back(std::move(t));
-    else ++duplicates;
+    if (seen.emplace(fs::path(t.path).lexically_normal().string(), t.song).second)
+      unique.push_back(std::move(t));
+    else
+      ++duplicates;
   }
   d.tracks = std::move(unique);
   if (duplicates) d.notes.push_back(std::to_string(duplicates) + " files were listed twice and counted once");
@@ -462,8 +471,7 @@ Dataset LoadDataset(const DatasetOptions& o) {
   if (d.tracks.empty()) {
     std::string message = "no usable tracks in the dataset";
     if (!d.skipped.empty()) {
-      message += " (" + std::to_string(d.skipped.size()) + " files skipped; first: " +
-                 d.skipped.front().Line() + ")";
+      message += " (" + std::to_string(d.skipped.size()) + " files skipped; first: " + d.skipped.front().Line() + ")";
     }
     throw InputError(message);
   }
@@ -482,10 +490,8 @@ void WriteManifest(const std::string& path, const Dataset& d, const std::vector<
       const Track& t = d.tracks[i];
       std::string p = fs::absolute(t.path).lexically_normal().lexically_relative(base).string();
       if (p.empty()) p = fs::absolute(t.path).string();
-      if (t.kind == TrackKind::kMsd && (t.song > 0 || FileStem(t.path) != t.track_id))
-        p = SongRef(p, t.song);
-      out << CsvField(p) << ',' << CsvField(t.label) << ',' << CsvField(t.group) << ','
-          << ToString(t.split);
+      if (t.kind == TrackKind::kMsd && (t.song > 0 || FileStem(t.path) != t.track_id)) p = SongRef(p, t.song);
+      out << CsvField(p) << ',' << CsvField(t.label) << ',' << CsvField(t.group) << ',' << ToString(t.split);
       if (!folds.empty()) out << ',' << folds[i];
       out << '\n';
     }

@@ -51,9 +51,12 @@ std::vector<std::string> ValueColumns(TableLayout layout) {
 
 const char* TableName(TableLayout layout) {
   switch (layout) {
-    case TableLayout::kGtzan: return "a GTZAN feature table";
-    case TableLayout::kMsdConvnet: return "an MSD-convnet feature table";
-    case TableLayout::kMsdConvnetGtzan: return "a joined MSD-convnet + GTZAN feature table";
+    case TableLayout::kGtzan:
+      return "a GTZAN feature table";
+    case TableLayout::kMsdConvnet:
+      return "an MSD-convnet feature table";
+    case TableLayout::kMsdConvnetGtzan:
+      return "a joined MSD-convnet + GTZAN feature table";
   }
   return "a feature table";
 }
@@ -83,8 +86,8 @@ FeatureTable ReadFeatureTable(const std::string& path) {
   for (std::size_t i = 0; i < want.size(); ++i) {
     const std::string got = i < header.size() ? header[i] : std::string("(nothing)");
     if (got != want[i])
-      throw FormatError(path + ": not " + name + ": column " + std::to_string(i + 1) + " is '" + got +
-                        "', expected '" + want[i] + "'");
+      throw FormatError(path + ": not " + name + ": column " + std::to_string(i + 1) + " is '" + got + "', expected '" +
+                        want[i] + "'");
   }
   if (header.size() != want.size())
     throw FormatError(path + ": not " + name + ": " + std::to_string(header.size()) + " columns, expected " +

@@ -2,18 +2,16 @@
 
 #include <zlib.h>
 
+#include <sys/stat.h>
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <sys/stat.h>
 
 #include "genre/error.h"
 
 namespace genre {
 
-std::string LineProblem::ToString() const {
-  return file + ":" + std::to_string(line) + ": " + message;
-}
+std::string LineProblem::ToString() const { return file + ":" + std::to_string(line) + ": " + message; }
 
 bool IsTrackId(const std::string& s) {
   if (s.size() != 18 || s[0] != 'T' || s[1] != 'R') return false;
@@ -68,8 +66,7 @@ LabelFile ReadLabelFile(const std::string& path) {
         int err = 0;
         const char* msg = gzerror(gz.get(), &err);
         if (err != Z_OK && err != Z_STREAM_END)
-          throw FormatError(path + ": cannot decompress after line " + std::to_string(number) +
-                            ": " + msg);
+          throw FormatError(path + ": cannot decompress after line " + std::to_string(number) + ": " + msg);
         eof = true;
         break;
       }
@@ -84,8 +81,7 @@ LabelFile ReadLabelFile(const std::string& path) {
     auto problem = [&](std::string message) { out.problems.push_back({path, number, std::move(message)}); };
     const std::vector<std::string> fields = SplitFields(line);
     if (fields.size() < 2 || fields.size() > 3) {
-      problem("expected TRACKID<TAB>GENRE[<TAB>MINORITY], got " + std::to_string(fields.size()) +
-              " field(s)");
+      problem("expected TRACKID<TAB>GENRE[<TAB>MINORITY], got " + std::to_string(fields.size()) + " field(s)");
       continue;
     }
     if (!IsTrackId(fields[0])) {

@@ -58,9 +58,12 @@ constexpr const char* kReader = "libhdf5";
 }  // namespace
 
 const std::vector<std::string>& MsdRequiredDatasets() {
-  static const std::vector<std::string> names = {
-      "/analysis/songs",          "/analysis/segments_start",        "/analysis/segments_timbre",
-      "/analysis/segments_pitches", "/analysis/segments_loudness_max", "/metadata/songs"};
+  static const std::vector<std::string> names = {"/analysis/songs",
+                                                 "/analysis/segments_start",
+                                                 "/analysis/segments_timbre",
+                                                 "/analysis/segments_pitches",
+                                                 "/analysis/segments_loudness_max",
+                                                 "/metadata/songs"};
   return names;
 }
 
@@ -81,17 +84,16 @@ MsdFile MsdFile::Open(const std::string& path) {
     if (!file.Exists(name)) throw FormatError(path + ": not MSD layout: no dataset '" + name + "'");
   h5::Table analysis = file.ReadTable("/analysis/songs");
   h5::Table metadata = file.ReadTable("/metadata/songs");
-  for (const char* field : {"track_id", "duration", "idx_segments_start", "idx_segments_timbre",
-                            "idx_segments_pitches", "idx_segments_loudness_max"})
+  for (const char* field : {"track_id", "duration", "idx_segments_start", "idx_segments_timbre", "idx_segments_pitches",
+                            "idx_segments_loudness_max"})
     if (!analysis.Has(field))
       throw FormatError(path + ": not MSD layout: /analysis/songs has no field '" + field + "'");
   if (metadata.rows() != analysis.rows())
-    throw FormatError(path + ": /metadata/songs has " + std::to_string(metadata.rows()) +
-                      " rows, /analysis/songs " + std::to_string(analysis.rows()));
-  std::string group =
-      file.HasAttribute("/", "genre_group") ? file.ReadStringAttribute("/", "genre_group") : "";
-  auto impl = std::unique_ptr<Impl>(new Impl{std::move(file), std::move(analysis),
-                                             std::move(metadata), std::move(group)});
+    throw FormatError(path + ": /metadata/songs has " + std::to_string(metadata.rows()) + " rows, /analysis/songs " +
+                      std::to_string(analysis.rows()));
+  std::string group = file.HasAttribute("/", "genre_group") ? file.ReadStringAttribute("/", "genre_group") : "";
+  auto impl =
+      std::unique_ptr<Impl>(new Impl{std::move(file), std::move(analysis), std::move(metadata), std::move(group)});
   return MsdFile(std::move(impl));
 }
 
@@ -139,8 +141,8 @@ MsdTrack MsdFile::Read(std::size_t song) const {
     const double begin = a.Number(song, "idx_" + name);
     const double end = song + 1 < a.rows() ? a.Number(song + 1, "idx_" + name) : static_cast<double>(total);
     if (!(begin >= 0) || !(end >= begin) || !(end <= static_cast<double>(total)))  // NaN fails too
-      throw FormatError(f.path() + ": song " + std::to_string(song) + ": idx_" + name + " slice [" +
-                        Whole(begin) + ", " + Whole(end) + ") outside " + std::to_string(total) + " rows");
+      throw FormatError(f.path() + ": song " + std::to_string(song) + ": idx_" + name + " slice [" + Whole(begin) +
+                        ", " + Whole(end) + ") outside " + std::to_string(total) + " rows");
     h5::Array rows = f.ReadRows(dataset, static_cast<std::size_t>(begin), static_cast<std::size_t>(end));
     // The analyzer's values are far inside +-1e6 (timbre ~ +-300, pitches [0, 1], loudness
     // dB, start seconds); beyond it (or NaN) a value would overflow float and every
@@ -157,8 +159,7 @@ MsdTrack MsdFile::Read(std::size_t song) const {
     h5::Array rows = slice(name);
     const std::size_t width = rows.shape.size() == 2 ? rows.shape[1] : 0;
     if (width != 12)
-      throw FormatError(f.path() + ": /analysis/" + name + " has " + std::to_string(width) +
-                        " columns, expected 12");
+      throw FormatError(f.path() + ": /analysis/" + name + " has " + std::to_string(width) + " columns, expected 12");
     Matrix out(12, rows.shape[0]);  // transpose to [12, n]
     for (std::size_t s = 0; s < rows.shape[0]; ++s)
       for (std::size_t c = 0; c < 12; ++c) out(c, s) = static_cast<float>(rows.values[s * 12 + c]);
@@ -202,16 +203,19 @@ void ListMsdFiles(const std::vector<std::string>& paths,
     }
     each(i, &listing, nullptr);
   };
-  RunIsolated(paths.size(), list, done, [&](std::size_t i) { return paths[i]; }, kReader, options,
-              &h5::LibraryMutex());
+  RunIsolated(
+      paths.size(), list, done, [&](std::size_t i) { return paths[i]; }, kReader, options, &h5::LibraryMutex());
 }
 
 MsdListing ListMsdFile(const std::string& path, const IsolateOptions& options) {
   MsdListing out;
-  ListMsdFiles({path}, [&](std::size_t, MsdListing* listing, const std::exception_ptr& error) {
-    if (error) std::rethrow_exception(error);
-    out = std::move(*listing);
-  }, options);
+  ListMsdFiles(
+      {path},
+      [&](std::size_t, MsdListing* listing, const std::exception_ptr& error) {
+        if (error) std::rethrow_exception(error);
+        out = std::move(*listing);
+      },
+      options);
   return out;
 }
 
@@ -229,16 +233,19 @@ void ReadMsdSongs(const std::vector<MsdSong>& songs,
     }
     each(i, &t, nullptr);
   };
-  RunIsolated(songs.size(), read, done, [&](std::size_t i) { return songs[i].path; }, kReader, options,
-              &h5::LibraryMutex());
+  RunIsolated(
+      songs.size(), read, done, [&](std::size_t i) { return songs[i].path; }, kReader, options, &h5::LibraryMutex());
 }
 
 MsdTrack ReadMsdSong(const std::string& path, std::size_t song, const IsolateOptions& options) {
   MsdTrack out;
-  ReadMsdSongs({{path, song}}, [&](std::size_t, MsdTrack* t, const std::exception_ptr& error) {
-    if (error) std::rethrow_exception(error);
-    out = std::move(*t);
-  }, options);
+  ReadMsdSongs(
+      {{path, song}},
+      [&](std::size_t, MsdTrack* t, const std::exception_ptr& error) {
+        if (error) std::rethrow_exception(error);
+        out = std::move(*t);
+      },
+      options);
   return out;
 }
 
@@ -247,13 +254,12 @@ void WriteMsdFile(const std::string& path, const std::vector<MsdTrack>& tracks) 
   WriteAtomically(path, [&](const std::string& tmp) {
     auto f = h5::File::Create(tmp);
     std::vector<double> start, loud, timbre, pitches;
-    Column sr{"analysis_sample_rate", Column::kInt32}, duration{"duration"}, tempo{"tempo"},
-        loudness{"loudness"}, key{"key", Column::kInt32}, mode{"mode", Column::kInt32},
-        ts{"time_signature", Column::kInt32}, track_id{"track_id", Column::kString},
-        i_start{"idx_segments_start", Column::kInt32}, i_loud{"idx_segments_loudness_max", Column::kInt32},
-        i_timbre{"idx_segments_timbre", Column::kInt32}, i_pitches{"idx_segments_pitches", Column::kInt32};
-    Column artist{"artist_name", Column::kString}, title{"title", Column::kString},
-        genre{"genre", Column::kString};
+    Column sr{"analysis_sample_rate", Column::kInt32}, duration{"duration"}, tempo{"tempo"}, loudness{"loudness"},
+        key{"key", Column::kInt32}, mode{"mode", Column::kInt32}, ts{"time_signature", Column::kInt32},
+        track_id{"track_id", Column::kString}, i_start{"idx_segments_start", Column::kInt32},
+        i_loud{"idx_segments_loudness_max", Column::kInt32}, i_timbre{"idx_segments_timbre", Column::kInt32},
+        i_pitches{"idx_segments_pitches", Column::kInt32};
+    Column artist{"artist_name", Column::kString}, title{"title", Column::kString}, genre{"genre", Column::kString};
     for (const MsdTrack& t : tracks) {
       const std::size_t n = t.segments();
       if (t.timbre.rows != 12 || t.pitches.rows != 12 || t.timbre.cols != n || t.pitches.cols != n ||
@@ -281,8 +287,8 @@ void WriteMsdFile(const std::string& path, const std::vector<MsdTrack>& tracks) 
       genre.strings.push_back(t.genre);
     }
     const std::size_t n = start.size();
-    f.WriteTable("/analysis/songs", {sr, duration, i_loud, i_pitches, i_start, i_timbre, key,
-                                     loudness, mode, tempo, ts, track_id});
+    f.WriteTable("/analysis/songs",
+                 {sr, duration, i_loud, i_pitches, i_start, i_timbre, key, loudness, mode, tempo, ts, track_id});
     f.WriteArray("/analysis/segments_start", start, {n});
     f.WriteArray("/analysis/segments_loudness_max", loud, {n});
     f.WriteArray("/analysis/segments_timbre", timbre, {n, 12});
@@ -300,8 +306,8 @@ void MsdAnalysisOptions::Validate() const {
   chroma.Validate();
   if (!(segment_s > 0)) throw OptionError("segment_s must be > 0, got " + std::to_string(segment_s));
   if (!(min_bpm > 0 && max_bpm > min_bpm))
-    throw OptionError("tempo range must satisfy 0 < min_bpm < max_bpm, got " + std::to_string(min_bpm) +
-                      ", " + std::to_string(max_bpm));
+    throw OptionError("tempo range must satisfy 0 < min_bpm < max_bpm, got " + std::to_string(min_bpm) + ", " +
+                      std::to_string(max_bpm));
 }
 
 namespace {
@@ -380,8 +386,8 @@ MsdTrack AnalyzeAudio(const Waveform& audio, std::uint64_t content_hash, const M
                      std::to_string(o.front_end.sample_rate) + " Hz");
   const FrontEnd fe(o.front_end);
   const FeatureSet fs = fe.Compute(audio.samples, kPower | kLogMel | kMfcc | kRms);
-  const Matrix chroma = ChromaFromPower(
-      fs.power, ChromaFilterBank(o.front_end.sample_rate, o.front_end.stft.n_fft, o.chroma));
+  const Matrix chroma =
+      ChromaFromPower(fs.power, ChromaFilterBank(o.front_end.sample_rate, o.front_end.stft.n_fft, o.chroma));
 
   MsdTrack t;
   t.track_id = "TR" + ToHex(content_hash);
@@ -401,7 +407,8 @@ MsdTrack AnalyzeAudio(const Waveform& audio, std::uint64_t content_hash, const M
   std::vector<std::size_t> count(n_seg, 0);
   std::vector<double> mean_chroma(12, 0.0);
   for (std::size_t f = 0; f < T; ++f) {
-    const std::size_t s = std::min(n_seg - 1, static_cast<std::size_t>(static_cast<double>(f) / frame_rate / o.segment_s));
+    const std::size_t s =
+        std::min(n_seg - 1, static_cast<std::size_t>(static_cast<double>(f) / frame_rate / o.segment_s));
     ++count[s];
     for (std::size_t c = 0; c < 12; ++c) {
       t.timbre(c, s) += fs.mfcc(c, f);

@@ -95,8 +95,10 @@ void AssignSplits(Dataset& d, const SplitOptions& o) {
     std::vector<Group*> open;
     for (Group* g : members) {
       total += static_cast<double>(g->tracks.size());
-      if (g->split != Split::kNone) count[static_cast<int>(g->split)] += static_cast<double>(g->tracks.size());
-      else open.push_back(g);
+      if (g->split != Split::kNone)
+        count[static_cast<int>(g->split)] += static_cast<double>(g->tracks.size());
+      else
+        open.push_back(g);
     }
     Shuffle(open, o.seed, label);
     for (Group* g : open) {
@@ -163,10 +165,9 @@ FixedFolds FoldsFromFile(const Dataset& d, const std::string& path) {
   FixedFolds out;
   while (file.Next(f)) {
     const auto need = static_cast<std::size_t>(std::max(col_path, col));
-    auto bad = [&](const std::string& m) {
-      return FormatError(path + ":" + std::to_string(file.line()) + ": " + m);
-    };
-    if (f.size() <= need) throw bad("expected " + std::to_string(need + 1) + " fields, got " + std::to_string(f.size()));
+    auto bad = [&](const std::string& m) { return FormatError(path + ":" + std::to_string(file.line()) + ": " + m); };
+    if (f.size() <= need)
+      throw bad("expected " + std::to_string(need + 1) + " fields, got " + std::to_string(f.size()));
     int fold = -1;
     if (col_fold >= 0) {
       long v = -1;

@@ -87,8 +87,7 @@ std::vector<double> TrackDurations(Dataset& d, const FeatureCache* cache, int th
 }
 
 DatasetSummary Summarize(const Dataset& d, const std::vector<double>& durations) {
-  if (durations.size() != d.tracks.size())
-    throw OptionError("Summarize: one duration per track expected");
+  if (durations.size() != d.tracks.size()) throw OptionError("Summarize: one duration per track expected");
   DatasetSummary s;
   for (const std::string& c : d.classes) s.rows.push_back({c, {}, {}});
   s.total.label = "total";
@@ -104,7 +103,8 @@ DatasetSummary Summarize(const Dataset& d, const std::vector<double>& durations)
 }
 
 std::vector<std::vector<std::size_t>> FoldCounts(const Dataset& d, const std::vector<int>& folds, int k) {
-  std::vector<std::vector<std::size_t>> counts(d.classes.size(), std::vector<std::size_t>(static_cast<std::size_t>(k), 0));
+  std::vector<std::vector<std::size_t>> counts(d.classes.size(),
+                                               std::vector<std::size_t>(static_cast<std::size_t>(k), 0));
   for (std::size_t i = 0; i < d.tracks.size() && i < folds.size(); ++i)
     ++counts[static_cast<std::size_t>(d.ClassIndex(d.tracks[i].label))][static_cast<std::size_t>(folds[i])];
   return counts;

@@ -17,8 +17,8 @@ void ChromaOptions::Validate() const {
 Matrix ChromaFilterBank(int sample_rate, int n_fft, const ChromaOptions& o) {
   o.Validate();
   if (sample_rate <= 0 || n_fft < 2)
-    throw OptionError("chroma filter bank needs sample_rate > 0 and n_fft >= 2, got " +
-                      std::to_string(sample_rate) + ", " + std::to_string(n_fft));
+    throw OptionError("chroma filter bank needs sample_rate > 0 and n_fft >= 2, got " + std::to_string(sample_rate) +
+                      ", " + std::to_string(n_fft));
   const int n = o.n_chroma;
   const double a440 = 440.0 * std::pow(2.0, o.tuning / n);
   // Chroma bin position of every FFT bin 1..n_fft-1 (float64 as librosa).
@@ -30,7 +30,8 @@ Matrix ChromaFilterBank(int sample_rate, int n_fft, const ChromaOptions& o) {
   frqbins[0] = frqbins[1] - 1.5 * n;  // 0 Hz: 1.5 octaves below bin 1
   std::vector<double> width(static_cast<std::size_t>(n_fft), 1.0);
   for (int k = 0; k + 1 < n_fft; ++k)
-    width[static_cast<std::size_t>(k)] = std::max(frqbins[static_cast<std::size_t>(k) + 1] - frqbins[static_cast<std::size_t>(k)], 1.0);
+    width[static_cast<std::size_t>(k)] =
+        std::max(frqbins[static_cast<std::size_t>(k) + 1] - frqbins[static_cast<std::size_t>(k)], 1.0);
 
   const double half = std::nearbyint(n / 2.0);
   std::vector<double> w(static_cast<std::size_t>(n) * n_fft);
@@ -49,7 +50,8 @@ Matrix ChromaFilterBank(int sample_rate, int n_fft, const ChromaOptions& o) {
     if (norm > std::numeric_limits<double>::min())
       for (int c = 0; c < n; ++c) w[static_cast<std::size_t>(c) * n_fft + k] /= norm;
     if (o.octwidth > 0) {
-      const double oct = std::exp(-0.5 * std::pow((frqbins[static_cast<std::size_t>(k)] / n - o.ctroct) / o.octwidth, 2.0));
+      const double oct =
+          std::exp(-0.5 * std::pow((frqbins[static_cast<std::size_t>(k)] / n - o.ctroct) / o.octwidth, 2.0));
       for (int c = 0; c < n; ++c) w[static_cast<std::size_t>(c) * n_fft + k] *= oct;
     }
   }
@@ -67,8 +69,8 @@ Matrix ChromaFilterBank(int sample_rate, int n_fft, const ChromaOptions& o) {
 
 Matrix ChromaFromPower(const Matrix& power, const Matrix& fb) {
   if (power.rows != fb.cols)
-    throw InputError("chroma: spectrogram has " + std::to_string(power.rows) +
-                     " bins, the filter bank " + std::to_string(fb.cols));
+    throw InputError("chroma: spectrogram has " + std::to_string(power.rows) + " bins, the filter bank " +
+                     std::to_string(fb.cols));
   Matrix out(fb.rows, power.cols);
   for (std::size_t c = 0; c < fb.rows; ++c) {
     float* dst = out.row(c);

@@ -4,8 +4,7 @@
 
 namespace genre {
 
-Extracted ExtractFile(const std::string& path, const FrontEnd& front_end, unsigned features,
-                      AudioReadOptions read) {
+Extracted ExtractFile(const std::string& path, const FrontEnd& front_end, unsigned features, AudioReadOptions read) {
   read.sample_rate = front_end.options().sample_rate;
   Extracted out;
   out.audio = LoadAudio(path, read);  // its errors already start with the path

@@ -79,15 +79,13 @@ RealFft::RealFft(int n) : n_(n) {
     plans->forward = fftw_plan_dft_r2c_1d(n, real.data(), c, FFTW_ESTIMATE);
     plans->inverse = fftw_plan_dft_c2r_1d(n, c, real.data(), FFTW_ESTIMATE | FFTW_DESTROY_INPUT);
   }
-  if (!plans->forward || !plans->inverse)
-    throw OptionError("FFTW could not plan an FFT of size " + std::to_string(n));
+  if (!plans->forward || !plans->inverse) throw OptionError("FFTW could not plan an FFT of size " + std::to_string(n));
   cache[n] = plans;
   plans_ = std::move(plans);
 }
 
 void RealFft::Forward(const double* in, std::complex<double>* out) const {
-  fftw_execute_dft_r2c(plans_->forward, const_cast<double*>(in),
-                       reinterpret_cast<fftw_complex*>(out));
+  fftw_execute_dft_r2c(plans_->forward, const_cast<double*>(in), reinterpret_cast<fftw_complex*>(out));
 }
 
 void RealFft::Inverse(std::complex<double>* in, double* out) const {

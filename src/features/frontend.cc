@@ -69,8 +69,7 @@ std::vector<double> PeriodicHann(int n) {
   return w;
 }
 
-MelFilterBank::MelFilterBank(int sample_rate, int n_fft, const MelOptions& options)
-    : n_bins_(n_fft / 2 + 1) {
+MelFilterBank::MelFilterBank(int sample_rate, int n_fft, const MelOptions& options) : n_bins_(n_fft / 2 + 1) {
   options.Validate(sample_rate);
   const int n_mels = options.n_mels;
   const std::vector<double> fft_f = FftFrequencies(sample_rate, n_fft);
@@ -97,9 +96,8 @@ MelFilterBank::MelFilterBank(int sample_rate, int n_fft, const MelOptions& optio
     }
     if (first < 0) {
       std::ostringstream msg;
-      msg << "n_mels = " << n_mels << " is too many for n_fft = " << n_fft << " at "
-          << sample_rate << " Hz: mel band " << m << " (" << lower_edge << "-" << upper_edge
-          << " Hz) covers no FFT bin";
+      msg << "n_mels = " << n_mels << " is too many for n_fft = " << n_fft << " at " << sample_rate << " Hz: mel band "
+          << m << " (" << lower_edge << "-" << upper_edge << " Hz) covers no FFT bin";
       throw OptionError(msg.str());
     }
     Band& b = bands_[static_cast<std::size_t>(m)];
@@ -118,8 +116,7 @@ Matrix MelFilterBank::Dense() const {
 void MelFilterBank::Apply(const float* spectrum, float* mel, std::size_t mel_stride) const {
   for (std::size_t m = 0; m < bands_.size(); ++m) {
     const Band& b = bands_[m];
-    mel[m * mel_stride] =
-        static_cast<float>(Dot(b.weights.data(), spectrum + b.first, b.weights.size()));
+    mel[m * mel_stride] = static_cast<float>(Dot(b.weights.data(), spectrum + b.first, b.weights.size()));
   }
 }
 
@@ -164,8 +161,7 @@ FrontEnd::FrontEnd(const FrontEndOptions& options)
   for (int k = 0; k < n_mfcc; ++k) {
     const double scale = k == 0 ? std::sqrt(1.0 / n_mels) : std::sqrt(2.0 / n_mels);
     for (int m = 0; m < n_mels; ++m)
-      dct_[static_cast<std::size_t>(k) * n_mels + m] =
-          scale * std::cos(kPi * k * (2.0 * m + 1.0) / (2.0 * n_mels));
+      dct_[static_cast<std::size_t>(k) * n_mels + m] = scale * std::cos(kPi * k * (2.0 * m + 1.0) / (2.0 * n_mels));
   }
 }
 
@@ -179,8 +175,8 @@ std::size_t FrontEnd::NumFrames(std::size_t n) const {
 Matrix FrontEnd::MfccFromLogMel(const Matrix& logmel) const {
   const std::size_t n_mels = static_cast<std::size_t>(options_.mel.n_mels);
   if (logmel.rows != n_mels)
-    throw OptionError("MFCC input must have n_mels = " + std::to_string(n_mels) +
-                      " rows, got " + std::to_string(logmel.rows));
+    throw OptionError("MFCC input must have n_mels = " + std::to_string(n_mels) + " rows, got " +
+                      std::to_string(logmel.rows));
   const std::size_t n_mfcc = static_cast<std::size_t>(options_.mfcc.n_mfcc), T = logmel.cols;
   Matrix out(n_mfcc, T);
   std::vector<double> acc(T);
@@ -200,10 +196,8 @@ FeatureSet FrontEnd::Compute(std::span<const float> y, unsigned features) const 
   const int n_fft = so.n_fft, hop = so.hop_length;
   if (y.size() < static_cast<std::size_t>(n_fft)) {
     std::ostringstream msg;
-    msg << "signal of " << y.size() << " samples (" << static_cast<double>(y.size()) /
-                                                            options_.sample_rate
-        << " s at " << options_.sample_rate << " Hz) is shorter than one FFT frame (n_fft = "
-        << n_fft << ")";
+    msg << "signal of " << y.size() << " samples (" << static_cast<double>(y.size()) / options_.sample_rate << " s at "
+        << options_.sample_rate << " Hz) is shorter than one FFT frame (n_fft = " << n_fft << ")";
     throw InputError(msg.str());
   }
   const std::size_t T = NumFrames(y.size());
@@ -278,8 +272,8 @@ FeatureSet FrontEnd::Compute(std::span<const float> y, unsigned features) const 
       sign[q] = std::abs(v) <= 1e-10f ? 0 : std::signbit(v);
     }
     for (std::size_t t = 0; t < T; ++t) {
-      const std::size_t c = kernels::CountChanges(sign.data() + t * static_cast<std::size_t>(hop),
-                                                  static_cast<std::size_t>(n_fft));
+      const std::size_t c =
+          kernels::CountChanges(sign.data() + t * static_cast<std::size_t>(hop), static_cast<std::size_t>(n_fft));
       out.zcr(0, t) = static_cast<float>(static_cast<double>(c) / n_fft);
     }
   }
@@ -301,15 +295,24 @@ namespace genre {
 
 Matrix& FeatureSet::Get(Feature f) {
   switch (f) {
-    case kPower: return power;
-    case kMel: return mel;
-    case kLogMel: return logmel;
-    case kMfcc: return mfcc;
-    case kCentroid: return centroid;
-    case kBandwidth: return bandwidth;
-    case kRolloff: return rolloff;
-    case kRms: return rms;
-    case kZcr: return zcr;
+    case kPower:
+      return power;
+    case kMel:
+      return mel;
+    case kLogMel:
+      return logmel;
+    case kMfcc:
+      return mfcc;
+    case kCentroid:
+      return centroid;
+    case kBandwidth:
+      return bandwidth;
+    case kRolloff:
+      return rolloff;
+    case kRms:
+      return rms;
+    case kZcr:
+      return zcr;
   }
   throw OptionError("FeatureSet::Get: not a single feature: " + std::to_string(static_cast<unsigned>(f)));
 }
@@ -318,9 +321,8 @@ const Matrix& FeatureSet::Get(Feature f) const { return const_cast<FeatureSet*>(
 
 const std::vector<FeatureName>& FeatureNames() {
   static const std::vector<FeatureName> names = {
-      {kPower, "power"},         {kMel, "mel"},         {kLogMel, "logmel"},
-      {kMfcc, "mfcc"},           {kCentroid, "centroid"}, {kBandwidth, "bandwidth"},
-      {kRolloff, "rolloff"},     {kRms, "rms"},         {kZcr, "zcr"}};
+      {kPower, "power"},         {kMel, "mel"},         {kLogMel, "logmel"}, {kMfcc, "mfcc"}, {kCentroid, "centroid"},
+      {kBandwidth, "bandwidth"}, {kRolloff, "rolloff"}, {kRms, "rms"},       {kZcr, "zcr"}};
   return names;
 }
 

@@ -16,10 +16,10 @@ namespace genre {
 namespace {
 
 constexpr int kNfft = 2048, kHop = 512, kMels = 128, kMfccs = 20;
-constexpr int kHpssKernel = 31;          // librosa.decompose.hpss kernel_size
+constexpr int kHpssKernel = 31;                        // librosa.decompose.hpss kernel_size
 constexpr double kPipFmin = 150.0, kPipFmax = 4000.0;  // piptrack defaults
-constexpr float kPipThreshold = 0.1f;    // piptrack: peaks above 0.1 x the frame's maximum
-constexpr double kTempogramSeconds = 8.0;  // tempo(ac_size=8)
+constexpr float kPipThreshold = 0.1f;                  // piptrack: peaks above 0.1 x the frame's maximum
+constexpr double kTempogramSeconds = 8.0;              // tempo(ac_size=8)
 constexpr double kStartBpm = 120.0, kMaxTempo = 320.0;
 const float kTinyF = std::numeric_limits<float>::min();
 
@@ -61,9 +61,7 @@ MeanVar Moments(const float* x, std::size_t n) { return Moments(x, n, n); }
 
 // librosa returns these statistics in the array's dtype: float32 for chroma, rms,
 // the HPSS waveforms and MFCCs (float64 for the spectral shape and ZCR).
-MeanVar AsFloat32(MeanVar m) {
-  return {static_cast<float>(m.mean), static_cast<float>(m.var)};
-}
+MeanVar AsFloat32(MeanVar m) { return {static_cast<float>(m.mean), static_cast<float>(m.var)}; }
 
 // piptrack(S=power) peaks of one frame, in float32 as librosa computes them:
 // parabolic interpolation around local maxima above 0.1 x the frame maximum.
@@ -197,9 +195,7 @@ int GtzanColumnIndex(const std::string& name) {
   return it == c.end() ? -1 : static_cast<int>(it - c.begin());
 }
 
-GtzanExtractor::GtzanExtractor()
-    : front_end_(GtzanFrontEndOptions()),
-      fft_(kNfft) {}
+GtzanExtractor::GtzanExtractor() : front_end_(GtzanFrontEndOptions()), fft_(kNfft) {}
 
 double GtzanExtractor::EstimateTuning(const Matrix& power, int sample_rate, int n_fft) {
   if (power.cols != static_cast<std::size_t>(n_fft / 2 + 1))
@@ -224,7 +220,8 @@ double GtzanExtractor::Tempo(const Matrix& logmel, int sample_rate, int hop_leng
     const std::size_t mid = bands / 2;
     std::nth_element(diff.begin(), diff.begin() + static_cast<std::ptrdiff_t>(mid), diff.end());
     float med = diff[mid];
-    if (bands % 2 == 0) med = (*std::max_element(diff.begin(), diff.begin() + static_cast<std::ptrdiff_t>(mid)) + med) / 2.0f;
+    if (bands % 2 == 0)
+      med = (*std::max_element(diff.begin(), diff.begin() + static_cast<std::ptrdiff_t>(mid)) + med) / 2.0f;
     onset[t] = med;
     any = any || med != 0.0f;
   }
@@ -313,8 +310,7 @@ std::vector<double> GtzanExtractor::Compute(std::span<const float> y, GtzanTimin
       kernels::WindowFrame(src, window.data(), frame.data(), kNfft);
       fft_.Forward(frame.data(), x.data());
       std::complex<float>* s = spec.data() + t * bins;
-      for (std::size_t k = 0; k < bins; ++k)
-        s[k] = {static_cast<float>(xd[2 * k]), static_cast<float>(xd[2 * k + 1])};
+      for (std::size_t k = 0; k < bins; ++k) s[k] = {static_cast<float>(xd[2 * k]), static_cast<float>(xd[2 * k + 1])};
       float* m = mag.row(t);
       kernels::MagnitudeSpectrum(xd, m, bins);
       for (std::size_t k = 0; k < bins; ++k) power[k] = m[k] * m[k];
@@ -366,7 +362,7 @@ std::vector<double> GtzanExtractor::Compute(std::span<const float> y, GtzanTimin
     AlignedBuffer<std::complex<double>> xh(bins), xp(bins);
     AlignedBuffer<double> yh(kNfft), yp(kNfft);
     std::vector<float> mask_h(bins), mask_p(bins);
-    const double scale = 1.0 / kNfft;  // numpy irfft normalisation
+    const double scale = 1.0 / kNfft;   // numpy irfft normalisation
     constexpr std::size_t kBlock = 16;  // the median filter's lanes
     for (std::size_t t = 0; t < T; ++t) {
       if (t % kBlock == 0) {

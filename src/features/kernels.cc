@@ -54,9 +54,12 @@ float PaddedSample(std::span<const float> y, std::ptrdiff_t i, PadMode mode) {
   const auto n = static_cast<std::ptrdiff_t>(y.size());
   if (i >= 0 && i < n) return y[static_cast<std::size_t>(i)];
   switch (mode) {
-    case PadMode::kConstant: return 0.0f;
-    case PadMode::kEdge: return y[i < 0 ? 0 : static_cast<std::size_t>(n - 1)];
-    case PadMode::kReflect: return y[static_cast<std::size_t>(ReflectIndex(i, n))];
+    case PadMode::kConstant:
+      return 0.0f;
+    case PadMode::kEdge:
+      return y[i < 0 ? 0 : static_cast<std::size_t>(n - 1)];
+    case PadMode::kReflect:
+      return y[static_cast<std::size_t>(ReflectIndex(i, n))];
   }
   return 0.0f;
 }

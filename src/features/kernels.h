@@ -43,7 +43,7 @@ std::size_t CountChanges(const std::uint8_t* s, std::size_t n);
 // Spectral shape of one magnitude frame, as librosa.feature.spectral_centroid /
 // spectral_bandwidth (p = 2) / spectral_rolloff; a null output is not computed.
 // `scratch` holds `bins` floats.
-void SpectralShape(const float* mag, std::size_t bins, const double* freqs, float rolloff_share,
-                   float* centroid, float* bandwidth, float* rolloff, float* scratch);
+void SpectralShape(const float* mag, std::size_t bins, const double* freqs, float rolloff_share, float* centroid,
+                   float* bandwidth, float* rolloff, float* scratch);
 
 }  // namespace genre::kernels

@@ -18,9 +18,12 @@ std::string Num(double v) {
 
 std::string ToString(PadMode mode) {
   switch (mode) {
-    case PadMode::kConstant: return "constant";
-    case PadMode::kReflect: return "reflect";
-    case PadMode::kEdge: return "edge";
+    case PadMode::kConstant:
+      return "constant";
+    case PadMode::kReflect:
+      return "reflect";
+    case PadMode::kEdge:
+      return "edge";
   }
   return "?";
 }
@@ -33,21 +36,18 @@ PadMode ParsePadMode(const std::string& name) {
 }
 
 void StftOptions::Validate() const {
-  if (n_fft < 2 || n_fft > (1 << 20))
-    throw OptionError("n_fft must be in [2, 1048576], got " + std::to_string(n_fft));
+  if (n_fft < 2 || n_fft > (1 << 20)) throw OptionError("n_fft must be in [2, 1048576], got " + std::to_string(n_fft));
   if (hop_length < 1 || hop_length > n_fft)
     throw OptionError("hop_length must be in [1, n_fft = " + std::to_string(n_fft) + "], got " +
                       std::to_string(hop_length));
 }
 
 void MelOptions::Validate(int sample_rate) const {
-  if (n_mels < 1 || n_mels > 4096)
-    throw OptionError("n_mels must be in [1, 4096], got " + std::to_string(n_mels));
+  if (n_mels < 1 || n_mels > 4096) throw OptionError("n_mels must be in [1, 4096], got " + std::to_string(n_mels));
   const double nyquist = sample_rate / 2.0;
   const double fmax = FmaxHz(sample_rate);
   if (!(fmax <= nyquist) || !(fmax > 0))
-    throw OptionError("fmax must be in (0, sample_rate / 2 = " + Num(nyquist) + "] Hz, got " +
-                      Num(fmax_hz));
+    throw OptionError("fmax must be in (0, sample_rate / 2 = " + Num(nyquist) + "] Hz, got " + Num(fmax_hz));
   if (!(fmin_hz >= 0) || !(fmin_hz < fmax))
     throw OptionError("fmin must be in [0, fmax = " + Num(fmax) + ") Hz, got " + Num(fmin_hz));
 }
@@ -62,8 +62,7 @@ void FrontEndOptions::Validate() const {
   if (sample_rate < 1 || sample_rate > 384000)
     throw OptionError("sample_rate must be in [1, 384000] Hz, got " + std::to_string(sample_rate));
   stft.Validate();
-  if (!(power > 0) || !std::isfinite(power))
-    throw OptionError("power must be > 0, got " + Num(power));
+  if (!(power > 0) || !std::isfinite(power)) throw OptionError("power must be > 0, got " + Num(power));
   mel.Validate(sample_rate);
   db.Validate();
   if (mfcc.n_mfcc < 1 || mfcc.n_mfcc > mel.n_mels)

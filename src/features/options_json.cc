@@ -22,12 +22,23 @@ std::vector<int> JsonInts(const nlohmann::json& j, const std::string& what) {
 }
 
 nlohmann::json ToJson(const FrontEndOptions& o) {
-  return {{"sample_rate", o.sample_rate}, {"n_fft", o.stft.n_fft},       {"hop_length", o.stft.hop_length},
-          {"center", o.stft.center},      {"pad_mode", ToString(o.stft.pad_mode)},
-          {"power", o.power},             {"n_mels", o.mel.n_mels},      {"fmin", o.mel.fmin_hz},
-          {"fmax", o.mel.fmax_hz},        {"htk", o.mel.htk},            {"slaney_norm", o.mel.slaney_norm},
-          {"ref", o.db.ref},              {"ref_max", o.db.ref_max},     {"amin", o.db.amin},
-          {"top_db", o.db.top_db},        {"n_mfcc", o.mfcc.n_mfcc},     {"rolloff_percent", o.spectral.rolloff_percent}};
+  return {{"sample_rate", o.sample_rate},
+          {"n_fft", o.stft.n_fft},
+          {"hop_length", o.stft.hop_length},
+          {"center", o.stft.center},
+          {"pad_mode", ToString(o.stft.pad_mode)},
+          {"power", o.power},
+          {"n_mels", o.mel.n_mels},
+          {"fmin", o.mel.fmin_hz},
+          {"fmax", o.mel.fmax_hz},
+          {"htk", o.mel.htk},
+          {"slaney_norm", o.mel.slaney_norm},
+          {"ref", o.db.ref},
+          {"ref_max", o.db.ref_max},
+          {"amin", o.db.amin},
+          {"top_db", o.db.top_db},
+          {"n_mfcc", o.mfcc.n_mfcc},
+          {"rolloff_percent", o.spectral.rolloff_percent}};
 }
 
 FrontEndOptions FrontEndFromJson(const nlohmann::json& j) {

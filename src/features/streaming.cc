@@ -10,22 +10,21 @@ namespace {
 FrontEndOptions Uncentred(FrontEndOptions o) {
   o.Validate();
   if (!o.stft.center || o.stft.pad_mode != PadMode::kConstant)
-    throw OptionError("streaming log-mel needs centred frames with constant padding (center = true, pad_mode = constant)");
+    throw OptionError(
+        "streaming log-mel needs centred frames with constant padding (center = true, pad_mode = constant)");
   o.stft.center = false;
   return o;
 }
 constexpr std::size_t kBatchFrames = 256;
 }  // namespace
 
-StreamingLogMel::StreamingLogMel(const FrontEndOptions& options)
-    : options_(options), framer_(Uncentred(options)) {
+StreamingLogMel::StreamingLogMel(const FrontEndOptions& options) : options_(options), framer_(Uncentred(options)) {
   buffer_.assign(static_cast<std::size_t>(options.stft.n_fft / 2), 0.0f);  // the centring pad
 }
 
 void StreamingLogMel::Reserve(std::size_t samples) {
   constexpr std::size_t kMaxFrames = std::size_t{1} << 20;  // ~6 h at 22050 / 512: more grows as it comes
-  const std::size_t frames =
-      std::min(kMaxFrames, 1 + samples / static_cast<std::size_t>(options_.stft.hop_length));
+  const std::size_t frames = std::min(kMaxFrames, 1 + samples / static_cast<std::size_t>(options_.stft.hop_length));
   mel_.reserve(frames * static_cast<std::size_t>(options_.mel.n_mels));
 }
 

@@ -134,8 +134,7 @@ Array File::Read(const std::string& dataset) const {
     if (rank > 0) space.getSimpleExtentDims(dims.data());
     const std::uint64_t n = Count(dims);
     if (n > kMaxValues)
-      throw FormatError(impl_->path + ": '" + dataset + "' claims more than " + std::to_string(kMaxValues) +
-                        " values");
+      throw FormatError(impl_->path + ": '" + dataset + "' claims more than " + std::to_string(kMaxValues) + " values");
     for (hsize_t d : dims) a.shape.push_back(static_cast<std::size_t>(d));
     a.values.resize(n);
     ds.read(a.values.data(), H5::PredType::NATIVE_DOUBLE);
@@ -148,8 +147,8 @@ Array File::Read(const std::string& dataset) const {
 Matrix File::ReadMatrix(const std::string& dataset) const {
   Array a = Read(dataset);
   if (a.shape.size() > 2)
-    throw FormatError(impl_->path + ": '" + dataset + "' has rank " +
-                      std::to_string(a.shape.size()) + ", expected 1 or 2");
+    throw FormatError(impl_->path + ": '" + dataset + "' has rank " + std::to_string(a.shape.size()) +
+                      ", expected 1 or 2");
   Matrix m(a.shape.size() == 2 ? a.shape[0] : 1, a.shape.empty() ? 1 : a.shape.back());
   for (std::size_t i = 0; i < a.values.size(); ++i) m.data[i] = static_cast<float>(a.values[i]);
   return m;
@@ -207,14 +206,12 @@ void WithObject(File::Impl& impl, const std::string& object, const std::string& 
     if (obj->attrExists(name)) obj->removeAttr(name);
     fn(*obj);
   } catch (const H5::Exception& e) {
-    throw IoError(impl.path + ": cannot set attribute '" + name + "' on '" + object +
-                  "': " + e.getDetailMsg());
+    throw IoError(impl.path + ": cannot set attribute '" + name + "' on '" + object + "': " + e.getDetailMsg());
   }
 }
 }  // namespace
 
-void File::SetAttribute(const std::string& object, const std::string& name,
-                        const std::string& value) {
+void File::SetAttribute(const std::string& object, const std::string& name, const std::string& value) {
   WithObject(*impl_, object, name, [&](H5::H5Object& obj) {
     H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
     type.setCset(H5T_CSET_UTF8);
@@ -235,7 +232,6 @@ void File::SetAttribute(const std::string& object, const std::string& name, std:
         .write(H5::PredType::NATIVE_INT64, &value);
   });
 }
-
 
 // ---- C-API helpers ---------------------------------------------------------
 
@@ -262,16 +258,21 @@ std::string TypeName(hid_t type) {
   const std::size_t size = H5Tget_size(type);
   switch (H5Tget_class(type)) {
     case H5T_INTEGER:
-      return std::string(H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") +
-             std::to_string(8 * size);
-    case H5T_FLOAT: return "float" + std::to_string(8 * size);
+      return std::string(H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(8 * size);
+    case H5T_FLOAT:
+      return "float" + std::to_string(8 * size);
     case H5T_STRING:
       return H5Tis_variable_str(type) > 0 ? "string" : "string[" + std::to_string(size) + "]";
-    case H5T_COMPOUND: return "compound{" + std::to_string(H5Tget_nmembers(type)) + "}";
-    case H5T_ENUM: return "enum";
-    case H5T_ARRAY: return "array";
-    case H5T_VLEN: return "vlen";
-    default: return "other";
+    case H5T_COMPOUND:
+      return "compound{" + std::to_string(H5Tget_nmembers(type)) + "}";
+    case H5T_ENUM:
+      return "enum";
+    case H5T_ARRAY:
+      return "array";
+    case H5T_VLEN:
+      return "vlen";
+    default:
+      return "other";
   }
 }
 
@@ -279,9 +280,12 @@ Table::Field::Kind KindOf(hid_t type) {
   switch (H5Tget_class(type)) {
     case H5T_INTEGER:
       return H5Tget_sign(type) == H5T_SGN_NONE ? Table::Field::kUnsigned : Table::Field::kInteger;
-    case H5T_FLOAT: return Table::Field::kFloat;
-    case H5T_STRING: return H5Tis_variable_str(type) > 0 ? Table::Field::kOther : Table::Field::kString;
-    default: return Table::Field::kOther;
+    case H5T_FLOAT:
+      return Table::Field::kFloat;
+    case H5T_STRING:
+      return H5Tis_variable_str(type) > 0 ? Table::Field::kOther : Table::Field::kString;
+    default:
+      return Table::Field::kOther;
   }
 }
 
@@ -337,7 +341,10 @@ herr_t VisitLink(hid_t group, const char* name, const H5L_info_t*, void* data) {
 
 Table::Table(std::string where, std::size_t rows, std::size_t row_size, std::vector<Field> fields,
              std::vector<unsigned char> bytes)
-    : where_(std::move(where)), rows_(rows), row_size_(row_size), fields_(std::move(fields)),
+    : where_(std::move(where)),
+      rows_(rows),
+      row_size_(row_size),
+      fields_(std::move(fields)),
       bytes_(std::move(bytes)) {}
 
 bool Table::Has(const std::string& field) const {
@@ -354,8 +361,7 @@ std::vector<std::string> Table::FieldNames() const {
 
 const Table::Field& Table::Find(const std::string& field, std::size_t row) const {
   if (row >= rows_)
-    throw FormatError(where_ + ": row " + std::to_string(row) + " out of range (" +
-                      std::to_string(rows_) + " rows)");
+    throw FormatError(where_ + ": row " + std::to_string(row) + " out of range (" + std::to_string(rows_) + " rows)");
   for (const Field& f : fields_)
     if (f.name == field) return f;
   throw FormatError(where_ + ": no field '" + field + "'");
@@ -372,18 +378,26 @@ double Table::Number(std::size_t row, const std::string& field) const {
   if (f.kind == Field::kFloat && f.size == 4) return load(float{});
   if (f.kind == Field::kInteger) {
     switch (f.size) {
-      case 1: return load(std::int8_t{});
-      case 2: return load(std::int16_t{});
-      case 4: return load(std::int32_t{});
-      case 8: return load(std::int64_t{});
+      case 1:
+        return load(std::int8_t{});
+      case 2:
+        return load(std::int16_t{});
+      case 4:
+        return load(std::int32_t{});
+      case 8:
+        return load(std::int64_t{});
     }
   }
   if (f.kind == Field::kUnsigned) {
     switch (f.size) {
-      case 1: return load(std::uint8_t{});
-      case 2: return load(std::uint16_t{});
-      case 4: return load(std::uint32_t{});
-      case 8: return load(std::uint64_t{});
+      case 1:
+        return load(std::uint8_t{});
+      case 2:
+        return load(std::uint16_t{});
+      case 4:
+        return load(std::uint32_t{});
+      case 8:
+        return load(std::uint64_t{});
     }
   }
   throw FormatError(where_ + ": field '" + field + "' is not numeric");
@@ -450,8 +464,8 @@ Array File::ReadRows(const std::string& dataset, std::size_t begin, std::size_t 
   const std::string where = impl_->path + ": " + dataset;
   if (shape.empty() || shape.size() > 2) throw FormatError(where + ": expected rank 1 or 2");
   if (begin > end || end > shape[0])
-    throw FormatError(where + ": rows [" + std::to_string(begin) + ", " + std::to_string(end) +
-                      ") outside its " + std::to_string(shape[0]) + " rows");
+    throw FormatError(where + ": rows [" + std::to_string(begin) + ", " + std::to_string(end) + ") outside its " +
+                      std::to_string(shape[0]) + " rows");
   Array a;
   a.shape = shape;
   a.shape[0] = end - begin;
@@ -466,8 +480,7 @@ Array File::ReadRows(const std::string& dataset, std::size_t begin, std::size_t 
   const hsize_t start[2] = {begin, 0}, count[2] = {end - begin, width};
   H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
   Hid mspace(H5Screate_simple(static_cast<int>(shape.size()), count, nullptr), H5Sclose);
-  if (H5Dread(ds.get(), H5T_NATIVE_DOUBLE, mspace.get(), fspace.get(), H5P_DEFAULT,
-              a.values.data()) < 0)
+  if (H5Dread(ds.get(), H5T_NATIVE_DOUBLE, mspace.get(), fspace.get(), H5P_DEFAULT, a.values.data()) < 0)
     throw FormatError(where + ": cannot read rows");
   return a;
 }
@@ -490,8 +503,8 @@ void File::WriteArray(const std::string& dataset, const std::vector<double>& val
   std::size_t n = 1;
   for (std::size_t d : shape) n *= d;
   if (n != values.size())
-    throw IoError(impl_->path + ": '" + dataset + "': shape does not match " +
-                  std::to_string(values.size()) + " values");
+    throw IoError(impl_->path + ": '" + dataset + "': shape does not match " + std::to_string(values.size()) +
+                  " values");
   try {
     EnsureParents(impl_->file(), dataset);
     std::vector<hsize_t> dims(shape.begin(), shape.end());
@@ -539,8 +552,7 @@ void File::WriteTable(const std::string& dataset, const std::vector<Column>& col
       H5Tset_strpad(str.get(), H5T_STR_NULLTERM);
       H5Tinsert(type.get(), col.name.c_str(), offsets[c], str.get());
       for (std::size_t r = 0; r < rows; ++r)
-        std::memcpy(bytes.data() + r * row_size + offsets[c], col.strings[r].data(),
-                    col.strings[r].size());
+        std::memcpy(bytes.data() + r * row_size + offsets[c], col.strings[r].data(), col.strings[r].size());
     } else if (col.type == Column::kInt32) {
       H5Tinsert(type.get(), col.name.c_str(), offsets[c], H5T_NATIVE_INT32);
       for (std::size_t r = 0; r < rows; ++r) {
@@ -549,8 +561,7 @@ void File::WriteTable(const std::string& dataset, const std::vector<Column>& col
       }
     } else {
       H5Tinsert(type.get(), col.name.c_str(), offsets[c], H5T_NATIVE_DOUBLE);
-      for (std::size_t r = 0; r < rows; ++r)
-        std::memcpy(bytes.data() + r * row_size + offsets[c], &col.numbers[r], 8);
+      for (std::size_t r = 0; r < rows; ++r) std::memcpy(bytes.data() + r * row_size + offsets[c], &col.numbers[r], 8);
     }
   }
   try {
@@ -560,19 +571,18 @@ void File::WriteTable(const std::string& dataset, const std::vector<Column>& col
   }
   const hsize_t dims[1] = {rows};
   Hid space(H5Screate_simple(1, dims, nullptr), H5Sclose);
-  Hid ds(H5Dcreate2(impl_->file().getId(), dataset.c_str(), type.get(), space.get(), H5P_DEFAULT,
-                    H5P_DEFAULT, H5P_DEFAULT),
+  Hid ds(H5Dcreate2(impl_->file().getId(), dataset.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                    H5P_DEFAULT),
          H5Dclose);
-  if (!ds.ok() ||
-      (rows > 0 && H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()) < 0))
+  if (!ds.ok() || (rows > 0 && H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()) < 0))
     throw OutputError(where + ": cannot write table");
 }
 
 void File::CopyFrom(const File& source, const std::string& object, const std::string& as) {
   Hid lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(lcpl.get(), 1);
-  if (H5Ocopy(source.impl_->file().getId(), object.c_str(), impl_->file().getId(), as.c_str(),
-              H5P_DEFAULT, lcpl.get()) < 0)
+  if (H5Ocopy(source.impl_->file().getId(), object.c_str(), impl_->file().getId(), as.c_str(), H5P_DEFAULT,
+              lcpl.get()) < 0)
     throw IoError(impl_->path + ": cannot copy '" + object + "' from " + source.path());
 }
 
@@ -614,7 +624,8 @@ std::vector<ObjectInfo> InspectFile(const std::string& path, const IsolateOption
       o.attributes = u.Pod<std::uint64_t>();
     }
   };
-  RunIsolated(1, list, done, [&](std::size_t) { return path; }, "libhdf5", options, &LibraryMutex());
+  RunIsolated(
+      1, list, done, [&](std::size_t) { return path; }, "libhdf5", options, &LibraryMutex());
   return objects;
 }
 

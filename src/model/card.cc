@@ -1,9 +1,9 @@
 #include "genre/model/card.h"
 
 #include <algorithm>
-#include <cstdint>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -23,14 +23,16 @@ constexpr char kMagic[8] = {'G', 'E', 'N', 'R', 'E', 'M', 'D', 'L'};
 
 template <class T>
 void PutLe(std::string& out, T v) {
-  for (std::size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff));
+  for (std::size_t i = 0; i < sizeof(T); ++i)
+    out.push_back(static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff));
 }
 
 template <class T>
 bool GetLe(const std::string& in, std::size_t& pos, T& v) {
   if (in.size() < pos + sizeof(T)) return false;
   std::uint64_t x = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i) x |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[pos + i])) << (8 * i);
+  for (std::size_t i = 0; i < sizeof(T); ++i)
+    x |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[pos + i])) << (8 * i);
   v = static_cast<T>(x);
   pos += sizeof(T);
   return true;
@@ -96,68 +98,54 @@ void ArchOptions::Validate() const {
   DefaultArch(kind);  // a known kind
   const bool conv = kind != "mlp";
   RequireOption(!conv || !channels.empty(), "channels", "none", "at least one block for " + kind);
-  RequireOption(channels.size() <= static_cast<std::size_t>(kMaxLayers), "channels",
-                channels.size(), "at most " + std::to_string(kMaxLayers) + " blocks");
+  RequireOption(channels.size() <= static_cast<std::size_t>(kMaxLayers), "channels", channels.size(),
+                "at most " + std::to_string(kMaxLayers) + " blocks");
   for (int c : channels)
-    RequireOption(c >= 1 && c <= kMaxChannels, "channels", c,
-                  "in [1, " + std::to_string(kMaxChannels) + "]");
+    RequireOption(c >= 1 && c <= kMaxChannels, "channels", c, "in [1, " + std::to_string(kMaxChannels) + "]");
   RequireOption(hidden.size() <= static_cast<std::size_t>(kMaxLayers), "hidden", hidden.size(),
                 "at most " + std::to_string(kMaxLayers) + " layers");
   for (int h : hidden)
-    RequireOption(h >= 1 && h <= kMaxHidden, "hidden", h,
-                  "in [1, " + std::to_string(kMaxHidden) + "]");
+    RequireOption(h >= 1 && h <= kMaxHidden, "hidden", h, "in [1, " + std::to_string(kMaxHidden) + "]");
   RequireOption(kernel >= 1 && kernel <= 31, "kernel", kernel, "in [1, 31]");
   RequireOption(dropout >= 0 && dropout < 1, "dropout", dropout, "in [0, 1)");
   if (kind != "msd-convnet") return;
-  RequireOption(pool.size() == 2 * channels.size(), "pool", pool.size(),
-                "a (frequency, time) pair per block");
+  RequireOption(pool.size() == 2 * channels.size(), "pool", pool.size(), "a (frequency, time) pair per block");
   for (int p : pool) RequireOption(p >= 1 && p <= 64, "pool", p, "in [1, 64]");
   RequireOption(head == "tags" || head == "features" || head == "features+gtzan", "head", head,
                 "tags, features or features+gtzan");
-  RequireOption(head != "tags" || hidden.empty(), "hidden", hidden.size(),
-                "0 layers for the tag head");
+  RequireOption(head != "tags" || hidden.empty(), "hidden", hidden.size(), "0 layers for the tag head");
 }
 
 void InputSpec::Validate() const {
   InputRows(*this);  // a known kind
   front_end.Validate();
-  RequireOption(rows >= 1 && rows <= kMaxRows, "input rows", rows,
-                "in [1, " + std::to_string(kMaxRows) + "]");
-  RequireOption(window >= 1 && window <= kMaxWindow, "window", window,
-                "in [1, " + std::to_string(kMaxWindow) + "]");
-  RequireOption(hop >= 1 && hop <= kMaxWindow, "hop", hop,
-                "in [1, " + std::to_string(kMaxWindow) + "]");
+  RequireOption(rows >= 1 && rows <= kMaxRows, "input rows", rows, "in [1, " + std::to_string(kMaxRows) + "]");
+  RequireOption(window >= 1 && window <= kMaxWindow, "window", window, "in [1, " + std::to_string(kMaxWindow) + "]");
+  RequireOption(hop >= 1 && hop <= kMaxWindow, "hop", hop, "in [1, " + std::to_string(kMaxWindow) + "]");
   RequireOption(segment_s > 0 && segment_s <= 60, "segment_s", segment_s, "in (0, 60]");
-  RequireOption(min_window >= 0 && min_window <= window, "min_window", min_window,
-                "in [0, window]");
+  RequireOption(min_window >= 0 && min_window <= window, "min_window", min_window, "in [0, window]");
   if (kind == "waveform" || kind == "waveform+gtzan")
     RequireOption(min_window >= front_end.stft.n_fft, "min_window", min_window,
                   ">= n_fft (" + std::to_string(front_end.stft.n_fft) + ")");
 }
 
 void ValidateFit(const ArchOptions& arch, const InputSpec& input) {
-  if (!ArchReads(arch.kind, input.kind))
-    throw OptionError("arch " + arch.kind + " cannot read input " + input.kind);
+  if (!ArchReads(arch.kind, input.kind)) throw OptionError("arch " + arch.kind + " cannot read input " + input.kind);
   // Each block halves (cnn2d: rows and columns, cnn1d: columns); 64-bit shifts, so any
   // block count (a card read from a file) stays defined: 2^62 exceeds every int.
   const int blocks = static_cast<int>(std::min<std::size_t>(arch.channels.size(), 62));
-  const std::string least = ">= 2^" + std::string(arch.kind == "cnn1d" ? "layers" : "blocks") +
-                            " (" + std::to_string(std::int64_t{1} << blocks) + ") for " + arch.kind;
+  const std::string least = ">= 2^" + std::string(arch.kind == "cnn1d" ? "layers" : "blocks") + " (" +
+                            std::to_string(std::int64_t{1} << blocks) + ") for " + arch.kind;
   auto halves = [&](int n) { return (std::int64_t{n} >> blocks) >= 1; };
   if (arch.kind == "cnn2d") RequireOption(halves(input.rows), "input rows", input.rows, least);
-  if (arch.kind == "cnn2d" || arch.kind == "cnn1d")
-    RequireOption(halves(input.window), "window", input.window, least);
+  if (arch.kind == "cnn2d" || arch.kind == "cnn1d") RequireOption(halves(input.window), "window", input.window, least);
   if (arch.kind == "msd-convnet")
-    RequireOption(
-        (arch.head == "features+gtzan") == (input.kind == "waveform+gtzan"), "input kind",
-        input.kind,
-        std::string(arch.head == "features+gtzan" ? "waveform+gtzan" : "not waveform+gtzan") +
-            " for the " + arch.head + " head");
+    RequireOption((arch.head == "features+gtzan") == (input.kind == "waveform+gtzan"), "input kind", input.kind,
+                  std::string(arch.head == "features+gtzan" ? "waveform+gtzan" : "not waveform+gtzan") + " for the " +
+                      arch.head + " head");
 }
 
-int InputSpec::DecodeRate() const {
-  return kind == "waveform+gtzan" ? kGtzanSampleRate : front_end.sample_rate;
-}
+int InputSpec::DecodeRate() const { return kind == "waveform+gtzan" ? kGtzanSampleRate : front_end.sample_rate; }
 
 nlohmann::json ToJson(const ModelCard& c) {
   return {{"format_version", c.format_version},
@@ -181,7 +169,8 @@ nlohmann::json ToJson(const ModelCard& c) {
             {"head", c.arch.head}}},
           {"standardisation", {{"mean", c.mean}, {"std", c.stdev}}},
           {"training", c.training},
-          {"calibration", [&] {
+          {"calibration",
+           [&] {
              nlohmann::json cal = c.calibration;
              cal["temperature"] = c.temperature;
              return cal;
@@ -196,7 +185,7 @@ ModelCard CardFromJson(const nlohmann::json& j, const std::string& where) {
     c.format_version = JsonInt(j.at("format_version"), "format_version");
     if (c.format_version != kModelFormatVersion)
       throw ModelError(where + ": model format_version " + std::to_string(c.format_version) +
-                        " is not supported (this build reads " + std::to_string(kModelFormatVersion) + ")");
+                       " is not supported (this build reads " + std::to_string(kModelFormatVersion) + ")");
     c.name = j.value("name", "");
     c.classes = j.at("classes").get<std::vector<std::string>>();
     const auto& in = j.at("input");
@@ -250,9 +239,11 @@ void ModelCard::Validate(const std::string& where) const {
     fail(e.what());
   }
   if (input.rows != InputRows(input))
-    fail(input.kind + " input has " + std::to_string(InputRows(input)) + " rows, the card says " + std::to_string(input.rows));
+    fail(input.kind + " input has " + std::to_string(InputRows(input)) + " rows, the card says " +
+         std::to_string(input.rows));
   if (mean.size() != static_cast<std::size_t>(input.rows) || stdev.size() != mean.size())
-    fail("standardisation has " + std::to_string(mean.size()) + " means for " + std::to_string(input.rows) + " input rows");
+    fail("standardisation has " + std::to_string(mean.size()) + " means for " + std::to_string(input.rows) +
+         " input rows");
   for (std::size_t r = 0; r < mean.size(); ++r)
     if (!std::isfinite(mean[r]) || !(stdev[r] > 0) || !std::isfinite(stdev[r]))
       fail("standardisation of row " + std::to_string(r) + " is not a finite mean and a finite stdev > 0");
@@ -302,11 +293,13 @@ ModelFileContents ParseModelFile(const std::string& bytes, const std::string& pa
   std::size_t pos = sizeof kMagic;
   std::uint32_t version = 0;
   std::uint64_t json_size = 0, weights_size = 0, hash = 0;
-  auto truncated = [&] { return ModelError(path + ": truncated model file (" + std::to_string(bytes.size()) + " bytes)"); };
+  auto truncated = [&] {
+    return ModelError(path + ": truncated model file (" + std::to_string(bytes.size()) + " bytes)");
+  };
   if (!GetLe(bytes, pos, version)) throw truncated();
   if (version != static_cast<std::uint32_t>(kModelFormatVersion))
-    throw ModelError(path + ": model format_version " + std::to_string(version) + " is not supported (this build reads " +
-                      std::to_string(kModelFormatVersion) + ")");
+    throw ModelError(path + ": model format_version " + std::to_string(version) +
+                     " is not supported (this build reads " + std::to_string(kModelFormatVersion) + ")");
   if (!GetLe(bytes, pos, json_size) || bytes.size() - pos < json_size) throw truncated();
   const std::string json = bytes.substr(pos, json_size);
   pos += json_size;
@@ -353,7 +346,8 @@ std::vector<EnsembleMember> EnsembleMembers(const ModelFileContents& ensemble, c
       throw ModelError(name + ": its genres differ from the ensemble's");
     members.push_back(std::move(m));
   }
-  if (members.size() < 2) throw ModelError(where + ": an ensemble needs at least 2 members, has " + std::to_string(members.size()));
+  if (members.size() < 2)
+    throw ModelError(where + ": an ensemble needs at least 2 members, has " + std::to_string(members.size()));
   return members;
 }
 

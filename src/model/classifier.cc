@@ -34,12 +34,11 @@ Classification WithPeak(Classification c, float peak, const ClassifyOptions& o) 
 
 void ClassifyOptions::Validate() const {
   RequireOption(offset_s >= 0 && std::isfinite(offset_s), "offset", offset_s, ">= 0 seconds");
-  RequireOption((duration_s > 0 || duration_s < 0) && std::isfinite(duration_s), "duration",
-                duration_s, "> 0 seconds (< 0: to the end)");
+  RequireOption((duration_s > 0 || duration_s < 0) && std::isfinite(duration_s), "duration", duration_s,
+                "> 0 seconds (< 0: to the end)");
   RequireOption(hop >= 0, "hop", hop, ">= 0 columns (0: the model's)");
   RequireOption(hop_s >= 0 && std::isfinite(hop_s), "hop", hop_s, "> 0 seconds (0: the model's)");
-  RequireOption(silence_dbfs >= -200 && silence_dbfs <= 0, "silence", silence_dbfs,
-                "in [-200, 0] dBFS");
+  RequireOption(silence_dbfs >= -200 && silence_dbfs <= 0, "silence", silence_dbfs, "in [-200, 0] dBFS");
 }
 
 Classifier::Classifier(std::shared_ptr<const Model> model) : model_(std::move(model)) {
@@ -86,10 +85,9 @@ Classification Classifier::Slide(std::size_t columns, const std::function<Matrix
   if (o.hop < 0) throw OptionError("hop must be >= 0, got " + std::to_string(o.hop));
   const auto W = static_cast<std::size_t>(card.input.window);
   if (o.hop_s < 0) throw OptionError("hop must be >= 0 seconds");
-  const auto hop = static_cast<std::size_t>(
-      o.hop > 0    ? o.hop
-      : o.hop_s > 0 ? std::max(1L, std::lround(o.hop_s / seconds_per_column))
-                    : card.input.hop);
+  const auto hop = static_cast<std::size_t>(o.hop > 0     ? o.hop
+                                            : o.hop_s > 0 ? std::max(1L, std::lround(o.hop_s / seconds_per_column))
+                                                          : card.input.hop);
   const std::vector<std::size_t> starts = WindowStarts(columns, W, hop);
   Classification c;
   c.duration_s = duration_s;
@@ -120,7 +118,8 @@ Classification Classifier::FromInput(const Matrix& x, double seconds_per_column,
       duration_s, o);
 }
 
-Classification Classifier::ClassifyStream(AudioStream& stream, const std::string& name, const ClassifyOptions& o) const {
+Classification Classifier::ClassifyStream(AudioStream& stream, const std::string& name,
+                                          const ClassifyOptions& o) const {
   const InputSpec& in = model_->card().input;
   StreamingLogMel logmel(in.front_end);
   if (stream.expected_samples() > 0) logmel.Reserve(static_cast<std::size_t>(stream.expected_samples()));
@@ -143,8 +142,8 @@ Classification Classifier::ClassifyStream(AudioStream& stream, const std::string
       static_cast<double>(logmel.samples()) / in.front_end.sample_rate, o);
 }
 
-Classification Classifier::ClassifyClips(const std::function<std::size_t(float*, std::size_t)>& read,
-                                         int sample_rate, const std::string& name, const ClassifyOptions& o) const {
+Classification Classifier::ClassifyClips(const std::function<std::size_t(float*, std::size_t)>& read, int sample_rate,
+                                         const std::string& name, const ClassifyOptions& o) const {
   const InputSpec& in = model_->card().input;
   const bool wave = in.kind == "waveform", fused = in.kind == "waveform+gtzan";
   // GTZAN vectors (and the fused waveform+gtzan windows): 30-s clips back to back, a
@@ -153,9 +152,12 @@ Classification Classifier::ClassifyClips(const std::function<std::size_t(float*,
   // joins the window before it.
   const std::size_t clip = wave ? static_cast<std::size_t>(in.window) : kGtzanClipSamples;
   std::size_t hop = clip;
-  if (wave && o.hop > 0) hop = static_cast<std::size_t>(o.hop);
-  else if (wave && o.hop_s > 0) hop = static_cast<std::size_t>(std::max(1L, std::lround(o.hop_s * sample_rate)));
-  else if (wave) hop = static_cast<std::size_t>(in.hop);
+  if (wave && o.hop > 0)
+    hop = static_cast<std::size_t>(o.hop);
+  else if (wave && o.hop_s > 0)
+    hop = static_cast<std::size_t>(std::max(1L, std::lround(o.hop_s * sample_rate)));
+  else if (wave)
+    hop = static_cast<std::size_t>(in.hop);
   if (hop > clip)
     throw OptionError("hop must be at most the window (" + std::to_string(clip) + " samples), got " +
                       std::to_string(hop));
@@ -163,26 +165,27 @@ Classification Classifier::ClassifyClips(const std::function<std::size_t(float*,
   Classification c;
   c.probs.assign(model_->card().classes.size(), 0.0f);
   std::vector<std::vector<float>> probs;
-  const std::size_t total = ForEachClip(read, clip, hop, min_tail, [&](std::size_t start, const std::vector<float>& samples) {
-    try {
-      Matrix x;
-      if (wave) {
-        x = PaddedWaveform(samples, static_cast<std::size_t>(in.min_window));
-      } else if (fused) {
-        x = FusedClipInput(samples, in);
-      } else {
-        Waveform w;
-        w.sample_rate = sample_rate;  // InputFromAudio refuses any rate but the vector's
-        w.samples = samples;
-        x = InputFromAudio(w, in);
-      }
-      probs.push_back(model_->Predict({x})[0]);
-    } catch (const Error& e) {
-      if (name.empty()) throw;
-      e.RethrowWithContext(name);
-    }
-    if (o.timeline) c.timeline.push_back({static_cast<double>(start) / sample_rate, probs.back()});
-  });
+  const std::size_t total =
+      ForEachClip(read, clip, hop, min_tail, [&](std::size_t start, const std::vector<float>& samples) {
+        try {
+          Matrix x;
+          if (wave) {
+            x = PaddedWaveform(samples, static_cast<std::size_t>(in.min_window));
+          } else if (fused) {
+            x = FusedClipInput(samples, in);
+          } else {
+            Waveform w;
+            w.sample_rate = sample_rate;  // InputFromAudio refuses any rate but the vector's
+            w.samples = samples;
+            x = InputFromAudio(w, in);
+          }
+          probs.push_back(model_->Predict({x})[0]);
+        } catch (const Error& e) {
+          if (name.empty()) throw;
+          e.RethrowWithContext(name);
+        }
+        if (o.timeline) c.timeline.push_back({static_cast<double>(start) / sample_rate, probs.back()});
+      });
   if (total == 0) throw InputError(name + ": no audio samples to analyse");
   for (const auto& p : probs)
     for (std::size_t k = 0; k < c.probs.size(); ++k) c.probs[k] += p[k] / static_cast<float>(probs.size());
@@ -204,9 +207,8 @@ Classification Classifier::ClassifyAudio(const Waveform& audio, const ClassifyOp
   if (in.kind == "gtzan" || in.kind == "waveform" || in.kind == "waveform+gtzan")
     return WithPeak(ClassifyClips(SampleReader(audio.samples), audio.sample_rate, audio.info.path, o), peak, o);
   const Matrix x = InputFromAudio(audio, in);
-  const double per_column = in.kind == "logmel"
-                                ? static_cast<double>(in.front_end.stft.hop_length) / in.front_end.sample_rate
-                                : in.segment_s;
+  const double per_column =
+      in.kind == "logmel" ? static_cast<double>(in.front_end.stft.hop_length) / in.front_end.sample_rate : in.segment_s;
   return WithPeak(FromInput(x, per_column, audio.duration_s(), o), peak, o);
 }
 
@@ -246,9 +248,10 @@ AudioReadOptions Classifier::ReadOptions(const ClassifyOptions& o) const {
 Classification Classifier::ClassifyOpen(AudioStream& stream, const std::string& name, const ClassifyOptions& o) const {
   const std::string& kind = model_->card().input.kind;
   if (kind == "logmel" || kind == "gtzan" || kind == "waveform" || kind == "waveform+gtzan") {
-    Classification c = kind == "logmel" ? ClassifyStream(stream, name, o)
-                                        : ClassifyClips([&](float* out, std::size_t max) { return stream.Read(out, max); },
-                                                        stream.sample_rate(), name, o);
+    Classification c = kind == "logmel"
+                           ? ClassifyStream(stream, name, o)
+                           : ClassifyClips([&](float* out, std::size_t max) { return stream.Read(out, max); },
+                                           stream.sample_rate(), name, o);
     return WithPeak(std::move(c), stream.peak(), o);  // the peak once the stream is read
   }
   const Waveform audio = ReadAll(stream);

@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "genre/data/cache.h"
-#include "genre/error.h"
 #include "genre/data/feature_table.h"
+#include "genre/error.h"
 #include "genre/features/extract.h"
 #include "genre/features/gtzan_vector.h"
 #include "genre/train/windows.h"
@@ -23,7 +23,8 @@ int InputRows(const InputSpec& input) {
   if (input.kind == "msd-convnet+gtzan") return kMsdConvnetFeatures + kGtzanFeatureCount;
   throw OptionError(
       "input kind must be logmel, segments, vector, gtzan, waveform, msd-convnet, msd-convnet+gtzan or "
-      "waveform+gtzan, got '" + input.kind + "'");
+      "waveform+gtzan, got '" +
+      input.kind + "'");
 }
 
 bool IsSongVector(const InputSpec& input) {

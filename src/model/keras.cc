@@ -131,11 +131,13 @@ KerasConvnet ReadKeras(const std::string& path) {
     for (const auto& [name, a] : {std::pair{"stft_real", &re}, std::pair{"stft_imag", &im}}) {
       NamedTensor t = Make(name, {static_cast<long>(bins), 1, k.n_dft});
       for (std::size_t b = 0; b < bins; ++b)
-        for (std::size_t s = 0; s < nd; ++s) t.values[b * nd + s] = static_cast<float>(a->values[(nd - 1 - s) * bins + b]);
+        for (std::size_t s = 0; s < nd; ++s)
+          t.values[b * nd + s] = static_cast<float>(a->values[(nd - 1 - s) * bins + b]);
       k.tensors.push_back(std::move(t));
     }
     NamedTensor m = Make("mel", {static_cast<long>(bins), k.n_mels});
-    std::transform(mel.values.begin(), mel.values.end(), m.values.begin(), [](double v) { return static_cast<float>(v); });
+    std::transform(mel.values.begin(), mel.values.end(), m.values.begin(),
+                   [](double v) { return static_cast<float>(v); });
     k.tensors.push_back(std::move(m));
   }
   // 2. Normalization2D over the whole sample.
@@ -166,7 +168,8 @@ KerasConvnet ReadKeras(const std::string& path) {
       for (std::size_t x = 0; x < 3; ++x)
         for (std::size_t ci = 0; ci < uin; ++ci)
           for (std::size_t co = 0; co < uout; ++co)
-            t.values[((co * uin + ci) * 3 + y) * 3 + x] = static_cast<float>(w.values[((y * 3 + x) * uin + ci) * uout + co]);
+            t.values[((co * uin + ci) * 3 + y) * 3 + x] =
+                static_cast<float>(w.values[((y * 3 + x) * uin + ci) * uout + co]);
     k.tensors.push_back(std::move(t));
     k.tensors.push_back(Vector(pre + "conv.bias", r.Weights(cn, "bias", {uout})));
 

@@ -169,7 +169,7 @@ torch::Tensor MsdConvnetImpl::Normalised(const torch::Tensor& audio) {
     power = (re * re + im * im).transpose(1, 2);
   }
   torch::Tensor db = 10.0 * torch::log10(torch::clamp_min(torch::matmul(power, mel), amin));
-  db = db.transpose(1, 2);                                                           // [B, mels, T]
+  db = db.transpose(1, 2);  // [B, mels, T]
   db = db - std::get<0>(db.flatten(1).max(1)).view({-1, 1, 1});
   db = torch::clamp_min(db, -top_db);
   const torch::Tensor mean = db.flatten(1).mean(1).view({-1, 1, 1});
@@ -183,8 +183,7 @@ namespace {
 // patches), batch norm, ELU, average and max pool stay in cache: streaming the whole
 // map through memory once per operation cost 10x more. Returns the pooled map; adds
 // the block's average to `features` when given.
-torch::Tensor FirstBlock(MsdConvnetImpl& net, const torch::Tensor& x, std::vector<torch::Tensor>* features,
-                         bool pool) {
+torch::Tensor FirstBlock(MsdConvnetImpl& net, const torch::Tensor& x, std::vector<torch::Tensor>* features, bool pool) {
   constexpr long kTile = 64;
   nn::SequentialImpl* block = net.blocks[0]->as<nn::Sequential>();
   auto* conv = block->ptr(0)->as<nn::Conv2dImpl>();
@@ -308,7 +307,7 @@ void LoadWeights(NetImpl& net, const std::string& bytes, const std::string& wher
     for (const auto& p : net.named_parameters()) {
       if (p.value().sizes().vec() != expected[i].second)
         throw ModelError(where + ": weights do not fit the model's architecture: " + p.key() + " is " +
-                          shape(p.value().sizes().vec()) + ", the card needs " + shape(expected[i].second));
+                         shape(p.value().sizes().vec()) + ", the card needs " + shape(expected[i].second));
       ++i;
     }
   } catch (const c10::Error& e) {
@@ -427,8 +426,7 @@ MsdConvnetImpl& Convnet(const Model& m, const std::string& what) {
 }
 
 void CopyInto(torch::Tensor& to, const torch::Tensor& from, const std::string& name, const std::string& where) {
-  if (to.sizes() != from.sizes())
-    throw ModelError(where + ": tensor " + name + " does not fit the network");
+  if (to.sizes() != from.sizes()) throw ModelError(where + ": tensor " + name + " does not fit the network");
   torch::NoGradGuard no_grad;
   to.copy_(from);
 }
@@ -445,10 +443,10 @@ int MinWindowSamples(const ModelCard& card, bool tags) {
 Model ImportKeras(const KerasConvnet& k, ModelCard card) {
   if (k.bn_eps != 1e-3 || k.elu_alpha != 1.0)
     throw ModelError(k.path + ": batch-norm epsilon " + std::to_string(k.bn_eps) + " / ELU alpha " +
-                      std::to_string(k.elu_alpha) + " are not supported (only 0.001 / 1)");
+                     std::to_string(k.elu_alpha) + " are not supported (only 0.001 / 1)");
   if (card.classes.size() != static_cast<std::size_t>(k.tags))
     throw ModelError(k.path + ": " + std::to_string(k.tags) + " tags, " + std::to_string(card.classes.size()) +
-                      " tag names given");
+                     " tag names given");
   card.arch = DefaultArch("msd-convnet");
   card.arch.channels = k.channels;
   card.arch.pool = k.pool;
@@ -567,11 +565,10 @@ std::vector<Model::WindowFeatures> Model::SongFeatures(const std::vector<float>&
     throw OptionError("hop must be at most the window (" + std::to_string(window) + " samples), got " +
                       std::to_string(hop));
   std::vector<WindowFeatures> out;
-  ForEachClip(samples, window, hop, shortest,
-      [&](std::size_t start, const std::vector<float>& clip) {
-        const Matrix x = PaddedWaveform(clip, shortest);
-        out.push_back({start, std::move((tags ? Predict({x}, 1) : Features({x}))[0])});
-      });
+  ForEachClip(samples, window, hop, shortest, [&](std::size_t start, const std::vector<float>& clip) {
+    const Matrix x = PaddedWaveform(clip, shortest);
+    out.push_back({start, std::move((tags ? Predict({x}, 1) : Features({x}))[0])});
+  });
   if (out.empty()) throw InputError("no audio samples to analyse");
   return out;
 }

@@ -48,7 +48,7 @@ struct MlpImpl : NetImpl {
 struct MsdConvnetImpl : NetImpl {
   explicit MsdConvnetImpl(const ModelCard& card);
   torch::Tensor forward(torch::Tensor x) override;
-  torch::Tensor Features(const torch::Tensor& x);  // [B, sum(channels)]
+  torch::Tensor Features(const torch::Tensor& x);    // [B, sum(channels)]
   torch::Tensor Normalised(const torch::Tensor& x);  // the normalised log-mel [B, 1, mels, frames]
   // Blocks [from, to) on x (the normalised log-mel for from = 0, else block from - 1's
   // pooled map). With `features`: appends each block's average before its pool and
@@ -58,7 +58,7 @@ struct MsdConvnetImpl : NetImpl {
   int n_fft = 512, hop = 256;
   double top_db = 80, amin = 1e-10, norm_eps = 1e-10, elu_alpha = 1.0;
   bool tags_head = false;
-  bool fused = false;  // head features+gtzan: input [B, 1, 57 + samples], the GTZAN vector first
+  bool fused = false;                       // head features+gtzan: input [B, 1, 57 + samples], the GTZAN vector first
   torch::Tensor stft_real, stft_imag, mel;  // buffers
   // The stored STFT kernels are a periodic-Hann DFT (checked once, at the first forward
   // pass): then the STFT runs as an FFT, the same power to float precision, ~60 % of
@@ -66,7 +66,7 @@ struct MsdConvnetImpl : NetImpl {
   std::once_flag checked;
   bool dft = false;
   bool KernelsAreHannDft() const;
-  torch::nn::ModuleList blocks{nullptr};      // each: conv, bn
+  torch::nn::ModuleList blocks{nullptr};  // each: conv, bn
   torch::nn::Linear tags{nullptr};
   torch::nn::Sequential head{nullptr};
 };
@@ -75,9 +75,9 @@ std::shared_ptr<NetImpl> MakeNet(const ModelCard& card);
 
 struct Model::Impl {
   ModelCard card;
-  std::shared_ptr<NetImpl> net;                    // null for an ensemble
+  std::shared_ptr<NetImpl> net;                       // null for an ensemble
   std::vector<std::shared_ptr<const Model>> members;  // an ensemble's
-  std::string payload;                             // an ensemble's member files, as read
+  std::string payload;                                // an ensemble's member files, as read
 };
 
 // [B, rows, window] float tensor from windows (copied).

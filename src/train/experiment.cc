@@ -7,8 +7,8 @@
 
 #include "genre/error.h"
 #include "genre/model/classifier.h"
-#include "genre/util/parallel.h"
 #include "genre/train/predictions.h"
+#include "genre/util/parallel.h"
 
 namespace genre {
 
@@ -33,9 +33,15 @@ SplitExamples BySplit(const PreparedData& data) {
   for (std::size_t i = 0; i < data.examples.examples.size(); ++i) {
     const Example& e = data.examples.examples[i];
     switch (data.dataset.tracks[data.examples.track[i]].split) {
-      case Split::kValid: s.valid.push_back(e); break;
-      case Split::kTest: s.test.push_back(e); break;
-      default: s.train.push_back(e); break;
+      case Split::kValid:
+        s.valid.push_back(e);
+        break;
+      case Split::kTest:
+        s.test.push_back(e);
+        break;
+      default:
+        s.train.push_back(e);
+        break;
     }
   }
   return s;
@@ -56,7 +62,6 @@ RunOutcome TrainOnSplit(Model& model, const PreparedData& data, const TrainOptio
   return out;
 }
 
-
 CvOutcome CrossValidate(const ModelCard& card, const PreparedData& data, int k, double valid, std::uint64_t seed,
                         const TrainOptions& options, const FoldCallback& on_epoch, const std::vector<int>& fixed) {
   // The folds are drawn over the usable tracks only (or taken from `fixed`).
@@ -67,7 +72,8 @@ CvOutcome CrossValidate(const ModelCard& card, const PreparedData& data, int k, 
   if (fixed.empty()) {
     fold = AssignFolds(usable, k, seed);
   } else {
-    if (fixed.size() != data.dataset.tracks.size()) throw OptionError("CrossValidate: one fixed fold per track expected");
+    if (fixed.size() != data.dataset.tracks.size())
+      throw OptionError("CrossValidate: one fixed fold per track expected");
     for (std::size_t i : data.examples.track) fold.push_back(fixed[i]);
     for (int f = 0; f < k; ++f)
       if (std::find(fold.begin(), fold.end(), f) == fold.end())

@@ -11,8 +11,8 @@ namespace genre {
 Metrics ComputeMetrics(const std::vector<int>& truth, const std::vector<int>& predicted,
                        const std::vector<std::string>& classes) {
   if (truth.size() != predicted.size())
-    throw OptionError("metrics: " + std::to_string(truth.size()) + " labels but " +
-                      std::to_string(predicted.size()) + " predictions");
+    throw OptionError("metrics: " + std::to_string(truth.size()) + " labels but " + std::to_string(predicted.size()) +
+                      " predictions");
   const std::size_t k = classes.size();
   Metrics m;
   m.classes = classes;
@@ -107,10 +107,14 @@ std::string ClassReport(const Metrics& m) {
 nlohmann::json ToJson(const Metrics& m) {
   nlohmann::json per_class = nlohmann::json::array();
   for (const ClassMetrics& c : m.per_class)
-    per_class.push_back({{"label", c.label}, {"precision", c.precision}, {"recall", c.recall}, {"f1", c.f1},
-                         {"support", c.support}});
-  return {{"n", m.n},          {"accuracy", m.accuracy},   {"macro_f1", m.macro_f1},
-          {"classes", m.classes}, {"confusion", m.confusion}, {"per_class", per_class}};
+    per_class.push_back(
+        {{"label", c.label}, {"precision", c.precision}, {"recall", c.recall}, {"f1", c.f1}, {"support", c.support}});
+  return {{"n", m.n},
+          {"accuracy", m.accuracy},
+          {"macro_f1", m.macro_f1},
+          {"classes", m.classes},
+          {"confusion", m.confusion},
+          {"per_class", per_class}};
 }
 
 }  // namespace genre

@@ -35,7 +35,8 @@ PredictionFile ReadPredictions(const std::string& path) {
       double v = -1;
       const bool number = ParseNumber(f[k], v);
       const auto p = static_cast<float>(v);  // probabilities are float, as the runs wrote them
-      if (!number || !(p >= 0.0f && p <= 1.0f)) throw FormatError(where + ": probability '" + f[k] + "' is not in [0, 1]");
+      if (!number || !(p >= 0.0f && p <= 1.0f))
+        throw FormatError(where + ": probability '" + f[k] + "' is not in [0, 1]");
       r.probs.push_back(p);
     }
     out.rows.push_back(std::move(r));

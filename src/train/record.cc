@@ -146,9 +146,9 @@ bool WriteConfusion(const fs::path& dir, const Metrics& m, const std::string& ti
 
 bool WriteEvaluation(const std::string& dir, const Evaluation& ev, const std::string& title) {
   MakeDirectories(dir);
-  WriteTextFile((fs::path(dir) / "metrics.json").string(),
-                nlohmann::json{{"tracks", ToJson(ev.tracks)}, {"windows", ToJson(ev.windows)}, {"window_loss", ev.loss}}
-                    .dump(2));
+  WriteTextFile(
+      (fs::path(dir) / "metrics.json").string(),
+      nlohmann::json{{"tracks", ToJson(ev.tracks)}, {"windows", ToJson(ev.windows)}, {"window_loss", ev.loss}}.dump(2));
   WriteTextFile((fs::path(dir) / "report.txt").string(), ClassReport(ev.tracks));
   return WriteConfusion(dir, ev.tracks, title);
 }

@@ -72,16 +72,17 @@ bool PlotLearningCurves(const std::string& svg_path, const std::vector<EpochStat
   if (history.empty()) return false;
   std::ostringstream data;
   for (const EpochStats& s : history)
-    data << s.epoch << ' ' << s.train_loss << ' ' << s.valid_loss << ' ' << s.train_accuracy << ' '
-         << s.valid_accuracy << ' ' << s.valid_track_accuracy << '\n';
+    data << s.epoch << ' ' << s.train_loss << ' ' << s.valid_loss << ' ' << s.train_accuracy << ' ' << s.valid_accuracy
+         << ' ' << s.valid_track_accuracy << '\n';
   const std::string block = "$h << EOD\n" + data.str() + "EOD\n";
-  std::string script = block + "set multiplot layout 1,2 title " + Quote(title) +
-                       "\nset xlabel 'epoch'\nset xtics 1\nset format x '%.0f'\nset grid\nset key top right\nset title 'loss'\n"
-                       "plot $h using 1:2 with linespoints title 'train', $h using 1:3 with linespoints title 'valid'\n"
-                       "set title 'accuracy'\nset yrange [0:1]\nset key bottom right\n"
-                       "plot $h using 1:4 with linespoints title 'train (windows)', "
-                       "$h using 1:5 with linespoints title 'valid (windows)', "
-                       "$h using 1:6 with linespoints title 'valid (tracks)'\nunset multiplot\n";
+  std::string script =
+      block + "set multiplot layout 1,2 title " + Quote(title) +
+      "\nset xlabel 'epoch'\nset xtics 1\nset format x '%.0f'\nset grid\nset key top right\nset title 'loss'\n"
+      "plot $h using 1:2 with linespoints title 'train', $h using 1:3 with linespoints title 'valid'\n"
+      "set title 'accuracy'\nset yrange [0:1]\nset key bottom right\n"
+      "plot $h using 1:4 with linespoints title 'train (windows)', "
+      "$h using 1:5 with linespoints title 'valid (windows)', "
+      "$h using 1:6 with linespoints title 'valid (tracks)'\nunset multiplot\n";
   return RunGnuplot(svg_path, script);
 }
 
@@ -93,8 +94,9 @@ bool PlotConfusion(const std::string& svg_path, const Metrics& m, const std::str
     std::size_t support = 0;
     for (std::size_t v : m.confusion[t]) support += v;
     for (std::size_t p = 0; p < k; ++p)
-      data << p << ' ' << t << ' ' << (support ? static_cast<double>(m.confusion[t][p]) / static_cast<double>(support) : 0.0)
-           << ' ' << m.confusion[t][p] << '\n';
+      data << p << ' ' << t << ' '
+           << (support ? static_cast<double>(m.confusion[t][p]) / static_cast<double>(support) : 0.0) << ' '
+           << m.confusion[t][p] << '\n';
     data << '\n';
   }
   for (std::size_t c = 0; c < k; ++c) labels << (c ? ", " : "") << Quote(m.classes[c]) << ' ' << c;
@@ -103,7 +105,8 @@ bool PlotConfusion(const std::string& svg_path, const Metrics& m, const std::str
       "\nset xlabel 'predicted'\nset ylabel 'true'\nset xtics (" + labels.str() + ") rotate by -45 left\nset ytics (" +
       labels.str() + ")\nset yrange [" + std::to_string(k) + "-0.5:-0.5]\nset xrange [-0.5:" + std::to_string(k) +
       "-0.5]\nset cbrange [0:1]\nset cblabel 'share of the true class'\nset palette defined (0 'white', 1 '#08306b')\n"
-      "set size ratio -1\nset bmargin 8\nset lmargin 14\nplot $m using 1:2:3 with image pixels notitle, $m using 1:2:(sprintf('%d', $4)) with labels notitle\n";
+      "set size ratio -1\nset bmargin 8\nset lmargin 14\nplot $m using 1:2:3 with image pixels notitle, $m using "
+      "1:2:(sprintf('%d', $4)) with labels notitle\n";
   return RunGnuplot(svg_path, script);
 }
 

@@ -34,8 +34,7 @@ void EarlyStopping::Restore(double best, int best_epoch, int wait) {
 PlateauScheduler::PlateauScheduler(const PlateauOptions& options) : options_(options) {
   if (!(options.factor > 0 && options.factor < 1))
     throw OptionError("plateau.factor must be in (0, 1), got " + std::to_string(options.factor));
-  if (options.patience < 0)
-    throw OptionError("plateau.patience must be >= 0, got " + std::to_string(options.patience));
+  if (options.patience < 0) throw OptionError("plateau.patience must be >= 0, got " + std::to_string(options.patience));
   if (options.min_lr < 0) throw OptionError("plateau.min_lr must be >= 0, got " + std::to_string(options.min_lr));
 }
 
@@ -61,7 +60,8 @@ std::vector<double> BalancedClassWeights(const std::vector<int>& labels, int k) 
   if (k < 1) throw OptionError("class weights need k >= 1 classes, got " + std::to_string(k));
   std::vector<std::size_t> count(static_cast<std::size_t>(k), 0);
   for (int l : labels) {
-    if (l < 0 || l >= k) throw OptionError("class index " + std::to_string(l) + " outside [0, " + std::to_string(k) + ")");
+    if (l < 0 || l >= k)
+      throw OptionError("class index " + std::to_string(l) + " outside [0, " + std::to_string(k) + ")");
     ++count[static_cast<std::size_t>(l)];
   }
   std::vector<double> w(static_cast<std::size_t>(k), 0.0);

@@ -7,12 +7,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "../model/networks.h"
 #include "genre/data/split.h"
 #include "genre/error.h"
 #include "genre/features/gtzan_vector.h"
 #include "genre/train/windows.h"
 #include "genre/util/atomic_file.h"
-#include "../model/networks.h"
 
 namespace genre {
 
@@ -137,8 +137,8 @@ struct State {
 nlohmann::json HistoryJson(const std::vector<EpochStats>& h) {
   nlohmann::json a = nlohmann::json::array();
   for (const EpochStats& s : h)
-    a.push_back({s.epoch, s.train_loss, s.train_accuracy, s.valid_loss, s.valid_accuracy, s.valid_track_accuracy,
-                 s.lr, s.seconds, s.windows_per_second, s.best});
+    a.push_back({s.epoch, s.train_loss, s.train_accuracy, s.valid_loss, s.valid_accuracy, s.valid_track_accuracy, s.lr,
+                 s.seconds, s.windows_per_second, s.best});
   return a;
 }
 
@@ -265,13 +265,14 @@ TrainResult Train(Model& model, const std::vector<Example>& train, const std::ve
     std::vector<bool> seen(k, false);
     std::size_t distinct = 0;
     for (const Example& e : train) {
-      if (e.label < 0 || static_cast<std::size_t>(e.label) >= k) throw InputError(e.path + ": label outside the class list");
+      if (e.label < 0 || static_cast<std::size_t>(e.label) >= k)
+        throw InputError(e.path + ": label outside the class list");
       if (!seen[static_cast<std::size_t>(e.label)]) ++distinct;
       seen[static_cast<std::size_t>(e.label)] = true;
     }
     if (distinct < 2)
-      throw InputError("the training data has a single class (" + card.classes[static_cast<std::size_t>(train[0].label)] +
-                       "): nothing to learn");
+      throw InputError("the training data has a single class (" +
+                       card.classes[static_cast<std::size_t>(train[0].label)] + "): nothing to learn");
   }
   ComputeStandardisation(card, train);  // a resumed run takes the checkpoint's instead
   net.SetStandardisation(card);
@@ -284,8 +285,10 @@ TrainResult Train(Model& model, const std::vector<Example>& train, const std::ve
   State state;
   state.lr = o.lr;
   std::string best_weights;
-  const std::string last_path = o.checkpoint_dir.empty() ? "" : (std::filesystem::path(o.checkpoint_dir) / "last.ckpt").string();
-  const std::string best_path = o.checkpoint_dir.empty() ? "" : (std::filesystem::path(o.checkpoint_dir) / "best.ckpt").string();
+  const std::string last_path =
+      o.checkpoint_dir.empty() ? "" : (std::filesystem::path(o.checkpoint_dir) / "last.ckpt").string();
+  const std::string best_path =
+      o.checkpoint_dir.empty() ? "" : (std::filesystem::path(o.checkpoint_dir) / "best.ckpt").string();
   MakeDirectories(o.checkpoint_dir);
 
   // Training tracks (a per-genre cap picks a seeded subset once).
@@ -308,7 +311,8 @@ TrainResult Train(Model& model, const std::vector<Example>& train, const std::ve
   std::vector<Sample> base;  // one entry per window a track gives per epoch
   std::vector<int> base_labels;
   for (std::size_t i : used) {
-    const std::size_t n = std::clamp<std::size_t>((train[i].x.cols + W - 1) / W, 1, static_cast<std::size_t>(o.windows_per_track));
+    const std::size_t n =
+        std::clamp<std::size_t>((train[i].x.cols + W - 1) / W, 1, static_cast<std::size_t>(o.windows_per_track));
     for (std::size_t j = 0; j < n; ++j) {
       base.push_back({i});
       base_labels.push_back(train[i].label);

@@ -10,7 +10,8 @@ namespace genre {
 
 std::vector<std::size_t> WindowStarts(std::size_t T, std::size_t window, std::size_t hop) {
   if (window == 0 || hop == 0)
-    throw OptionError("windows need window >= 1 and hop >= 1, got " + std::to_string(window) + ", " + std::to_string(hop));
+    throw OptionError("windows need window >= 1 and hop >= 1, got " + std::to_string(window) + ", " +
+                      std::to_string(hop));
   if (T <= window) return {0};
   std::vector<std::size_t> starts;
   for (std::size_t s = 0; s + window <= T; s += hop) starts.push_back(s);
@@ -31,8 +32,8 @@ float MinValue(const Matrix& x) {
   return *std::min_element(x.data.begin(), x.data.end());
 }
 
-std::size_t ForEachClip(const std::function<std::size_t(float*, std::size_t)>& read, std::size_t clip,
-                        std::size_t hop, std::size_t min_tail,
+std::size_t ForEachClip(const std::function<std::size_t(float*, std::size_t)>& read, std::size_t clip, std::size_t hop,
+                        std::size_t min_tail,
                         const std::function<void(std::size_t, const std::vector<float>&)>& analyse) {
   std::vector<float> buffer, block(1 << 16), part;
   std::size_t start = 0, total = 0;  // sample index of buffer[0]; samples read

@@ -55,7 +55,8 @@ bool ParseWhole(const std::string& s, T& out) {
 bool ParseNumber(const std::string& field, double& out) { return ParseWhole(field, out); }
 bool ParseNumber(const std::string& field, long& out) { return ParseWhole(field, out); }
 
-CsvFile::CsvFile(const std::string& path, bool comments) : path_(path), in_(path, std::ios::binary), comments_(comments) {
+CsvFile::CsvFile(const std::string& path, bool comments)
+    : path_(path), in_(path, std::ios::binary), comments_(comments) {
   if (!in_) throw IoError(path + ": cannot open: " + std::strerror(errno));
 }
 

@@ -14,13 +14,11 @@ namespace genre {
 // Four independent multiply-rotate lanes over 32-byte stripes (the structure of
 // xxHash64), so the loop runs at memory speed; a final avalanche mixes the lanes.
 namespace {
-constexpr std::uint64_t kP1 = 0x9E3779B185EBCA87ull, kP2 = 0xC2B2AE3D27D4EB4Full,
-                        kP3 = 0x165667B19E3779F9ull, kP4 = 0x85EBCA77C2B2AE63ull;
+constexpr std::uint64_t kP1 = 0x9E3779B185EBCA87ull, kP2 = 0xC2B2AE3D27D4EB4Full, kP3 = 0x165667B19E3779F9ull,
+                        kP4 = 0x85EBCA77C2B2AE63ull;
 
 std::uint64_t Rotl(std::uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-std::uint64_t Round(std::uint64_t acc, std::uint64_t input) {
-  return Rotl(acc + input * kP2, 31) * kP1;
-}
+std::uint64_t Round(std::uint64_t acc, std::uint64_t input) { return Rotl(acc + input * kP2, 31) * kP1; }
 std::uint64_t Load64(const unsigned char* p) {
   std::uint64_t v;
   std::memcpy(&v, p, 8);
@@ -28,8 +26,7 @@ std::uint64_t Load64(const unsigned char* p) {
 }
 }  // namespace
 
-Hasher::Hasher(std::uint64_t seed)
-    : lanes_{seed + kP1 + kP2, seed + kP2, seed, seed - kP1}, tail_{} {}
+Hasher::Hasher(std::uint64_t seed) : lanes_{seed + kP1 + kP2, seed + kP2, seed, seed - kP1}, tail_{} {}
 
 void Hasher::Update(const void* data, std::size_t size) {
   auto* p = static_cast<const unsigned char*>(data);

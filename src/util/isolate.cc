@@ -10,8 +10,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <cstdint>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -124,8 +124,7 @@ class Child {
 
 std::string HowItEnded(int status) {
   if (WIFSIGNALED(status)) return std::string("crashed reading it (") + ::strsignal(WTERMSIG(status)) + ")";
-  if (WIFEXITED(status))
-    return "ended while reading it (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
+  if (WIFEXITED(status)) return "ended while reading it (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
   return "ended while reading it";
 }
 

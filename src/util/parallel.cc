@@ -45,7 +45,9 @@ void ParallelFor(std::size_t n, int threads, const std::function<void(std::size_
 }
 
 Progress::Progress(std::string label, std::size_t total, bool enabled)
-    : label_(std::move(label)), total_(total), enabled_(enabled && total > 0),
+    : label_(std::move(label)),
+      total_(total),
+      enabled_(enabled && total > 0),
       start_(std::chrono::steady_clock::now()) {
   Draw(true);
 }
@@ -77,8 +79,7 @@ void Progress::Draw(bool force) {
   char eta[32] = "";
   if (done_ > 0 && done_ < total_)
     std::snprintf(eta, sizeof eta, "  ETA %.0f s", elapsed * static_cast<double>(total_ - done_) / done_);
-  std::fprintf(stderr, "\r%s [%s] %zu/%zu  %.1f s%s\033[K", label_.c_str(), bar.c_str(), done_, total_,
-               elapsed, eta);
+  std::fprintf(stderr, "\r%s [%s] %zu/%zu  %.1f s%s\033[K", label_.c_str(), bar.c_str(), done_, total_, elapsed, eta);
   std::fflush(stderr);
 }
 

@@ -1,7 +1,7 @@
 #include "genre/audio/audio_reader.h"
 
-#include <catch2/catch.hpp>
 #include <sndfile.h>
+#include <catch2/catch.hpp>
 
 #include <cmath>
 #include <functional>
@@ -86,9 +86,9 @@ TEST_CASE("lossless formats decode exactly as libsndfile scales them, mixed to m
     const char* name;
     int format;
   } cases[] = {
-      {"u8.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_U8},   {"s16.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16},
-      {"s24.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_24},  {"s32.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_32},
-      {"f32.wav", SF_FORMAT_WAV | SF_FORMAT_FLOAT},   {"s16.au", SF_FORMAT_AU | SF_FORMAT_PCM_16},
+      {"u8.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_U8},    {"s16.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16},
+      {"s24.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_24},   {"s32.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_32},
+      {"f32.wav", SF_FORMAT_WAV | SF_FORMAT_FLOAT},    {"s16.au", SF_FORMAT_AU | SF_FORMAT_PCM_16},
       {"s16.aiff", SF_FORMAT_AIFF | SF_FORMAT_PCM_16}, {"s16.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16},
       {"s24.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_24},
   };
@@ -101,7 +101,7 @@ TEST_CASE("lossless formats decode exactly as libsndfile scales them, mixed to m
       CHECK(w.info.native_sample_rate == 22050);
       std::string ext = std::string(c.name).substr(std::string(c.name).find('.') + 1);
       for (char& ch : ext) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-      CHECK(w.info.format == ext);  // WAV, AU, AIFF, FLAC
+      CHECK(w.info.format == ext);                      // WAV, AU, AIFF, FLAC
       CHECK(w.samples == ReferenceMono(dir / c.name));  // bit-exact
     }
   }
@@ -184,7 +184,7 @@ TEST_CASE("offset and duration are truncated to native frames, as librosa", "[au
   o.offset_s = 0.1;
   o.duration_s = 0.15;
   const Waveform part = LoadAudio(path, o);
-  const std::size_t start = static_cast<std::size_t>(0.1 * 22050);  // 2205
+  const std::size_t start = static_cast<std::size_t>(0.1 * 22050);         // 2205
   REQUIRE(part.samples.size() == static_cast<std::size_t>(0.15 * 22050));  // 3307
   CHECK(std::equal(part.samples.begin(), part.samples.end(), all.samples.begin() + start));
   o.duration_s = 100;  // longer than the file: reads to the end
@@ -226,8 +226,7 @@ TEST_CASE("a WAV streamed to a pipe (placeholder data length) still decodes", "[
   REQUIRE(pos != std::string::npos);
   for (int i = 0; i < 4; ++i) bytes[pos + 4 + i] = '\xff';  // ffmpeg/sox write 0xFFFFFFFF
   test::WriteBytes(dir / "piped.wav", bytes);
-  CHECK(LoadAudio((dir / "piped.wav").string()).samples ==
-        LoadAudio(test::Input("short_0.3s.wav").string()).samples);
+  CHECK(LoadAudio((dir / "piped.wav").string()).samples == LoadAudio(test::Input("short_0.3s.wav").string()).samples);
 }
 
 TEST_CASE("hostile input raises the right error naming the file", "[audio][errors]") {
@@ -261,8 +260,7 @@ TEST_CASE("hostile input raises the right error naming the file", "[audio][error
   SECTION("a truncated WAV") {
     test::WriteBytes(dir / "cut.wav", wav.substr(0, wav.size() / 2));
     const auto msg = MessageOf<FormatError>([&] { LoadAudio((dir / "cut.wav").string()); });
-    CHECK(msg == (dir / "cut.wav").string() +
-                     ": truncated file: header declares more audio data than the file holds");
+    CHECK(msg == (dir / "cut.wav").string() + ": truncated file: header declares more audio data than the file holds");
   }
   SECTION("a truncated FLAC") {
     test::WriteBytes(dir / "cut.flac", flac.substr(0, flac.size() / 2));
@@ -293,8 +291,8 @@ TEST_CASE("hostile input raises the right error naming the file", "[audio][error
       sf_write_short(f, samples.data(), static_cast<sf_count_t>(samples.size()));
       sf_close(f);
       const auto msg = MessageOf<FormatError>([&] { LoadAudio(path); });
-      CHECK(msg == path + ": sample rate " + std::to_string(rate) +
-                       " Hz is below 1000 Hz: not audio (a damaged header?)");
+      CHECK(msg ==
+            path + ": sample rate " + std::to_string(rate) + " Hz is below 1000 Hz: not audio (a damaged header?)");
     }
     const std::string aiff = (test::DataDir() / "../../fuzz/regressions/audio/aiff-sample-rate-1hz").string();
     CHECK_THAT(MessageOf<FormatError>([&] { LoadAudio(aiff); }), Catch::Contains(" Hz is below 1000 Hz"));

@@ -87,7 +87,8 @@ TEST_CASE("feature cache: extract once, reuse, recompute only what changed", "[d
   // Other options: the old cache is not used, and reading it with them is refused.
   CacheOptions other = o;
   other.front_end.mel.n_mels = 64;
-  CHECK_THROWS_WITH(FeatureCache::Open(cache, &other), Catch::StartsWith(cache + ": feature cache was built with other options"));
+  CHECK_THROWS_WITH(FeatureCache::Open(cache, &other),
+                    Catch::StartsWith(cache + ": feature cache was built with other options"));
   const CacheReport rebuilt = FeatureCache::Update(cache, files, other);
   CHECK(rebuilt.rebuilt == "built with other options");
   CHECK(rebuilt.computed == 2);

@@ -67,9 +67,9 @@ TEST_CASE("hostile sources: a root with no audio, a missing path, an audio file"
   // Only loose files: found, but nothing usable.
   Link(test::Input("short_0.3s.wav"), dir / "loose/a.wav");
   o.sources = {(dir / "loose").string()};
-  CHECK_THROWS_WITH(LoadDataset(o), "no usable tracks in the dataset (1 files skipped; first: " +
-                                        (dir / "loose/a.wav").string() +
-                                        ": not inside a genre folder (ROOT/<genre>/file))");
+  CHECK_THROWS_WITH(LoadDataset(o),
+                    "no usable tracks in the dataset (1 files skipped; first: " + (dir / "loose/a.wav").string() +
+                        ": not inside a genre folder (ROOT/<genre>/file))");
 }
 
 TEST_CASE("CSV manifests: relative paths, header in any order, bad lines reported", "[data][dataset]") {
@@ -93,8 +93,8 @@ TEST_CASE("CSV manifests: relative paths, header in any order, bad lines reporte
   CHECK(d.tracks[2].split == Split::kValid);
   REQUIRE(d.notes.size() == 2);
   CHECK(d.notes[0] == (dir / "lists/m.csv").string() + ":4: no label for '../audio/c.flac' (line skipped)");
-  CHECK(d.notes[1] == (dir / "lists/m.csv").string() +
-                          ":5: split must be train, valid or test, got 'holdout' (line skipped)");
+  CHECK(d.notes[1] ==
+        (dir / "lists/m.csv").string() + ":5: split must be train, valid or test, got 'holdout' (line skipped)");
 
   test::WriteBytes(dir / "plain.csv", "x.wav,rock\ny.wav,pop,grp,test\n");
   const Dataset p = ReadManifest((dir / "plain.csv").string());
@@ -167,8 +167,8 @@ TEST_CASE("MSD folders: labels joined by track id, unlabelled tracks reported", 
   CHECK(d.skipped[0].reason == "no label for track TRAAADZ128F9348C2E");
   // Malformed label lines surface as notes with their line numbers.
   REQUIRE(d.notes.size() >= 4);
-  CHECK(d.notes[0] == test::Msd("tagtraum_sample.cls.gz").string() +
-                          ":6: 'not-a-track-id' is not an MSD track id (line skipped)");
+  CHECK(d.notes[0] ==
+        test::Msd("tagtraum_sample.cls.gz").string() + ":6: 'not-a-track-id' is not an MSD track id (line skipped)");
 
   o.label_files.push_back(test::Msd("topmagd_sample.cls").string());
   d = LoadDataset(o);
@@ -182,8 +182,8 @@ TEST_CASE("manifest rows name songs of an MSD file as FILE#N; a bad N is skipped
           "[data][dataset][msd][errors]") {
   test::TempDir dir;
   const std::string file = test::Msd("TRAAABD128F429CF47.h5").string();
-  test::WriteBytes(dir / "m.csv", "path,label\n" + file + "#0,rock\n" + file + "#1,rock\n" + file + "#x,rock\n" +
-                                      file + "#-1,rock\n" + file + "#99999999999999999999999,rock\n");
+  test::WriteBytes(dir / "m.csv", "path,label\n" + file + "#0,rock\n" + file + "#1,rock\n" + file + "#x,rock\n" + file +
+                                      "#-1,rock\n" + file + "#99999999999999999999999,rock\n");
   DatasetOptions o;
   o.sources = {(dir / "m.csv").string()};
   const Dataset d = LoadDataset(o);

@@ -92,9 +92,9 @@ TEST_CASE("feature table: bad rows reported by line, repeats grouped, bad header
   CHECK(split.tracks[0].split == split.tracks[1].split);
 
   test::WriteBytes(dir / "wrong.csv", "filename,length,chroma_stft_mean,rms_mean\nx,1,2,3\n");
-  CHECK_THROWS_WITH(ReadFeatureTable((dir / "wrong.csv").string()),
-                    (dir / "wrong.csv").string() +
-                        ": not a GTZAN feature table: column 4 is 'rms_mean', expected 'chroma_stft_var'");
+  CHECK_THROWS_WITH(
+      ReadFeatureTable((dir / "wrong.csv").string()),
+      (dir / "wrong.csv").string() + ": not a GTZAN feature table: column 4 is 'rms_mean', expected 'chroma_stft_var'");
   test::WriteBytes(dir / "empty.csv", Header());
   CHECK_THROWS_WITH(ReadFeatureTable((dir / "empty.csv").string()), (dir / "empty.csv").string() + ": no usable rows");
   CHECK_THROWS_AS(ReadFeatureTable((dir / "missing.csv").string()), IoError);
@@ -170,8 +170,9 @@ TEST_CASE("one recording through several sources is one group; folds fixed by a 
   test::TempDir dir;
   // A table whose rows metal.00002 and rock.00016 repeat each other (one group), and
   // audio of metal.00002 (a clip) and rock.00016 (an "excerpt") in genre folders.
-  test::WriteBytes(dir / "table.csv", Header() + Row("blues.00000.wav", 1, "blues") + Row("metal.00002.wav", 5, "metal") +
-                                          Row("rock.00016.wav", 5, "rock") + Row("jazz.00001.wav", 9, "jazz"));
+  test::WriteBytes(dir / "table.csv", Header() + Row("blues.00000.wav", 1, "blues") +
+                                          Row("metal.00002.wav", 5, "metal") + Row("rock.00016.wav", 5, "rock") +
+                                          Row("jazz.00001.wav", 9, "jazz"));
   fs::create_directories(dir / "clips/metal");
   fs::create_directories(dir / "excerpts/rock");
   fs::create_symlink(test::Input("metal.00002.flac"), dir / "clips/metal/metal.00002.flac");
@@ -189,8 +190,9 @@ TEST_CASE("one recording through several sources is one group; folds fixed by a 
   CHECK(group["table.csv#blues.00000.wav"] == "blues.00000");
 
   // Folds from a fold column: matched by stem, spread over the group, unlisted left out.
-  test::WriteBytes(dir / "folds.csv", "path,label,group,split,fold\nx/metal.00002.flac,metal,g,,1\n"
-                                      "y/blues.00000.wav,blues,g2,,0\n");
+  test::WriteBytes(dir / "folds.csv",
+                   "path,label,group,split,fold\nx/metal.00002.flac,metal,g,,1\n"
+                   "y/blues.00000.wav,blues,g2,,0\n");
   FixedFolds f = FoldsFromFile(d, (dir / "folds.csv").string());
   CHECK(f.k == 2);
   CHECK(f.absent == 1);  // jazz.00001

@@ -39,7 +39,7 @@ TEST_CASE("several label files: first file wins or conflicts are dropped", "[dat
                                           test::Msd("topmagd_sample.cls").string()};
   const LabelSet first = ReadLabels(paths, LabelConflictPolicy::kFirstFile);
   CHECK(first.labels.at("TRAAAAW128F429D538") == "Rap");
-  CHECK(first.labels.at("TRAAADZ128F9348C2E") == "Country");  // only in the second file
+  CHECK(first.labels.at("TRAAADZ128F9348C2E") == "Country");   // only in the second file
   CHECK(first.labels.at("TRAAABD128F429CF47") == "Pop_Rock");  // both agree: no conflict
   REQUIRE(first.conflicts.size() == 1);
   CHECK(first.conflicts[0].track_id == "TRAAAAW128F429D538");

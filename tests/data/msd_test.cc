@@ -106,7 +106,7 @@ TEST_CASE("MSD files that crash or hang libhdf5 cost a FormatError naming them, 
   REQUIRE(std::filesystem::exists(segv));
   REQUIRE(std::filesystem::exists(hang));
   CHECK_THROWS_WITH(ReadMsdSong(segv, 0), Catch::StartsWith(segv + ": libhdf5 crashed reading it (") ||
-                                             Catch::StartsWith(segv + ": libhdf5 ended while reading it"));
+                                              Catch::StartsWith(segv + ": libhdf5 ended while reading it"));
   CHECK_THROWS_AS(ListMsdFile(segv), FormatError);
   IsolateOptions quick;
   quick.timeout_s = 2;
@@ -114,16 +114,17 @@ TEST_CASE("MSD files that crash or hang libhdf5 cost a FormatError naming them, 
 
   // In a batch, each bad file costs its own song only.
   std::vector<std::string> got;
-  ReadMsdSongs({{segv, 0}, {good, 0}, {hang, 0}, {good, 0}},
-               [&](std::size_t, MsdTrack* t, const std::exception_ptr& error) {
-                 if (t) return got.push_back(t->track_id);
-                 try {
-                   std::rethrow_exception(error);
-                 } catch (const FormatError& e) {
-                   got.push_back(std::string(e.what()).substr(0, std::string(e.what()).find(':')));
-                 }
-               },
-               quick);
+  ReadMsdSongs(
+      {{segv, 0}, {good, 0}, {hang, 0}, {good, 0}},
+      [&](std::size_t, MsdTrack* t, const std::exception_ptr& error) {
+        if (t) return got.push_back(t->track_id);
+        try {
+          std::rethrow_exception(error);
+        } catch (const FormatError& e) {
+          got.push_back(std::string(e.what()).substr(0, std::string(e.what()).find(':')));
+        }
+      },
+      quick);
   CHECK(got == std::vector<std::string>{segv, "TRAAABD128F429CF47", hang, "TRAAABD128F429CF47"});
 
   // What the reader process hands back equals the in-process reader.

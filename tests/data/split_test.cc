@@ -53,8 +53,10 @@ void CheckStratified(const Dataset& d, const SplitOptions& o, double slack) {
   }
   for (const auto& [label, c] : count) {
     INFO("label " << label << " of " << total[label] << " tracks");
-    CHECK(std::abs(c.count(Split::kValid) ? c.at(Split::kValid) - o.valid * total[label] : o.valid * total[label]) <= slack);
-    CHECK(std::abs(c.count(Split::kTest) ? c.at(Split::kTest) - o.test * total[label] : o.test * total[label]) <= slack);
+    CHECK(std::abs(c.count(Split::kValid) ? c.at(Split::kValid) - o.valid * total[label] : o.valid * total[label]) <=
+          slack);
+    CHECK(std::abs(c.count(Split::kTest) ? c.at(Split::kTest) - o.test * total[label] : o.test * total[label]) <=
+          slack);
   }
 }
 

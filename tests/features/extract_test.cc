@@ -1,7 +1,7 @@
 #include "genre/features/extract.h"
 
-#include <catch2/catch.hpp>
 #include <sndfile.h>
+#include <catch2/catch.hpp>
 
 #include "genre/error.h"
 #include "support.h"
@@ -37,8 +37,8 @@ TEST_CASE("ExtractFile names the file when the clip is too short", "[features][e
     ExtractFile(path, FrontEnd{}, kMfcc);
     FAIL("expected InputError");
   } catch (const InputError& e) {
-    CHECK(std::string(e.what()) == path +
-          ": signal of 1000 samples (0.0453515 s at 22050 Hz) is shorter than one FFT frame (n_fft = 2048)");
+    CHECK(std::string(e.what()) ==
+          path + ": signal of 1000 samples (0.0453515 s at 22050 Hz) is shorter than one FFT frame (n_fft = 2048)");
   }
 }
 

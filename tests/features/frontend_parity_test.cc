@@ -17,8 +17,8 @@ namespace genre {
 namespace {
 
 struct Metrics {
-  double y = 0, window = 0, mel_basis = 0, mel = 0, logmel = 0, logmel_refmax = 0, mfcc20 = 0,
-         mfcc13 = 0, centroid = 0, bandwidth = 0, rolloff_bins = 0, rms = 0, zcr = 0;
+  double y = 0, window = 0, mel_basis = 0, mel = 0, logmel = 0, logmel_refmax = 0, mfcc20 = 0, mfcc13 = 0, centroid = 0,
+         bandwidth = 0, rolloff_bins = 0, rms = 0, zcr = 0;
   int rolloff_mismatches = 0;
 };
 
@@ -55,9 +55,8 @@ void CheckShape(const Matrix& a, const Matrix& b) {
 }  // namespace
 
 TEST_CASE("front end equals librosa 0.10.2 on every golden file", "[parity][slow]") {
-  const char* stems[] = {"blues.00000",     "classical.00001",     "metal.00002",
-                         "short_0.3s",      "silence_3s",          "synth_44k_stereo",
-                         "synth_48k_24bit_stereo", "synth_8k_mono"};
+  const char* stems[] = {"blues.00000",      "classical.00001",        "metal.00002",  "short_0.3s", "silence_3s",
+                         "synth_44k_stereo", "synth_48k_24bit_stereo", "synth_8k_mono"};
   const FrontEnd fe;  // librosa defaults
   for (const char* stem : stems) {
     DYNAMIC_SECTION(stem) {
@@ -83,8 +82,8 @@ TEST_CASE("front end equals librosa 0.10.2 on every golden file", "[parity][slow
       CheckShape(basis, basis_ref);
       m.mel_basis = ElementRelative(basis, basis_ref, 1e-6 * test::MaxAbs(basis_ref.data));
 
-      const FeatureSet f = fe.Compute(w.samples, kMel | kLogMel | kMfcc | kCentroid | kBandwidth |
-                                                     kRolloff | kRms | kZcr);
+      const FeatureSet f =
+          fe.Compute(w.samples, kMel | kLogMel | kMfcc | kCentroid | kBandwidth | kRolloff | kRms | kZcr);
       const Matrix mel_ref = golden.ReadMatrix("/mel");
       CheckShape(f.mel, mel_ref);
       m.mel = FrameRelative(f.mel, mel_ref);
@@ -129,12 +128,11 @@ TEST_CASE("front end equals librosa 0.10.2 on every golden file", "[parity][slow
       m.zcr = MaxAbsDiff(f.zcr, zcr_ref);
 
       if (std::getenv("GENRE_TEST_VERBOSE"))
-        std::cout << stem << ": y " << m.y << " window " << m.window << " mel_basis "
-                  << m.mel_basis << " mel " << m.mel << " logmel " << m.logmel << " refmax "
-                  << m.logmel_refmax << " mfcc20 " << m.mfcc20 << " mfcc13 " << m.mfcc13
-                  << " centroid " << m.centroid << " bandwidth " << m.bandwidth
-                  << " rolloff_bins " << m.rolloff_bins << " (" << m.rolloff_mismatches
-                  << " frames) rms " << m.rms << " zcr " << m.zcr << "\n";
+        std::cout << stem << ": y " << m.y << " window " << m.window << " mel_basis " << m.mel_basis << " mel " << m.mel
+                  << " logmel " << m.logmel << " refmax " << m.logmel_refmax << " mfcc20 " << m.mfcc20 << " mfcc13 "
+                  << m.mfcc13 << " centroid " << m.centroid << " bandwidth " << m.bandwidth << " rolloff_bins "
+                  << m.rolloff_bins << " (" << m.rolloff_mismatches << " frames) rms " << m.rms << " zcr " << m.zcr
+                  << "\n";
 
       // Bars: the issue's tolerances, tightened to about 10x what was measured
       // (2026-11-23: y 0, mel 3.4e-7, logmel 1.9e-5 dB, mfcc 1.2e-4, centroid and
@@ -142,17 +140,17 @@ TEST_CASE("front end equals librosa 0.10.2 on every golden file", "[parity][slow
       // Decoding is bit-exact (same libsndfile scaling, float32 channel mean); resampling
       // runs the same libsoxr HQ filter, streamed in blocks, and came out bit-exact too.
       CHECK(m.y <= (resampled ? 1e-6 : 0.0));  // issue: 1e-4 where resampled
-      CHECK(m.window <= 1e-15);      // same formula up to float64 rounding
-      CHECK(m.mel_basis <= 1e-6);    // relative, floor 1e-6 of the largest weight
-      CHECK(m.mel <= 1e-5);          // relative to the frame's maximum; issue: 1e-4
-      CHECK(m.logmel <= 2e-4);       // dB; issue: 1e-3
+      CHECK(m.window <= 1e-15);                // same formula up to float64 rounding
+      CHECK(m.mel_basis <= 1e-6);              // relative, floor 1e-6 of the largest weight
+      CHECK(m.mel <= 1e-5);                    // relative to the frame's maximum; issue: 1e-4
+      CHECK(m.logmel <= 2e-4);                 // dB; issue: 1e-3
       CHECK(m.logmel_refmax <= 2e-4);
-      CHECK(m.mfcc20 <= 1e-3);       // absolute; MFCC 0 is ~-500, float32 DCT rounding in scipy
+      CHECK(m.mfcc20 <= 1e-3);  // absolute; MFCC 0 is ~-500, float32 DCT rounding in scipy
       CHECK(m.mfcc13 <= 1e-3);
-      CHECK(m.centroid <= 1e-6);     // relative (floor 1 Hz); float32 normalised spectrum
+      CHECK(m.centroid <= 1e-6);  // relative (floor 1 Hz); float32 normalised spectrum
       CHECK(m.bandwidth <= 1e-6);
-      CHECK(m.rms <= 1e-6);          // relative; librosa sums the frame in float32
-      CHECK(m.zcr == 0.0);           // counts are exact
+      CHECK(m.rms <= 1e-6);  // relative; librosa sums the frame in float32
+      CHECK(m.zcr == 0.0);   // counts are exact
       CHECK(m.rolloff_mismatches == 0);
     }
   }

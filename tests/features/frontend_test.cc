@@ -54,22 +54,18 @@ TEST_CASE("invalid options are rejected naming field, value and range", "[featur
   };
   CHECK(msg([](auto& o) { o.stft.n_fft = 0; }) == "n_fft must be in [2, 1048576], got 0");
   CHECK(msg([](auto& o) { o.stft.hop_length = 0; }) == "hop_length must be in [1, n_fft = 2048], got 0");
-  CHECK(msg([](auto& o) { o.stft.hop_length = 4096; }) ==
-        "hop_length must be in [1, n_fft = 2048], got 4096");
-  CHECK(msg([](auto& o) { o.mel.fmax_hz = 20000; }) ==
-        "fmax must be in (0, sample_rate / 2 = 11025] Hz, got 20000");
+  CHECK(msg([](auto& o) { o.stft.hop_length = 4096; }) == "hop_length must be in [1, n_fft = 2048], got 4096");
+  CHECK(msg([](auto& o) { o.mel.fmax_hz = 20000; }) == "fmax must be in (0, sample_rate / 2 = 11025] Hz, got 20000");
   CHECK(msg([](auto& o) { o.mel.fmin_hz = -1; }) == "fmin must be in [0, fmax = 11025) Hz, got -1");
   CHECK(msg([](auto& o) { o.mel.n_mels = 0; }) == "n_mels must be in [1, 4096], got 0");
   CHECK(msg([](auto& o) { o.mfcc.n_mfcc = 200; }) == "n_mfcc must be in [1, n_mels = 128], got 200");
   CHECK(msg([](auto& o) { o.sample_rate = 0; }) == "sample_rate must be in [1, 384000] Hz, got 0");
   CHECK(msg([](auto& o) { o.power = 0; }) == "power must be > 0, got 0");
   CHECK(msg([](auto& o) { o.db.amin = 0; }) == "amin must be > 0, got 0");
-  CHECK(msg([](auto& o) { o.spectral.rolloff_percent = 1.5; }) ==
-        "rolloff_percent must be in (0, 1), got 1.5");
+  CHECK(msg([](auto& o) { o.spectral.rolloff_percent = 1.5; }) == "rolloff_percent must be in (0, 1), got 1.5");
   CHECK(msg([](auto& o) { o.mel.n_mels = 256, o.stft.n_fft = 256, o.stft.hop_length = 64; }) ==
         "n_mels = 256 is too many for n_fft = 256 at 22050 Hz: mel band 0 (0-25.894 Hz) covers no FFT bin");
-  CHECK(OptionMessage([] { ParsePadMode("wrap"); }) ==
-        "pad_mode must be one of constant, reflect, edge; got 'wrap'");
+  CHECK(OptionMessage([] { ParsePadMode("wrap"); }) == "pad_mode must be one of constant, reflect, edge; got 'wrap'");
 }
 
 TEST_CASE("a clip shorter than one FFT frame is an input error", "[features][errors]") {

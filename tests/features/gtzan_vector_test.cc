@@ -74,9 +74,9 @@ std::map<std::string, double> NearZeroStd() {
 // How far a computed vector is from its table row, in units of the column's bar:
 // <= 1 passes. Also names the worst column.
 struct Agreement {
-  double worst = 0;       // largest error / allowed error over the columns
-  std::string column;     // where it happened
-  double relative = 0;    // that column's relative error
+  double worst = 0;     // largest error / allowed error over the columns
+  std::string column;   // where it happened
+  double relative = 0;  // that column's relative error
   bool tempo_equal = false;
 };
 
@@ -86,8 +86,10 @@ Agreement Compare(const std::vector<double>& got, const TableRow& row, const std
   for (std::size_t i = 0; i < cols.size(); ++i) {
     const double want = row.values[i], diff = std::fabs(got[i] - want);
     double score;
-    if (auto it = near_zero.find(cols[i]); it != near_zero.end()) score = diff / (1e-3 * it->second);
-    else score = diff / (0.005 * std::max(std::fabs(want), 1e-30));
+    if (auto it = near_zero.find(cols[i]); it != near_zero.end())
+      score = diff / (1e-3 * it->second);
+    else
+      score = diff / (0.005 * std::max(std::fabs(want), 1e-30));
     if (cols[i] == "tempo") a.tempo_equal = got[i] == want;
     if (score >= a.worst) {
       a.worst = score;
@@ -128,8 +130,8 @@ TEST_CASE("GTZAN vector of the committed full clips equals their table rows", "[
       REQUIRE(got.size() == GtzanColumns().size());
       CHECK(got[0] == row.values[0]);  // length: every sample of the file
       const Agreement a = Compare(got, row, near_zero);
-      INFO(stem << ": worst column " << a.column << ", relative error " << a.relative << ", "
-                << a.worst << " of its bar");
+      INFO(stem << ": worst column " << a.column << ", relative error " << a.relative << ", " << a.worst
+                << " of its bar");
       CHECK(a.tempo_equal);
       CHECK(a.worst <= 1.0);
       // Much tighter in fact: float32 rounding, not 0.5 %.
@@ -259,10 +261,11 @@ TEST_CASE("GTZAN vector equals the table for every clip of ../shared/data/gtzan"
     tempo_equal += result[i].tempo_equal;
     within += result[i].worst <= 1.0;
   }
-  std::printf("GTZAN vector vs table: %zu clips, %zu within the bars, tempo equal on %zu; worst %s on %s "
-              "(relative %.3g, %.3g of its bar)\n",
-              clips.size(), within, tempo_equal, result[worst].column.c_str(), clips[worst].filename().c_str(),
-              result[worst].relative, result[worst].worst);
+  std::printf(
+      "GTZAN vector vs table: %zu clips, %zu within the bars, tempo equal on %zu; worst %s on %s "
+      "(relative %.3g, %.3g of its bar)\n",
+      clips.size(), within, tempo_equal, result[worst].column.c_str(), clips[worst].filename().c_str(),
+      result[worst].relative, result[worst].worst);
   CHECK(tempo_equal == clips.size());
   CHECK(within == clips.size());
 }

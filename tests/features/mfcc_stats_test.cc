@@ -32,7 +32,7 @@ TEST_CASE("MFCC statistics equal the published rows when resampled as the author
       CHECK(std::abs(stats[static_cast<std::size_t>(i)] - want) <= 1e-4 * std::max(std::abs(want), 1e-2));
     }
   }
-  CHECK(MsdMfccStatistics(std::vector<float>(2048, 0.1f)).size() == 120);  // 5 frames: enough
+  CHECK(MsdMfccStatistics(std::vector<float>(2048, 0.1f)).size() == 120);         // 5 frames: enough
   CHECK_THROWS_AS(MsdMfccStatistics(std::vector<float>(100, 0.1f)), InputError);  // shorter than n_fft
 }
 

@@ -38,8 +38,7 @@ TEST_CASE("HDF5 errors name the file and the object", "[io][errors]") {
                     (dir / "missing.h5").string() + ": cannot open: No such file or directory");
   test::WriteBytes(dir / "text.h5", "not hdf5 at all");
   CHECK_THROWS_AS(h5::File::Open((dir / "text.h5").string()), FormatError);
-  CHECK_THROWS_WITH(h5::File::Open((dir / "text.h5").string()),
-                    (dir / "text.h5").string() + ": not an HDF5 file");
+  CHECK_THROWS_WITH(h5::File::Open((dir / "text.h5").string()), (dir / "text.h5").string() + ": not an HDF5 file");
   const auto golden = test::Golden("short_0.3s");
   CHECK_THROWS_WITH(h5::File::Open(golden.string()).Read("/frames/missing"),
                     golden.string() + ": no dataset '/frames/missing'");

@@ -196,13 +196,14 @@ TEST_CASE("training refuses hostile setups with one clear message", "[model][tra
   o.resume = true;
   o.epochs = 3;
   CHECK_THROWS_WITH(Train(m2, train, {}, o),
-                    Catch::StartsWith((dir / "ck/last.ckpt").string() + ": cannot resume: the checkpoint has classes [low,high,mid]"));
+                    Catch::StartsWith((dir / "ck/last.ckpt").string() +
+                                      ": cannot resume: the checkpoint has classes [low,high,mid]"));
   // Resume with another architecture.
   ModelCard wider = card;
   wider.arch.hidden = {32};
   Model m3 = Model::Create(wider, 1);
-  CHECK_THROWS_WITH(Train(m3, train, {}, o),
-                    (dir / "ck/last.ckpt").string() + ": cannot resume: the checkpoint has another architecture or input");
+  CHECK_THROWS_WITH(Train(m3, train, {}, o), (dir / "ck/last.ckpt").string() +
+                                                 ": cannot resume: the checkpoint has another architecture or input");
   // A truncated checkpoint.
   const std::string bytes = test::ReadBytes(dir / "ck/last.ckpt");
   test::WriteBytes(dir / "ck/last.ckpt", bytes.substr(0, bytes.size() / 2));
@@ -358,7 +359,8 @@ TEST_CASE("a silent song is marked silent with its peak; classify options are va
   CHECK(classifier.ClassifyFile(test::Input("silence_3s.wav").string()).silent);
 
   auto message = [&](const ClassifyOptions& bad) {
-    return test::MessageOf<OptionError>([&] { classifier.ClassifyFile(test::Input("blues.00000.flac").string(), bad); });
+    return test::MessageOf<OptionError>(
+        [&] { classifier.ClassifyFile(test::Input("blues.00000.flac").string(), bad); });
   };
   o = {};
   o.offset_s = -1;
@@ -409,7 +411,8 @@ TEST_CASE("an ensemble file classifies a song as the mean of its members", "[mod
   const Classification c = Classifier(ensemble).ClassifyFile(audio, o);
   Classification parts[3];
   const std::string paths[3] = {pa, pb, pv};
-  for (int m = 0; m < 3; ++m) parts[m] = Classifier(std::make_shared<const Model>(Model::Load(paths[m]))).ClassifyFile(audio, o);
+  for (int m = 0; m < 3; ++m)
+    parts[m] = Classifier(std::make_shared<const Model>(Model::Load(paths[m]))).ClassifyFile(audio, o);
   // classes low, high, mid; b's order is mid, low, high.
   const std::size_t in_b[3] = {1, 2, 0};
   for (std::size_t k = 0; k < 3; ++k)

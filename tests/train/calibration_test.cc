@@ -88,8 +88,7 @@ TEST_CASE("Calibration: ECE, NLL and accuracy by hand", "[train][calibration]") 
   CHECK(sure.ece == Approx(0.0).margin(1e-12));
   CHECK(sure.nll == Approx(0.0).margin(1e-12));
   CHECK(Calibration({{0.0f, 1.0f}}, {0}).nll == Approx(-std::log(1e-12)));
-  CHECK_THAT(test::MessageOf<OptionError>([&] { Calibration(p, t, 0); }),
-             Catch::Contains("bins must be >= 1, got 0"));
+  CHECK_THAT(test::MessageOf<OptionError>([&] { Calibration(p, t, 0); }), Catch::Contains("bins must be >= 1, got 0"));
 }
 
 TEST_CASE("FitTemperature recovers the over-confidence of synthetic predictions", "[train][calibration]") {
@@ -132,16 +131,23 @@ TEST_CASE("FitTemperature and Calibration refuse bad input", "[train][calibratio
              Catch::Equals("FitTemperature: no predictions"));
   CHECK_THAT(test::MessageOf<InputError>([&] { FitTemperature(p, {0}); }),
              Catch::Equals("FitTemperature: 2 predictions but 1 true classes"));
-  CHECK_THAT(test::MessageOf<InputError>([&] { FitTemperature(p, {0, 2}); }),
+  CHECK_THAT(test::MessageOf<InputError>([&] {
+               FitTemperature(p, {0, 2});
+             }),
              Catch::Equals("FitTemperature: true class 2 of prediction 1 is not in [0, 2)"));
-  CHECK_THAT(test::MessageOf<InputError>([&] { FitTemperature(p, {-1, 0}); }),
+  CHECK_THAT(test::MessageOf<InputError>([&] {
+               FitTemperature(p, {-1, 0});
+             }),
              Catch::Contains("true class -1 of prediction 0"));
-  CHECK_THAT(test::MessageOf<InputError>([&] { FitTemperature({{0.5f, 0.5f}, {1.0f}}, {0, 0}); }),
+  CHECK_THAT(test::MessageOf<InputError>([&] {
+               FitTemperature({{0.5f, 0.5f}, {1.0f}}, {0, 0});
+             }),
              Catch::Contains("prediction 1 has 1 classes, the first 2"));
-  CHECK_THAT(test::MessageOf<InputError>([&] { FitTemperature({{0.5f, std::nanf("")}}, {0}); }),
+  CHECK_THAT(test::MessageOf<InputError>([&] {
+               FitTemperature({{0.5f, std::nanf("")}}, {0});
+             }),
              Catch::Contains("must be finite and >= 0"));
-  CHECK_THAT(test::MessageOf<InputError>([&] { FitTemperature({{}}, {0}); }),
-             Catch::Contains("no classes"));
+  CHECK_THAT(test::MessageOf<InputError>([&] { FitTemperature({{}}, {0}); }), Catch::Contains("no classes"));
   CHECK_THAT(test::MessageOf<InputError>([&] { Calibration({}, {}); }), Catch::Equals("Calibration: no predictions"));
   CHECK_THROWS_AS(Calibration(p, {0, 1, 1}), InputError);
   CHECK_THROWS_AS(Calibration(p, {0, 5}), InputError);

@@ -15,10 +15,12 @@ TEST_CASE("CV predictions: read, joined by recording, averaged, scored per fold"
   test::TempDir dir;
   // Run 1 (audio): x and y in fold 0, z in fold 1; w only here. Run 2 (table rows,
   // genres in another order): the same recordings by stem.
-  test::WriteBytes(dir / "1.csv", kHeader + "clips/a/x.flac,a,x,0,0.9,0.1\nclips/b/y.flac,b,y,0,0.6,0.4\n"
-                                            "clips/b/z.flac,b,z,1,0.2,0.8\nclips/a/w.flac,a,w,1,0.5,0.5\n");
-  test::WriteBytes(dir / "2.csv", "path,label,group,fold,b,a\nt.csv#x.wav,a,x,0,0.3,0.7\nt.csv#y.wav,b,y,0,0.8,0.2\n"
-                                  "t.csv#z.wav,b,z,1,0.6,0.4\n");
+  test::WriteBytes(dir / "1.csv", kHeader +
+                                      "clips/a/x.flac,a,x,0,0.9,0.1\nclips/b/y.flac,b,y,0,0.6,0.4\n"
+                                      "clips/b/z.flac,b,z,1,0.2,0.8\nclips/a/w.flac,a,w,1,0.5,0.5\n");
+  test::WriteBytes(dir / "2.csv",
+                   "path,label,group,fold,b,a\nt.csv#x.wav,a,x,0,0.3,0.7\nt.csv#y.wav,b,y,0,0.8,0.2\n"
+                   "t.csv#z.wav,b,z,1,0.6,0.4\n");
   const PredictionFile one = ReadPredictions((dir / "1.csv").string());
   CHECK(one.classes == std::vector<std::string>{"a", "b"});
   REQUIRE(one.rows.size() == 4);
@@ -51,7 +53,9 @@ TEST_CASE("CV predictions: read, joined by recording, averaged, scored per fold"
 
   // Disagreeing runs and bad files are refused with the file (and line).
   test::WriteBytes(dir / "4.csv", kHeader + "q/x.flac,a,x,1,0.5,0.5\n");
-  CHECK_THAT(test::MessageOf<InputError>([&] { JoinPredictions({one, ReadPredictions((dir / "4.csv").string())}); }),
+  CHECK_THAT(test::MessageOf<InputError>([&] {
+               JoinPredictions({one, ReadPredictions((dir / "4.csv").string())});
+             }),
              Catch::Contains("same --folds-from file"));
   test::WriteBytes(dir / "5.csv", kHeader + "q/x.flac,a,x,0,0.5\n");
   CHECK(test::MessageOf<FormatError>([&] { ReadPredictions((dir / "5.csv").string()); }) ==
@@ -62,7 +66,9 @@ TEST_CASE("CV predictions: read, joined by recording, averaged, scored per fold"
   test::WriteBytes(dir / "7.csv", "path,label\nx,a\n");
   CHECK_THROWS_AS(ReadPredictions((dir / "7.csv").string()), FormatError);
   test::WriteBytes(dir / "8.csv", kHeader + "q/other.flac,a,o,0,0.5,0.5\n");
-  CHECK_THAT(test::MessageOf<InputError>([&] { JoinPredictions({one, ReadPredictions((dir / "8.csv").string())}); }),
+  CHECK_THAT(test::MessageOf<InputError>([&] {
+               JoinPredictions({one, ReadPredictions((dir / "8.csv").string())});
+             }),
              Catch::Contains("share no recording"));
 }
 

@@ -143,7 +143,8 @@ TEST_CASE("a card's numbers must fit their types (found by fuzz_model)", "[model
   // get<int>() of 2e70 is undefined behaviour; get<float>() of 1e300 too: both are refused.
   nlohmann::json j = ToJson(SmallCard());
   j["input"]["window"] = 2.04811e+70;
-  CHECK_THROWS_WITH(CardFromJson(j, "m.gmdl"), "m.gmdl: invalid model card: window must be an integer in int's range, got 2.04811e+70");
+  CHECK_THROWS_WITH(CardFromJson(j, "m.gmdl"),
+                    "m.gmdl: invalid model card: window must be an integer in int's range, got 2.04811e+70");
   j = ToJson(SmallCard());
   j["arch"]["hidden"] = {8, 4294967296LL};
   CHECK_THROWS_AS(CardFromJson(j, "m.gmdl"), ModelError);
@@ -194,7 +195,8 @@ TEST_CASE("ensemble files: members whole inside, genres matched by name, bad ens
   WriteModelFile((dir / "o.gmdl").string(), other, "w");
   CHECK_THROWS_WITH(WriteEnsembleFile((dir / "x.gmdl").string(), {a, (dir / "o.gmdl").string()}, card),
                     (dir / "o.gmdl").string() + ": its genres differ from those of " + a);
-  CHECK_THROWS_WITH(WriteEnsembleFile((dir / "x.gmdl").string(), {a, e}, card), e + ": an ensemble cannot hold an ensemble");
+  CHECK_THROWS_WITH(WriteEnsembleFile((dir / "x.gmdl").string(), {a, e}, card),
+                    e + ": an ensemble cannot hold an ensemble");
   CHECK_THROWS_AS(WriteEnsembleFile((dir / "x.gmdl").string(), {a}, card), OptionError);
   CHECK_FALSE(std::filesystem::exists(dir / "x.gmdl"));
   // A member cut short inside a valid container: named by its position.

@@ -84,16 +84,15 @@ TEST_CASE("isolated work: errors keep their type and message", "[util][isolate][
   CHECK(out[3].bytes == "fine");
 }
 
-TEST_CASE("isolated work: a crash or a hang costs its item a FormatError, the rest go on",
-          "[util][isolate][errors]") {
+TEST_CASE("isolated work: a crash or a hang costs its item a FormatError, the rest go on", "[util][isolate][errors]") {
   IsolateOptions o;
   o.timeout_s = 0.5;
   const auto start = std::chrono::steady_clock::now();
   const auto out = Run(
       5,
       [](std::size_t i) -> std::string {
-        if (i == 1) std::abort();             // SIGABRT (the sanitizers leave it alone)
-        if (i == 2) ::_exit(7);               // gone without an answer
+        if (i == 1) std::abort();  // SIGABRT (the sanitizers leave it alone)
+        if (i == 2) ::_exit(7);    // gone without an answer
         if (i == 3)
           for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));  // never answers
         return "ok" + std::to_string(i);

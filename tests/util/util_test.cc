@@ -36,7 +36,11 @@ TEST_CASE("ParallelFor visits every index once and rethrows", "[util]") {
   std::vector<std::atomic<int>> hits(1000);
   ParallelFor(hits.size(), 4, [&](std::size_t i) { ++hits[i]; });
   for (const auto& h : hits) REQUIRE(h == 1);
-  CHECK_THROWS_AS(ParallelFor(100, 3, [](std::size_t i) { if (i == 50) throw InputError("boom"); }), InputError);
+  CHECK_THROWS_AS(ParallelFor(100, 3,
+                              [](std::size_t i) {
+                                if (i == 50) throw InputError("boom");
+                              }),
+                  InputError);
   CHECK(ResolveThreads(3) == 3);
   CHECK(ResolveThreads(0) >= 1);
 }

@@ -8,21 +8,18 @@
 #include <fstream>
 
 #include "common.h"
-#include "genre/train/record.h"
-#include "genre/train/experiment.h"
-#include "genre/model/finetune.h"
 #include "genre/model/keras.h"
 #include "genre/model/model.h"
 #include "genre/train/calibration.h"
+#include "genre/train/experiment.h"
+#include "genre/train/finetune.h"
 #include "genre/train/metrics.h"
+#include "genre/train/record.h"
 #include "genre/util/parallel.h"
-
 
 namespace genre_train {
 
 namespace {
-
-
 
 std::vector<std::string> ReadTags(const std::string& path) {
   std::ifstream in(path);
@@ -76,8 +73,8 @@ int ImportKeras(const std::string& in, const std::string& out, std::string tags_
     return genre::ImportKeras(keras, std::move(card));
   }();
   model.Save(out);
-  std::cout << "imported " << model.parameters() << " parameters, " << model.card().classes.size() << " tags -> "
-            << out << " (weights " << model.WeightsHash() << ")\n";
+  std::cout << "imported " << model.parameters() << " parameters, " << model.card().classes.size() << " tags -> " << out
+            << " (weights " << model.WeightsHash() << ")\n";
   return kExitOk;
 }
 
@@ -94,8 +91,7 @@ int Attach(const std::string& backbone_path, const std::string& head_path, const
                              {"backbone", backbone.card().name},
                              {"backbone_weights", backbone.WeightsHash()},
                              {"head_weights", head.WeightsHash()}};
-  if (backbone.card().training.contains("backbone"))
-    card.training["backbone"] = backbone.card().training["backbone"];
+  if (backbone.card().training.contains("backbone")) card.training["backbone"] = backbone.card().training["backbone"];
   for (const std::string& cv_file : cv_files) {
     std::ifstream in(cv_file);
     if (!in) throw genre::IoError(cv_file + ": cannot open");
@@ -198,22 +194,24 @@ int FineTuneCommand(FineTuneArgs& a, const std::string& command) {
   } catch (const genre::Error& e) {
     return ErrorExit(e);
   }
-  nlohmann::json record = {{"command", command},
-                           {"start_model", model.card().name},
-                           {"start_weights", start_weights},
-                           {"blocks", trained},
-                           {"lr", a.options.lr},
-                           {"weight_decay", a.options.weight_decay},
-                           {"batch", a.options.batch},
-                           {"epochs", a.options.epochs},
-                           {"patience", a.options.early_stopping.patience},
-                           {"augment_variants", a.variants},
-                           {"songs", {{"train", split.train.size()}, {"valid", split.valid.size()},
-                                      {"test", split.test.size()}}},
-                           {"best_epoch", result.best_epoch},
-                           {"stop_reason", result.stop_reason}};
+  nlohmann::json record = {
+      {"command", command},
+      {"start_model", model.card().name},
+      {"start_weights", start_weights},
+      {"blocks", trained},
+      {"lr", a.options.lr},
+      {"weight_decay", a.options.weight_decay},
+      {"batch", a.options.batch},
+      {"epochs", a.options.epochs},
+      {"patience", a.options.early_stopping.patience},
+      {"augment_variants", a.variants},
+      {"songs", {{"train", split.train.size()}, {"valid", split.valid.size()}, {"test", split.test.size()}}},
+      {"best_epoch", result.best_epoch},
+      {"stop_reason", result.stop_reason}};
   for (const genre::FineTuneEpoch& e : result.history)
-    record["history"].push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"valid_loss", e.valid_loss},
+    record["history"].push_back({{"epoch", e.epoch},
+                                 {"train_loss", e.train_loss},
+                                 {"valid_loss", e.valid_loss},
                                  {"valid_accuracy", e.valid_accuracy}});
   if (!split.test.empty()) {
     const auto probs = genre::PredictFromPrefixes(model, trained, split.test);
@@ -250,9 +248,8 @@ void AddBackboneCommands(CLI::App* app, Action& action, const std::string& comma
   imp->add_option("keras_file", s->in, "Keras 2 HDF5 model (Choi et al.'s MSD convnet)")->required();
   imp->add_option("-o,--out", s->out, "Model file to write")->required();
   imp->add_option("--tags", s->tags, "Tag names, one per line, in output order (default: tags.txt beside the file)");
-  imp->callback([s, &action, command] {
-    action = [s, command] { return ImportKeras(s->in, s->out, s->tags, command); };
-  });
+  imp->callback(
+      [s, &action, command] { action = [s, command] { return ImportKeras(s->in, s->out, s->tags, command); }; });
   CLI::App* att = app->add_subcommand(kModelCommands[5].name, kModelCommands[5].help);
   att->add_option("backbone", s->backbone, "The imported backbone (genre-train import-keras)")->required();
   att->add_option("head", s->head, "An mlp trained on msd-convnet features (genre-train train --input msd-convnet)")
@@ -263,9 +260,7 @@ void AddBackboneCommands(CLI::App* app, Action& action, const std::string& comma
   att->add_option("--name", s->name, "Model name (default: the head's)");
   att->add_option("--cv", s->cv, "A cv.json of genre-train combine to record in the card; repeatable");
   att->callback([s, &action, command] {
-    action = [s, command] {
-      return Attach(s->backbone, s->head, s->out, s->name, s->calibration, s->cv, command);
-    };
+    action = [s, command] { return Attach(s->backbone, s->head, s->out, s->name, s->calibration, s->cv, command); };
   });
   auto f = std::make_shared<FineTuneArgs>();
   CLI::App* ft = app->add_subcommand(kModelCommands[6].name, kModelCommands[6].help);
@@ -281,16 +276,16 @@ void AddBackboneCommands(CLI::App* app, Action& action, const std::string& comma
   ft->add_option("--patience", f->options.early_stopping.patience, "Epochs without a better validation loss")
       ->capture_default_str();
   ft->add_option("--train-seed", f->options.seed, "Seed of order and variant draws")->capture_default_str();
-  ft->add_flag("--no-class-weights", [f](std::int64_t) { f->options.class_weights = false; },
-               "Plain cross-entropy (default: balanced class weights)");
-  ft->add_option("--augment-variants", f->variants,
-                 "Augmented variants of each song (as train --augment-variants); one window of one variant a song an epoch")
+  ft->add_flag(
+      "--no-class-weights", [f](std::int64_t) { f->options.class_weights = false; },
+      "Plain cross-entropy (default: balanced class weights)");
+  ft->add_option(
+        "--augment-variants", f->variants,
+        "Augmented variants of each song (as train --augment-variants); one window of one variant a song an epoch")
       ->capture_default_str();
   ft->add_option("--cache", f->data.cache, "Feature cache (HDF5) for the songs' prefixes");
   ft->add_option("--name", f->name, "Model name (default: the start model's)");
-  ft->callback([f, &action, command] {
-    action = [f, command] { return FineTuneCommand(*f, command); };
-  });
+  ft->callback([f, &action, command] { action = [f, command] { return FineTuneCommand(*f, command); }; });
 }
 
 }  // namespace genre_train

@@ -20,7 +20,6 @@ namespace genre_train {
 
 namespace fs = std::filesystem;
 
-
 using genre::kExitOk, genre::kExitUsage, genre::kExitModel, genre::kExitOutput, genre::kExitNoData;
 constexpr int kExitSkipped = genre::kExitPartial;
 inline constexpr const char* kVersion = GENRE_VERSION;
@@ -41,15 +40,13 @@ struct DatasetArgs {
         ->required();
     app->add_option("--labels", dataset.label_files,
                     "MSD label file (tagtraum / Top-MAGD / MASD .cls, gzip ok); repeatable");
-    app->add_option("--conflicts", conflicts,
-                    "When label files disagree: first (the first file given wins) | drop")
+    app->add_option("--conflicts", conflicts, "When label files disagree: first (the first file given wins) | drop")
         ->check(CLI::IsMember({"first", "drop"}))
         ->capture_default_str();
     app->add_option("--train-list", dataset.train_list, "Split list of training ids");
     app->add_option("--valid-list", dataset.valid_list, "Split list of validation ids");
     app->add_option("--test-list", dataset.test_list, "Split list of test ids");
-    app->add_option("--split-lists", split_lists,
-                    "Folder holding train*.txt, valid*.txt and test*.txt split lists");
+    app->add_option("--split-lists", split_lists, "Folder holding train*.txt, valid*.txt and test*.txt split lists");
     app->add_option("-j,--threads", threads, "Threads (default: all cores)");
     if (!with_split) return;
     app->add_option("--valid", split.valid, "Share of each label for validation")->capture_default_str();
@@ -79,8 +76,7 @@ struct DatasetArgs {
 };
 
 inline void PrintSkipped(const genre::Dataset& d) {
-  for (const genre::Skipped& s : d.skipped)
-    std::cerr << "genre-train: skipped " << s.Line() << "\n";
+  for (const genre::Skipped& s : d.skipped) std::cerr << "genre-train: skipped " << s.Line() << "\n";
 }
 
 // One line on stderr, and the exit code of the error's type (genre::ExitCodeFor).
@@ -99,7 +95,6 @@ inline std::string Pad(const std::string& s, std::size_t width, bool left = fals
   if (s.size() >= width) return s;
   return left ? s + std::string(width - s.size(), ' ') : std::string(width - s.size(), ' ') + s;
 }
-
 
 inline constexpr const char* kFooter =
     "Exit codes: 0 done; 1 done, some files skipped (listed on stderr); 2 usage error or\n"

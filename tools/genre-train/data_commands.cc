@@ -7,12 +7,12 @@
 #include <set>
 
 #include "common.h"
-#include "genre/util/atomic_file.h"
 #include "genre/audio/audio_reader.h"
 #include "genre/data/cache.h"
 #include "genre/data/msd.h"
 #include "genre/data/summary.h"
 #include "genre/io/h5.h"
+#include "genre/util/atomic_file.h"
 #include "genre/util/hash.h"
 #include "genre/util/parallel.h"
 
@@ -141,14 +141,12 @@ int Summary(DatasetArgs& a, const std::string& format, const std::string& out) {
     return ErrorExit(e);
   }
   if (!out.empty()) {
-    try {
-      genre::WriteManifest(out, d, folds);
-    } catch (const genre::Error& e) {
-      return ErrorExit(e);
-    }
+    genre::WriteManifest(out, d, folds);
   }
-  if (format == "json") std::cout << SummaryJson(d, genre::Summarize(d, seconds), a, folds).dump(2) << "\n";
-  else PrintSummary(d, genre::Summarize(d, seconds), a, folds);
+  if (format == "json")
+    std::cout << SummaryJson(d, genre::Summarize(d, seconds), a, folds).dump(2) << "\n";
+  else
+    PrintSummary(d, genre::Summarize(d, seconds), a, folds);
   PrintSkipped(d);
   return d.skipped.empty() ? kExitOk : kExitSkipped;
 }
@@ -177,9 +175,9 @@ int Cache(DatasetArgs& a, genre::CacheOptions& co, const std::string& features, 
   PrintSkipped(d);
   for (const genre::Skipped& s : r.failed) std::cerr << "genre-train: skipped " << s.reason << "\n";
   if (!r.rebuilt.empty()) std::cerr << "genre-train: previous cache not used: " << r.rebuilt << "\n";
-  std::cout << a.cache << ": " << r.files << " files: " << r.computed << " extracted, " << r.reused
-            << " reused, " << r.failed.size() << " failed; "
-            << (r.written ? "written" : "up to date, not rewritten") << " in " << Fixed(r.seconds, 2) << " s\n";
+  std::cout << a.cache << ": " << r.files << " files: " << r.computed << " extracted, " << r.reused << " reused, "
+            << r.failed.size() << " failed; " << (r.written ? "written" : "up to date, not rewritten") << " in "
+            << Fixed(r.seconds, 2) << " s\n";
   return d.skipped.empty() && r.failed.empty() ? kExitOk : kExitSkipped;
 }
 
@@ -273,14 +271,17 @@ void AddDataCommands(CLI::App* data, Action& action) {
   auto s = std::make_shared<State>();
   data->require_subcommand(1);
 
-  CLI::App* inspect = data->add_subcommand("inspect", "Print an HDF5 file's tree: groups, datasets, shapes, types, compound fields");
+  CLI::App* inspect =
+      data->add_subcommand("inspect", "Print an HDF5 file's tree: groups, datasets, shapes, types, compound fields");
   inspect->add_option("files", s->inspect_files, "HDF5 files")->required();
   inspect->callback([s, &action] { action = [s] { return Inspect(s->inspect_files); }; });
 
   CLI::App* summary = data->add_subcommand("summary", "Tracks and seconds per label per split, and skipped files");
   s->summary_args.AddTo(summary, true);
   summary->add_option("--cache", s->summary_args.cache, "Feature cache to take durations and failures from");
-  summary->add_option("--format", s->format, "table|json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
+  summary->add_option("--format", s->format, "table|json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
   summary->add_option("--save-split", s->split_out, "Also write the split as a CSV manifest");
   summary->callback([s, &action] { action = [s] { return Summary(s->summary_args, s->format, s->split_out); }; });
 
@@ -295,10 +296,13 @@ void AddDataCommands(CLI::App* data, Action& action) {
     };
   });
 
-  CLI::App* cache = data->add_subcommand("cache", "Extract features of all audio into an HDF5 cache (only new or changed files)");
+  CLI::App* cache =
+      data->add_subcommand("cache", "Extract features of all audio into an HDF5 cache (only new or changed files)");
   s->cache_args.AddTo(cache, false);
   cache->add_option("--cache", s->cache_args.cache, "Cache file (HDF5)")->required();
-  cache->add_option("--features", s->features, "Comma-separated: power,mel,logmel,mfcc,centroid,bandwidth,rolloff,rms,zcr")
+  cache
+      ->add_option("--features", s->features,
+                   "Comma-separated: power,mel,logmel,mfcc,centroid,bandwidth,rolloff,rms,zcr")
       ->capture_default_str();
   genre::FrontEndOptions& fe = s->cache_options.front_end;
   cache->add_option("--sr", fe.sample_rate, "Sample rate, Hz")->capture_default_str();
@@ -308,7 +312,8 @@ void AddDataCommands(CLI::App* data, Action& action) {
   cache->add_option("--n-mfcc", fe.mfcc.n_mfcc, "MFCCs")->capture_default_str();
   cache->add_option("--gzip", s->cache_options.gzip, "Deflate level 0-9")->capture_default_str();
   cache->add_flag("-q,--quiet", s->quiet, "No progress line");
-  cache->callback([s, &action] { action = [s] { return Cache(s->cache_args, s->cache_options, s->features, s->quiet); }; });
+  cache->callback(
+      [s, &action] { action = [s] { return Cache(s->cache_args, s->cache_options, s->features, s->quiet); }; });
 
   CLI::App* to_msd = data->add_subcommand(
       "to-msd", "Write one MSD-layout HDF5 per audio file (features APPROXIMATE the Echo Nest analysis)");
@@ -317,9 +322,8 @@ void AddDataCommands(CLI::App* data, Action& action) {
   to_msd->add_option("paths", s->msd_positional, "SOURCE... OUTDIR")->required();
   to_msd->add_option("--segment", s->msd_options.segment_s, "Segment grid step, seconds")->capture_default_str();
   to_msd->add_flag("-q,--quiet", s->msd_quiet, "No progress line");
-  to_msd->callback([s, &action] {
-    action = [s] { return ToMsd(s->msd_args, s->msd_positional, s->msd_options, s->msd_quiet); };
-  });
+  to_msd->callback(
+      [s, &action] { action = [s] { return ToMsd(s->msd_args, s->msd_positional, s->msd_options, s->msd_quiet); }; });
 }
 
 }  // namespace genre_train

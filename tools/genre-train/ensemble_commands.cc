@@ -8,13 +8,12 @@
 #include <fstream>
 
 #include "common.h"
-#include "genre/train/record.h"
 #include "genre/model/card.h"
 #include "genre/train/calibration.h"
 #include "genre/train/predictions.h"
+#include "genre/train/record.h"
 #include "genre/train/report.h"
 #include "genre/util/atomic_file.h"
-
 
 namespace genre_train {
 
@@ -44,13 +43,9 @@ int Combine(const std::vector<std::string>& files, std::vector<std::string> name
     return kExitUsage;
   }
   genre::JoinedPredictions joined;
-  try {
-    std::vector<genre::PredictionFile> read;
-    for (const std::string& f : files) read.push_back(genre::ReadPredictions(f));
-    joined = genre::JoinPredictions(read);
-  } catch (const genre::Error& e) {
-    return ErrorExit(e);
-  }
+  std::vector<genre::PredictionFile> read;
+  for (const std::string& f : files) read.push_back(genre::ReadPredictions(f));
+  joined = genre::JoinPredictions(read);
   if (names.empty())
     for (const std::string& f : files) names.push_back(fs::path(f).parent_path().filename().string());
   std::vector<int> fold;
@@ -65,7 +60,8 @@ int Combine(const std::vector<std::string>& files, std::vector<std::string> name
             << " folds\n\n";
   std::size_t width = 9;
   for (const std::string& n : names) width = std::max(width, n.size());
-  std::cout << Pad("candidate", width, true) << "  track accuracy      macro-F1            pooled: accuracy  macro-F1\n";
+  std::cout << Pad("candidate", width, true)
+            << "  track accuracy      macro-F1            pooled: accuracy  macro-F1\n";
   nlohmann::json candidates = nlohmann::json::array();
   for (std::size_t i = 0; i < scores.size(); ++i) {
     const genre::FoldedMetrics& s = scores[i];
@@ -77,22 +73,19 @@ int Combine(const std::vector<std::string>& files, std::vector<std::string> name
     c["predictions"] = i < files.size() ? files[i] : std::string();
     candidates.push_back(c);
   }
-  std::cout << "\n" << names.back() << ", pooled over folds:\n"
+  std::cout << "\n"
+            << names.back() << ", pooled over folds:\n"
             << genre::ClassReport(scores.back().pooled) << "\n"
             << genre::ConfusionTable(scores.back().pooled);
   if (!out_dir.empty()) {
-    try {
-      genre::MakeDirectories(out_dir);
-      const nlohmann::json j = {{"command", command}, {"recordings", joined.rows.size()}, {"candidates", candidates}};
-      genre::WriteTextFile((fs::path(out_dir) / "cv.json").string(), j.dump(2));
-      genre::WriteTextFile((fs::path(out_dir) / "confusion.txt").string(), genre::ConfusionTable(scores.back().pooled));
-      genre::WriteTextFile((fs::path(out_dir) / "confusion.csv").string(), genre::ConfusionCsv(scores.back().pooled));
-      std::vector<genre::PredictionRow> rows = joined.rows;
-      for (std::size_t i = 0; i < rows.size(); ++i) rows[i].probs = mean[i];
-      genre::WriteTextFile((fs::path(out_dir) / "predictions.csv").string(), genre::PredictionsCsv(joined.classes, rows));
-    } catch (const genre::Error& e) {
-      return ErrorExit(e);
-    }
+    genre::MakeDirectories(out_dir);
+    const nlohmann::json j = {{"command", command}, {"recordings", joined.rows.size()}, {"candidates", candidates}};
+    genre::WriteTextFile((fs::path(out_dir) / "cv.json").string(), j.dump(2));
+    genre::WriteTextFile((fs::path(out_dir) / "confusion.txt").string(), genre::ConfusionTable(scores.back().pooled));
+    genre::WriteTextFile((fs::path(out_dir) / "confusion.csv").string(), genre::ConfusionCsv(scores.back().pooled));
+    std::vector<genre::PredictionRow> rows = joined.rows;
+    for (std::size_t i = 0; i < rows.size(); ++i) rows[i].probs = mean[i];
+    genre::WriteTextFile((fs::path(out_dir) / "predictions.csv").string(), genre::PredictionsCsv(joined.classes, rows));
   }
   return kExitOk;
 }
@@ -109,31 +102,27 @@ int Calibrate(const std::vector<std::string>& files, const std::string& out_dir)
   std::vector<int> truth;
   double temperature = 1;
   genre::CalibrationReport before, after;
-  try {
-    std::vector<genre::PredictionFile> read;
-    for (const std::string& f : files) read.push_back(genre::ReadPredictions(f));
-    if (read.size() == 1) {
-      const genre::PredictionFile& p = read.front();
-      for (const genre::PredictionRow& r : p.rows) {
-        const auto label = std::find(p.classes.begin(), p.classes.end(), r.label) - p.classes.begin();
-        if (label == static_cast<long>(p.classes.size()))
-          throw genre::InputError(p.path + ": " + r.path + " has genre " + r.label + ", not one of the file's");
-        truth.push_back(static_cast<int>(label));
-        probs.push_back(r.probs);
-      }
-    } else {
-      const genre::JoinedPredictions joined = genre::JoinPredictions(read);
-      truth = joined.truth;
-      probs = genre::MeanPredictions(joined);
+  std::vector<genre::PredictionFile> read;
+  for (const std::string& f : files) read.push_back(genre::ReadPredictions(f));
+  if (read.size() == 1) {
+    const genre::PredictionFile& p = read.front();
+    for (const genre::PredictionRow& r : p.rows) {
+      const auto label = std::find(p.classes.begin(), p.classes.end(), r.label) - p.classes.begin();
+      if (label == static_cast<long>(p.classes.size()))
+        throw genre::InputError(p.path + ": " + r.path + " has genre " + r.label + ", not one of the file's");
+      truth.push_back(static_cast<int>(label));
+      probs.push_back(r.probs);
     }
-    temperature = genre::FitTemperature(probs, truth);
-    before = genre::Calibration(probs, truth, kBins);
-    std::vector<std::vector<float>> scaled;
-    for (const auto& p : probs) scaled.push_back(genre::ApplyTemperature(p, temperature));
-    after = genre::Calibration(scaled, truth, kBins);
-  } catch (const genre::Error& e) {
-    return ErrorExit(e);
+  } else {
+    const genre::JoinedPredictions joined = genre::JoinPredictions(read);
+    truth = joined.truth;
+    probs = genre::MeanPredictions(joined);
   }
+  temperature = genre::FitTemperature(probs, truth);
+  before = genre::Calibration(probs, truth, kBins);
+  std::vector<std::vector<float>> scaled;
+  for (const auto& p : probs) scaled.push_back(genre::ApplyTemperature(p, temperature));
+  after = genre::Calibration(scaled, truth, kBins);
   std::cout << probs.size() << " tracks"
             << (files.size() > 1 ? ", mean of " + std::to_string(files.size()) + " runs" : std::string()) << "\n"
             << "temperature: " << Fixed(temperature, 4) << "\n\n"
@@ -143,18 +132,15 @@ int Calibrate(const std::vector<std::string>& files, const std::string& out_dir)
             << "after   " << Fixed(after.ece, 4) << "  " << Fixed(after.nll, 4) << "    " << Fixed(after.accuracy, 4)
             << "\n";
   if (!out_dir.empty()) {
-    try {
-      genre::MakeDirectories(out_dir);
-      const nlohmann::json j = {{"temperature", temperature},
-                                {"tracks", probs.size()},
-                                {"before", CalibrationJson(before)},
-                                {"after", CalibrationJson(after)},
-                                {"bins", kBins},
-                                {"predictions", files.size() == 1 ? nlohmann::json(files.front()) : nlohmann::json(files)}};
-      genre::WriteTextFile((fs::path(out_dir) / "calibration.json").string(), j.dump(2) + "\n");
-    } catch (const genre::Error& e) {
-      return ErrorExit(e);
-    }
+    genre::MakeDirectories(out_dir);
+    const nlohmann::json j = {
+        {"temperature", temperature},
+        {"tracks", probs.size()},
+        {"before", CalibrationJson(before)},
+        {"after", CalibrationJson(after)},
+        {"bins", kBins},
+        {"predictions", files.size() == 1 ? nlohmann::json(files.front()) : nlohmann::json(files)}};
+    genre::WriteTextFile((fs::path(out_dir) / "calibration.json").string(), j.dump(2) + "\n");
   }
   return kExitOk;
 }
@@ -166,23 +152,15 @@ int Ensemble(const std::vector<std::string>& models, const std::string& out, con
   genre::StampCard(card);
   card.training = {{"command", command}};
   if (!calibration.empty()) {
-    try {
-      const genre::CalibrationFile c = genre::ReadCalibrationFile(calibration);
-      card.temperature = c.temperature;
-      card.calibration = c.record;
-    } catch (const genre::Error& e) {  // missing or not a calibration file: unusable data (5)
-      return ErrorExit(e);
-    }
+    const genre::CalibrationFile c = genre::ReadCalibrationFile(calibration);
+    card.temperature = c.temperature;
+    card.calibration = c.record;
   }
   if (models.size() < 2) {
     std::cerr << "genre-train: an ensemble needs at least 2 member models\n";
     return kExitUsage;
   }
-  try {
-    for (const std::string& m : models) genre::ReadModelCard(m);
-  } catch (const genre::Error& e) {
-    return ErrorExit(e);
-  }
+  for (const std::string& m : models) genre::ReadModelCard(m);
   for (const std::string& cv_file : cv_files) {
     std::ifstream in(cv_file);
     try {
@@ -193,11 +171,7 @@ int Ensemble(const std::vector<std::string>& models, const std::string& out, con
       return kExitUsage;
     }
   }
-  try {
-    card = genre::WriteEnsembleFile(out, models, card);
-  } catch (const genre::Error& e) {  // members with other genres, a nested ensemble
-    return ErrorExit(e);
-  }
+  card = genre::WriteEnsembleFile(out, models, card);
   std::cout << out << ": ensemble of " << models.size() << " models (" << card.classes.size() << " genres)\n";
   return kExitOk;
 }
@@ -216,26 +190,26 @@ void AddEnsembleCommands(CLI::App* app, Action& action, const std::string& comma
   combine->add_option("predictions", s->files, "predictions.csv of each run (genre-train cv --out-dir)")->required();
   combine->add_option("--names", s->names, "A name per file (default: each file's folder)")->delimiter(',');
   combine->add_option("--out-dir", s->out_dir, "Write cv.json, the mean's confusion matrix and predictions here");
-  combine->callback([s, &action, command] {
-    action = [s, command] { return Combine(s->files, s->names, s->out_dir, command); };
-  });
+  combine->callback(
+      [s, &action, command] { action = [s, command] { return Combine(s->files, s->names, s->out_dir, command); }; });
   CLI::App* calibrate = app->add_subcommand(
       "calibrate", "Fit the temperature that calibrates held-out predictions (several files: their mean)");
-  calibrate->add_option("predictions", s->calibrate, "predictions.csv of a run (genre-train cv --out-dir); several: "
-                        "runs made with the same --folds-from file, calibrated as their mean")
+  calibrate
+      ->add_option("predictions", s->calibrate,
+                   "predictions.csv of a run (genre-train cv --out-dir); several: "
+                   "runs made with the same --folds-from file, calibrated as their mean")
       ->required();
   calibrate->add_option("--out-dir", s->calibrate_out, "Write calibration.json here");
-  calibrate->callback([s, &action] {
-    action = [s] { return Calibrate(s->calibrate, s->calibrate_out); };
-  });
+  calibrate->callback([s, &action] { action = [s] { return Calibrate(s->calibrate, s->calibrate_out); }; });
   CLI::App* ensemble = app->add_subcommand(
       "ensemble", "Make one model file of trained models: it classifies a song by the mean of their probabilities");
   ensemble->add_option("models", s->models, "Member model files (.gmdl), at least 2")->required();
   ensemble->add_option("-o,--out", s->out, "Ensemble model file to write")->required();
   ensemble->add_option("--name", s->name, "Model name (default: the output's stem)");
   ensemble->add_option("--cv", s->cv, "A cv.json of genre-train combine to record in the card; repeatable");
-  ensemble->add_option("--calibration", s->calibration,
-                       "A calibration.json of genre-train calibrate: its temperature applies to the song probabilities");
+  ensemble->add_option(
+      "--calibration", s->calibration,
+      "A calibration.json of genre-train calibrate: its temperature applies to the song probabilities");
   ensemble->callback([s, &action, command] {
     action = [s, command] { return Ensemble(s->models, s->out, s->name, s->cv, s->calibration, command); };
   });

@@ -7,12 +7,12 @@
 #include "common.h"
 #include "genre/data/feature_table.h"
 #include "genre/features/gtzan_vector.h"
-#include "genre/util/atomic_file.h"
 #include "genre/model/classifier.h"
-#include "genre/train/experiment.h"
 #include "genre/model/model.h"
+#include "genre/train/experiment.h"
 #include "genre/train/record.h"
 #include "genre/train/report.h"
+#include "genre/util/atomic_file.h"
 #include "genre/util/parallel.h"
 
 namespace genre_train {
@@ -27,12 +27,12 @@ struct ModelArgs {
   genre::FrontEndOptions front_end;
   int window = 0, hop = 0;  // 0: the architecture's default
   std::vector<int> channels, hidden;
-  double dropout = -1;      // < 0: the architecture's default
+  double dropout = -1;  // < 0: the architecture's default
   bool no_class_weights = false, no_augment = false, no_restore_best = false;
   std::string log_format = "text";
-  std::string folds_from;  // cv, search: fixed folds (FoldsFromFile)
-  std::string backbone;    // msd-convnet input from audio: the imported convnet
-  int augment_variants = 0; // with a backbone: augmented variants of each song's audio
+  std::string folds_from;    // cv, search: fixed folds (FoldsFromFile)
+  std::string backbone;      // msd-convnet input from audio: the imported convnet
+  int augment_variants = 0;  // with a backbone: augmented variants of each song's audio
   genre::AudioAugmentOptions audio_augment;
 
   void AddTo(CLI::App* app) {
@@ -57,7 +57,8 @@ struct ModelArgs {
         ->capture_default_str();
     app->add_option("--augment-pitch", audio_augment.pitch_semitones, "Augmented variants: most pitch shift, semitones")
         ->capture_default_str();
-    app->add_option("--augment-stretch", audio_augment.stretch, "Augmented variants: most time-stretch change (0.1 = 10 %)")
+    app->add_option("--augment-stretch", audio_augment.stretch,
+                    "Augmented variants: most time-stretch change (0.1 = 10 %)")
         ->capture_default_str();
     app->add_option("--augment-mp3", audio_augment.mp3_share, "Augmented variants: share that go through MP3")
         ->capture_default_str();
@@ -72,10 +73,12 @@ struct ModelArgs {
     app->add_option("--hop", hop, "Columns between windows at evaluation (default: half a window)");
     app->add_option("--n-mels", front_end.mel.n_mels, "Mel bands")->capture_default_str();
     app->add_option("--sr", front_end.sample_rate, "Sample rate, Hz")->capture_default_str();
-    app->add_option("--train-seed", train.seed, "Seed of initialisation, order and augmentation")->capture_default_str();
+    app->add_option("--train-seed", train.seed, "Seed of initialisation, order and augmentation")
+        ->capture_default_str();
     app->add_option("--patience", train.early_stopping.patience, "Early stopping: epochs without improvement")
         ->capture_default_str();
-    app->add_option("--min-delta", train.early_stopping.min_delta, "Early stopping: least improvement")->capture_default_str();
+    app->add_option("--min-delta", train.early_stopping.min_delta, "Early stopping: least improvement")
+        ->capture_default_str();
     app->add_flag("--no-restore-best", no_restore_best, "Keep the last epoch's weights instead of the best");
     app->add_option("--plateau-factor", train.plateau.factor, "LR-on-plateau factor")->capture_default_str();
     app->add_option("--plateau-patience", train.plateau.patience, "LR-on-plateau patience")->capture_default_str();
@@ -93,13 +96,17 @@ struct ModelArgs {
 
   // The input kind of the first feature table among the sources ("" if none).
   std::string FeatureTableKind() const {
-    for (const std::string& s : data.dataset.sources)
-      if (fs::path(s).extension() == ".csv" && genre::IsFeatureTable(s))
-        switch (genre::FeatureTableLayout(s)) {
-          case genre::TableLayout::kGtzan: return "gtzan";
-          case genre::TableLayout::kMsdConvnet: return "msd-convnet";
-          case genre::TableLayout::kMsdConvnetGtzan: return "msd-convnet+gtzan";
-        }
+    for (const std::string& s : data.dataset.sources) {
+      if (fs::path(s).extension() != ".csv" || !genre::IsFeatureTable(s)) continue;
+      switch (genre::FeatureTableLayout(s)) {
+        case genre::TableLayout::kGtzan:
+          return "gtzan";
+        case genre::TableLayout::kMsdConvnet:
+          return "msd-convnet";
+        case genre::TableLayout::kMsdConvnetGtzan:
+          return "msd-convnet+gtzan";
+      }
+    }
     return "";
   }
 
@@ -113,7 +120,8 @@ struct ModelArgs {
     card.input.kind = !input.empty() ? input : !table.empty() ? table : genre::InputKindFor(arch);
     if (!genre::ArchReads(arch, card.input.kind))
       throw genre::OptionError("--arch " + arch + " cannot read " + card.input.kind + " input (it reads " +
-                               genre::InputKindFor(arch) + (arch == "mlp" ? ", gtzan, msd-convnet or msd-convnet+gtzan)" : ")"));
+                               genre::InputKindFor(arch) +
+                               (arch == "mlp" ? ", gtzan, msd-convnet or msd-convnet+gtzan)" : ")"));
     if (!backbone.empty() && card.input.kind != "msd-convnet")
       throw genre::OptionError("--backbone serves msd-convnet input only, not " + card.input.kind);
     if (augment_variants < 0 || augment_variants > 64)
@@ -203,55 +211,41 @@ void WriteEvaluationFiles(const std::string& dir, const genre::Evaluation& ev, c
 void PrintEvaluation(const genre::Evaluation& ev, const std::string& what) {
   std::cout << what << ": track accuracy " << Fixed(ev.tracks.accuracy, 4) << ", macro-F1 "
             << Fixed(ev.tracks.macro_f1, 4) << " (" << ev.tracks.n << " tracks)";
-  if (ev.windows.n) std::cout << "; window accuracy " << Fixed(ev.windows.accuracy, 4) << " (" << ev.windows.n << " windows)";
-  std::cout << "\n\n"
-            << genre::ClassReport(ev.tracks) << "\n"
-            << genre::ConfusionTable(ev.tracks);
+  if (ev.windows.n)
+    std::cout << "; window accuracy " << Fixed(ev.windows.accuracy, 4) << " (" << ev.windows.n << " windows)";
+  std::cout << "\n\n" << genre::ClassReport(ev.tracks) << "\n" << genre::ConfusionTable(ev.tracks);
 }
 
 // Everything train, cv and search do before training: options, the run folder
 // `dir` ("" = none; it also holds the default log-mel cache), the dataset, its
-// split and inputs. Returns -1 to go on, else the exit code (after one line).
-int Prepare(ModelArgs& a, const std::string& dir, genre::ModelCard& card, genre::TrainOptions& options,
-            genre::PreparedData& data) {
-  try {
-    a.data.Resolve();
-    card = a.Card();
-    options = a.Options();
-  } catch (const genre::Error& e) {
-    return ErrorExit(e);
+// split and inputs. Errors go to genre_cli::Guarded (one line, the exit code of their type).
+void Prepare(ModelArgs& a, const std::string& dir, genre::ModelCard& card, genre::TrainOptions& options,
+             genre::PreparedData& data) {
+  a.data.Resolve();
+  card = a.Card();
+  options = a.Options();
+  genre::MakeDirectories(dir);
+  genre::SetTorchThreads(a.data.threads);
+  genre::ExampleOptions eo;
+  const bool cached = card.input.kind == "logmel" || !a.backbone.empty();
+  eo.cache = !a.data.cache.empty()    ? a.data.cache
+             : cached && !dir.empty() ? (fs::path(dir) / "features.h5").string()
+                                      : "";
+  eo.threads = a.data.threads;
+  eo.progress = genre::Progress::StderrIsTerminal();
+  if (!a.backbone.empty()) {
+    auto backbone = std::make_shared<const genre::Model>(genre::Model::Load(a.backbone));
+    if (backbone->card().input.front_end.sample_rate != card.input.front_end.sample_rate)
+      throw genre::FormatError(a.backbone + ": the backbone reads " +
+                               std::to_string(backbone->card().input.front_end.sample_rate) + " Hz audio, not " +
+                               std::to_string(card.input.front_end.sample_rate) + " Hz");
+    eo.from_audio_id = genre::BackboneVectorsId(*backbone, a.augment_variants, a.audio_augment);
+    eo.from_audio = [backbone, variants = a.augment_variants, augment = a.audio_augment](const genre::Waveform& w) {
+      return genre::BackboneVectors(*backbone, w, variants, augment);
+    };
   }
-  try {
-    genre::MakeDirectories(dir);
-  } catch (const genre::Error& e) {
-    return ErrorExit(e);
-  }
-  try {
-    genre::SetTorchThreads(a.data.threads);
-    genre::ExampleOptions eo;
-    const bool cached = card.input.kind == "logmel" || !a.backbone.empty();
-    eo.cache = !a.data.cache.empty() ? a.data.cache
-               : cached && !dir.empty() ? (fs::path(dir) / "features.h5").string()
-                                        : "";
-    eo.threads = a.data.threads;
-    eo.progress = genre::Progress::StderrIsTerminal();
-    if (!a.backbone.empty()) {
-      auto backbone = std::make_shared<const genre::Model>(genre::Model::Load(a.backbone));
-      if (backbone->card().input.front_end.sample_rate != card.input.front_end.sample_rate)
-        throw genre::FormatError(a.backbone + ": the backbone reads " +
-                                 std::to_string(backbone->card().input.front_end.sample_rate) + " Hz audio, not " +
-                                 std::to_string(card.input.front_end.sample_rate) + " Hz");
-      eo.from_audio_id = genre::BackboneVectorsId(*backbone, a.augment_variants, a.audio_augment);
-      eo.from_audio = [backbone, variants = a.augment_variants, augment = a.audio_augment](const genre::Waveform& w) {
-        return genre::BackboneVectors(*backbone, w, variants, augment);
-      };
-    }
-    data = genre::PrepareData(a.data.dataset, a.data.split, card, eo);
-  } catch (const genre::Error& e) {
-    return ErrorExit(e);
-  }
+  data = genre::PrepareData(a.data.dataset, a.data.split, card, eo);
   PrintAllSkipped(data);
-  return -1;
 }
 
 // ---- train --------------------------------------------------------------------
@@ -262,25 +256,21 @@ int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool
   genre::ModelCard card;
   genre::TrainOptions options;
   genre::PreparedData data;
-  if (int status = Prepare(a, run_dir, card, options, data); status >= 0) return status;
+  Prepare(a, run_dir, card, options, data);
   options.checkpoint_dir = (fs::path(run_dir) / "checkpoints").string();
   options.resume = resume;
   options.stop_after = stop_after;
   genre::Model model = genre::Model::Create(card, options.seed);
   EpochPrinter printer(a.log_format);
   genre::RunOutcome run;
-  try {
-    genre::WriteManifest((fs::path(run_dir) / "split.csv").string(), data.dataset);
-    const genre::SplitExamples s = genre::BySplit(data);
-    if (a.log_format == "text")
-      std::cout << "training " << card.arch.kind << " (" << model.parameters() << " parameters) on " << s.train.size()
-                << " tracks, validating on " << s.valid.size() << ", testing on " << s.test.size() << "; "
-                << genre::ResolveThreads(a.data.threads) << " threads\n";
-    run = genre::TrainOnSplit(model, data, options,
-                              [&](const genre::EpochStats& st, int epochs) { printer(st, epochs, ""); });
-  } catch (const genre::Error& e) {  // a checkpoint (3), the run folder (4), the data (5)
-    return ErrorExit(e);
-  }
+  genre::WriteManifest((fs::path(run_dir) / "split.csv").string(), data.dataset);
+  const genre::SplitExamples s = genre::BySplit(data);
+  if (a.log_format == "text")
+    std::cout << "training " << card.arch.kind << " (" << model.parameters() << " parameters) on " << s.train.size()
+              << " tracks, validating on " << s.valid.size() << ", testing on " << s.test.size() << "; "
+              << genre::ResolveThreads(a.data.threads) << " threads\n";
+  run = genre::TrainOnSplit(model, data, options,
+                            [&](const genre::EpochStats& st, int epochs) { printer(st, epochs, ""); });
   if (!run.result.finished) {
     std::cout << "stopped after " << stop_after << " epoch(s) as asked; continue with --resume\n";
     return kExitOk;
@@ -289,17 +279,16 @@ int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool
   c.name = fs::path(out).stem().string();
   c.training = genre::TrainingJson(data, a.data.dataset, options, run,
                                    {command, a.data.split, (fs::path(run_dir) / "split.csv").string()});
-  try {
-    model.Save(out);
-    if (!genre::WriteHistory(run_dir, run.result.history, c.name))
-      std::cerr << "genre-train: note: curves.svg not drawn (gnuplot not found)\n";
-    if (run.has_test) WriteEvaluationFiles(run_dir, run.test, c.name + ": test split");
-  } catch (const genre::Error& e) {
-    return ErrorExit(e);
-  }
+  model.Save(out);
+  if (!genre::WriteHistory(run_dir, run.result.history, c.name))
+    std::cerr << "genre-train: note: curves.svg not drawn (gnuplot not found)\n";
+  if (run.has_test) WriteEvaluationFiles(run_dir, run.test, c.name + ": test split");
   if (a.log_format == "json") {
-    nlohmann::json done = {{"event", "done"}, {"model", out}, {"stop_reason", run.result.stop_reason},
-                           {"best_epoch", run.result.best_epoch}, {"weights_hash", model.WeightsHash()}};
+    nlohmann::json done = {{"event", "done"},
+                           {"model", out},
+                           {"stop_reason", run.result.stop_reason},
+                           {"best_epoch", run.result.best_epoch},
+                           {"weights_hash", model.WeightsHash()}};
     if (run.has_test) done["test"] = genre::ToJson(run.test.tracks);
     std::cout << done.dump() << std::endl;
   } else {
@@ -314,12 +303,8 @@ int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool
 
 int EvalCommand(DatasetArgs& a, const std::string& model_path, const std::string& split, const std::string& out_dir) {
   std::unique_ptr<genre::Model> model;
-  try {
-    genre::SetTorchThreads(a.threads);
-    model = std::make_unique<genre::Model>(genre::Model::Load(model_path));
-  } catch (const genre::Error& e) {
-    return ErrorExit(e);
-  }
+  genre::SetTorchThreads(a.threads);
+  model = std::make_unique<genre::Model>(genre::Model::Load(model_path));
   genre::PreparedData data;
   try {
     a.Resolve();
@@ -354,11 +339,7 @@ int EvalCommand(DatasetArgs& a, const std::string& model_path, const std::string
   if (ev.tracks.n == 0) return ErrorExit(genre::InputError("no usable tracks to evaluate"));
   PrintEvaluation(ev, model_path + " on " + std::to_string(ev.tracks.n) + " tracks");
   if (!out_dir.empty()) {
-    try {
-      WriteEvaluationFiles(out_dir, ev, fs::path(model_path).stem().string());
-    } catch (const genre::Error& e) {
-      return ErrorExit(e);
-    }
+    WriteEvaluationFiles(out_dir, ev, fs::path(model_path).stem().string());
   }
   return data.dataset.skipped.empty() && data.examples.skipped.empty() ? kExitOk : kExitSkipped;
 }
@@ -375,44 +356,34 @@ struct CvSetup {
   std::vector<int> fixed;  // the folds of --folds-from; empty when drawn
 };
 
-// Returns -1 to go on, else the exit code (after one line).
-int PrepareCv(ModelArgs& a, const std::string& dir, int k, CvSetup& s) {
-  if (int status = Prepare(a, dir, s.card, s.options, s.data); status >= 0) return status;
+void PrepareCv(ModelArgs& a, const std::string& dir, int k, CvSetup& s) {
+  Prepare(a, dir, s.card, s.options, s.data);
   s.k = a.data.folds > 0 ? a.data.folds : k;
-  if (a.folds_from.empty()) return -1;
-  try {
-    genre::FixedFolds f = genre::FoldsFromFile(s.data.dataset, a.folds_from);
-    if (a.data.folds > 0 && a.data.folds != f.k)
-      throw genre::OptionError("--folds " + std::to_string(a.data.folds) + " but " + a.folds_from + " holds " +
-                               std::to_string(f.k) + " folds");
-    s.k = f.k;
-    s.fixed = std::move(f.fold);
-    if (f.absent)
-      std::cerr << "genre-train: note: " << f.absent << " tracks have no fold in " << a.folds_from
-                << " and are left out of the CV\n";
-  } catch (const genre::Error& e) {
-    return ErrorExit(e);
-  }
-  return -1;
+  if (a.folds_from.empty()) return;
+  genre::FixedFolds f = genre::FoldsFromFile(s.data.dataset, a.folds_from);
+  if (a.data.folds > 0 && a.data.folds != f.k)
+    throw genre::OptionError("--folds " + std::to_string(a.data.folds) + " but " + a.folds_from + " holds " +
+                             std::to_string(f.k) + " folds");
+  s.k = f.k;
+  s.fixed = std::move(f.fold);
+  if (f.absent)
+    std::cerr << "genre-train: note: " << f.absent << " tracks have no fold in " << a.folds_from
+              << " and are left out of the CV\n";
 }
 
 int CvCommand(ModelArgs& a, const std::string& out_dir, const std::string& command) {
   CvSetup setup;
-  if (int status = PrepareCv(a, out_dir, 5, setup); status >= 0) return status;
+  PrepareCv(a, out_dir, 5, setup);
   const auto& [card, options, data, k, fixed] = setup;
   EpochPrinter printer(a.log_format);
   genre::CvOutcome cv;
-  try {
-    cv = genre::CrossValidate(card, data, k, a.data.split.valid, a.data.split.seed, options,
-                              [&](int fold, int folds, const genre::EpochStats& s, int epochs) {
-                                if (s.epoch == 1) printer.NewRun();
-                                printer(s, epochs, "fold " + std::to_string(fold + 1) + "/" + std::to_string(folds) + "  ",
-                                        fold);
-                              },
-                              fixed);
-  } catch (const genre::Error& e) {
-    return ErrorExit(e);
-  }
+  cv = genre::CrossValidate(
+      card, data, k, a.data.split.valid, a.data.split.seed, options,
+      [&](int fold, int folds, const genre::EpochStats& s, int epochs) {
+        if (s.epoch == 1) printer.NewRun();
+        printer(s, epochs, "fold " + std::to_string(fold + 1) + "/" + std::to_string(folds) + "  ", fold);
+      },
+      fixed);
   nlohmann::json j = genre::ToJson(cv);
   j["command"] = command;
   j["arch"] = genre::ToJson(card)["arch"];
@@ -435,35 +406,28 @@ int CvCommand(ModelArgs& a, const std::string& out_dir, const std::string& comma
               << genre::ConfusionTable(cv.pooled);
   }
   if (!out_dir.empty()) {
-    try {
-      if (!genre::WriteCv(out_dir, cv, data, card.classes, j, std::to_string(k) + "-fold CV, " + card.arch.kind))
-        std::cerr << "genre-train: note: confusion.svg not drawn (gnuplot not found)\n";
-    } catch (const genre::Error& e) {
-      return ErrorExit(e);
-    }
+    if (!genre::WriteCv(out_dir, cv, data, card.classes, j, std::to_string(k) + "-fold CV, " + card.arch.kind))
+      std::cerr << "genre-train: note: confusion.svg not drawn (gnuplot not found)\n";
   }
   return data.dataset.skipped.empty() && data.examples.skipped.empty() ? kExitOk : kExitSkipped;
 }
 
 int SearchCommand(ModelArgs& a, const std::vector<double>& lrs, const std::vector<int>& batches,
                   const std::vector<double>& dropouts, const std::string& out_dir, const std::string& command) {
-  try {  // every grid point's options, before any data is read
-    for (double lr : lrs)
-      for (int batch : batches)
-        for (double dropout : dropouts) {
-          genre::TrainOptions o = a.train;
-          o.lr = lr;
-          o.batch = batch;
-          o.Validate();
-          genre::ArchOptions arch = genre::DefaultArch(a.arch);
-          arch.dropout = dropout;
-          arch.Validate();
-        }
-  } catch (const genre::Error& e) {
-    return ErrorExit(e);
-  }
+  // every grid point's options, before any data is read
+  for (double lr : lrs)
+    for (int batch : batches)
+      for (double dropout : dropouts) {
+        genre::TrainOptions o = a.train;
+        o.lr = lr;
+        o.batch = batch;
+        o.Validate();
+        genre::ArchOptions arch = genre::DefaultArch(a.arch);
+        arch.dropout = dropout;
+        arch.Validate();
+      }
   CvSetup setup;
-  if (int status = PrepareCv(a, out_dir, 3, setup); status >= 0) return status;
+  PrepareCv(a, out_dir, 3, setup);
   const auto& [card, options, data, k, fixed] = setup;
   struct Entry {
     double lr, dropout;
@@ -472,50 +436,50 @@ int SearchCommand(ModelArgs& a, const std::vector<double>& lrs, const std::vecto
   };
   std::vector<Entry> results;
   const std::size_t total = lrs.size() * batches.size() * dropouts.size();
-  try {
-    for (double lr : lrs)
-      for (int batch : batches)
-        for (double dropout : dropouts) {
-          genre::ModelCard c = card;
-          c.arch.dropout = dropout;
-          genre::TrainOptions o = options;
-          o.lr = lr;
-          o.batch = batch;
-          const genre::CvOutcome cv = genre::CrossValidate(c, data, k, a.data.split.valid, a.data.split.seed, o, {}, fixed);
-          results.push_back({lr, dropout, batch, cv});
-          char buf[200];
-          std::snprintf(buf, sizeof buf, "[%zu/%zu] lr %.1e batch %d dropout %.2f: macro-F1 %.4f ± %.4f, track accuracy %.4f ± %.4f",
-                        results.size(), total, lr, batch, dropout, cv.macro_f1_mean, cv.macro_f1_std, cv.accuracy_mean,
-                        cv.accuracy_std);
-          if (a.log_format == "json")
-            std::cout << nlohmann::json{{"event", "search"}, {"lr", lr}, {"batch", batch}, {"dropout", dropout},
-                                        {"cv", genre::ToJson(cv)}}.dump()
-                      << std::endl;
-          else
-            std::cout << buf << std::endl;
-        }
-  } catch (const genre::Error& e) {
-    return ErrorExit(e);
-  }
+  for (double lr : lrs)
+    for (int batch : batches)
+      for (double dropout : dropouts) {
+        genre::ModelCard c = card;
+        c.arch.dropout = dropout;
+        genre::TrainOptions o = options;
+        o.lr = lr;
+        o.batch = batch;
+        const genre::CvOutcome cv =
+            genre::CrossValidate(c, data, k, a.data.split.valid, a.data.split.seed, o, {}, fixed);
+        results.push_back({lr, dropout, batch, cv});
+        char buf[200];
+        std::snprintf(buf, sizeof buf,
+                      "[%zu/%zu] lr %.1e batch %d dropout %.2f: macro-F1 %.4f ± %.4f, track accuracy %.4f ± %.4f",
+                      results.size(), total, lr, batch, dropout, cv.macro_f1_mean, cv.macro_f1_std, cv.accuracy_mean,
+                      cv.accuracy_std);
+        if (a.log_format == "json")
+          std::cout << nlohmann::json{{"event", "search"},
+                                      {"lr", lr},
+                                      {"batch", batch},
+                                      {"dropout", dropout},
+                                      {"cv", genre::ToJson(cv)}}
+                           .dump()
+                    << std::endl;
+        else
+          std::cout << buf << std::endl;
+      }
   std::stable_sort(results.begin(), results.end(),
                    [](const Entry& x, const Entry& y) { return x.cv.macro_f1_mean > y.cv.macro_f1_mean; });
   nlohmann::json ranked = nlohmann::json::array();
-  std::cout << "\nranked by " << k << "-fold grouped CV macro-F1:\nrank        lr  batch  dropout   macro-F1          track accuracy\n";
+  std::cout << "\nranked by " << k
+            << "-fold grouped CV macro-F1:\nrank        lr  batch  dropout   macro-F1          track accuracy\n";
   for (std::size_t i = 0; i < results.size(); ++i) {
     const Entry& e = results[i];
     char buf[200];
-    std::snprintf(buf, sizeof buf, "%4zu  %8.1e  %5d  %7.2f   %.4f ± %.4f   %.4f ± %.4f\n", i + 1, e.lr, e.batch, e.dropout,
-                  e.cv.macro_f1_mean, e.cv.macro_f1_std, e.cv.accuracy_mean, e.cv.accuracy_std);
+    std::snprintf(buf, sizeof buf, "%4zu  %8.1e  %5d  %7.2f   %.4f ± %.4f   %.4f ± %.4f\n", i + 1, e.lr, e.batch,
+                  e.dropout, e.cv.macro_f1_mean, e.cv.macro_f1_std, e.cv.accuracy_mean, e.cv.accuracy_std);
     std::cout << buf;
-    ranked.push_back({{"rank", i + 1}, {"lr", e.lr}, {"batch", e.batch}, {"dropout", e.dropout}, {"cv", genre::ToJson(e.cv)}});
+    ranked.push_back(
+        {{"rank", i + 1}, {"lr", e.lr}, {"batch", e.batch}, {"dropout", e.dropout}, {"cv", genre::ToJson(e.cv)}});
   }
   if (!out_dir.empty()) {
-    try {
-      genre::WriteTextFile((fs::path(out_dir) / "search.json").string(),
-                           nlohmann::json{{"command", command}, {"folds", k}, {"ranked", ranked}}.dump(2));
-    } catch (const genre::Error& e) {
-      return ErrorExit(e);
-    }
+    genre::WriteTextFile((fs::path(out_dir) / "search.json").string(),
+                         nlohmann::json{{"command", command}, {"folds", k}, {"ranked", ranked}}.dump(2));
   }
   return kExitOk;
 }
@@ -542,7 +506,9 @@ void AddModelCommands(CLI::App* app, Action& action, const std::string& command)
   train->add_option("--stop-after", s->stop_after, "Stop after N epochs of this run, as if killed (for tests)")
       ->group("");
   train->callback([s, &action, command] {
-    action = [s, command] { return TrainCommand(s->train_args, s->out, s->run_dir, s->resume, s->stop_after, command); };
+    action = [s, command] {
+      return TrainCommand(s->train_args, s->out, s->run_dir, s->resume, s->stop_after, command);
+    };
   });
 
   CLI::App* eval = app->add_subcommand(kModelCommands[1].name, kModelCommands[1].help);
@@ -571,7 +537,9 @@ void AddModelCommands(CLI::App* app, Action& action, const std::string& command)
   search->add_option("--out-dir", s->search_out, "Write search.json here");
   search->add_option("--folds-from", s->search_args.folds_from, "Folds from a manifest (as cv --folds-from)");
   search->callback([s, &action, command] {
-    action = [s, command] { return SearchCommand(s->search_args, s->lrs, s->batches, s->dropouts, s->search_out, command); };
+    action = [s, command] {
+      return SearchCommand(s->search_args, s->lrs, s->batches, s->dropouts, s->search_out, command);
+    };
   });
 }
 

@@ -20,9 +20,9 @@ namespace genre {
 constexpr int kMinNativeSampleRate = 1000;  // Hz
 
 struct AudioReadOptions {
-  int sample_rate = 22050;      // Hz of the output; 0 keeps the file's native rate
-  double offset_s = 0.0;        // seconds skipped at the start (>= 0)
-  double duration_s = -1.0;     // seconds read after the offset; < 0 reads to the end
+  int sample_rate = 22050;             // Hz of the output; 0 keeps the file's native rate
+  double offset_s = 0.0;               // seconds skipped at the start (>= 0)
+  double duration_s = -1.0;            // seconds read after the offset; < 0 reads to the end
   std::size_t block_frames = 1 << 16;  // native frames decoded per block (>= 1)
 
   // Throws OptionError naming the field, its value and the allowed range.
@@ -51,8 +51,7 @@ class AudioStream {
  public:
   explicit AudioStream(const std::string& path, const AudioReadOptions& options = {});
   // Decodes an in-memory encoded file; name is used in messages.
-  static AudioStream FromMemory(std::string bytes, const std::string& name,
-                                const AudioReadOptions& options = {});
+  static AudioStream FromMemory(std::string bytes, const std::string& name, const AudioReadOptions& options = {});
   ~AudioStream();
   AudioStream(AudioStream&&) noexcept;
   AudioStream& operator=(AudioStream&&) noexcept;
@@ -82,9 +81,7 @@ struct Waveform {
   std::vector<float> samples;  // mono
   int sample_rate = 0;         // Hz
   AudioInfo info;
-  double duration_s() const {
-    return sample_rate > 0 ? static_cast<double>(samples.size()) / sample_rate : 0.0;
-  }
+  double duration_s() const { return sample_rate > 0 ? static_cast<double>(samples.size()) / sample_rate : 0.0; }
 };
 
 // Reads a whole file (or "-") through AudioStream. Throws as AudioStream does,

@@ -37,22 +37,22 @@ struct CacheOptions {
   // hash and the augmentation) and the rate. Called from several threads at once.
   std::function<Matrix(const Waveform&)> song_vector;
   std::string song_vector_id;
-  int threads = 0;                      // extraction threads; 0 = all cores
-  int gzip = 4;                         // deflate level of the stored matrices, 0..9
-  bool progress = false;                // draw a progress line on stderr
-  void Validate() const;                // throws OptionError
+  int threads = 0;        // extraction threads; 0 = all cores
+  int gzip = 4;           // deflate level of the stored matrices, 0..9
+  bool progress = false;  // draw a progress line on stderr
+  void Validate() const;  // throws OptionError
 };
 
 // The text that identifies features: front-end options, feature mask, cache format.
 std::string CacheOptionsText(const CacheOptions& options);
 
 struct CacheReport {
-  std::size_t files = 0;       // distinct input paths
-  std::size_t reused = 0;      // taken from the previous cache
-  std::size_t computed = 0;    // extracted in this run
-  std::vector<Skipped> failed; // unreadable / undecodable files, with the error
-  bool written = false;        // false when the cache was already up to date
-  std::string rebuilt;         // why the previous cache was not used ("" when it was)
+  std::size_t files = 0;        // distinct input paths
+  std::size_t reused = 0;       // taken from the previous cache
+  std::size_t computed = 0;     // extracted in this run
+  std::vector<Skipped> failed;  // unreadable / undecodable files, with the error
+  bool written = false;         // false when the cache was already up to date
+  std::string rebuilt;          // why the previous cache was not used ("" when it was)
   double seconds = 0;
 };
 

@@ -21,8 +21,8 @@
 namespace genre {
 
 enum class Split { kNone, kTrain, kValid, kTest };
-std::string ToString(Split split);                 // "", "train", "valid", "test"
-Split ParseSplit(const std::string& name);         // also "validation", "val"; throws OptionError
+std::string ToString(Split split);          // "", "train", "valid", "test"
+Split ParseSplit(const std::string& name);  // also "validation", "val"; throws OptionError
 
 // kFeatures: a row of a feature table (genre/data/feature_table.h), its values in Track::features.
 enum class TrackKind { kAudio, kMsd, kFeatures };
@@ -30,13 +30,13 @@ enum class TrackKind { kAudio, kMsd, kFeatures };
 enum class TableLayout { kGtzan, kMsdConvnet, kMsdConvnetGtzan };
 
 struct Track {
-  std::string path;     // as found (joined with the root / manifest folder)
+  std::string path;  // as found (joined with the root / manifest folder)
   std::string label;
-  std::string group;    // tracks of one group always share a split / fold
+  std::string group;  // tracks of one group always share a split / fold
   Split split = Split::kNone;
   TrackKind kind = TrackKind::kAudio;
-  std::size_t song = 0; // row in an MSD file (aggregate files hold many songs)
-  std::string track_id; // MSD track id; empty for audio
+  std::size_t song = 0;          // row in an MSD file (aggregate files hold many songs)
+  std::string track_id;          // MSD track id; empty for audio
   std::vector<double> features;  // kFeatures: the row's values (in its table's layout)
   TableLayout table_layout = TableLayout::kGtzan;
 };
@@ -51,9 +51,9 @@ struct Skipped {
 
 struct Dataset {
   std::vector<Track> tracks;
-  std::vector<std::string> classes;  // sorted unique labels of `tracks`
-  std::vector<Skipped> skipped;      // unusable files: corrupt, unlabelled, ...
-  std::vector<std::string> notes;    // what a user should know: absent split-list ids, conflicts
+  std::vector<std::string> classes;                // sorted unique labels of `tracks`
+  std::vector<Skipped> skipped;                    // unusable files: corrupt, unlabelled, ...
+  std::vector<std::string> notes;                  // what a user should know: absent split-list ids, conflicts
   int ClassIndex(const std::string& label) const;  // -1 if absent
   void UpdateClasses();
 };
@@ -96,8 +96,7 @@ std::size_t ApplySplitList(Dataset& dataset, const std::vector<std::string>& ste
 
 // Writes path,label,group,split[,fold] as a manifest that ReadManifest reads
 // back (paths relative to the manifest's folder where possible); atomic.
-void WriteManifest(const std::string& path, const Dataset& dataset,
-                   const std::vector<int>& folds = {});
+void WriteManifest(const std::string& path, const Dataset& dataset, const std::vector<int>& folds = {});
 
 // "a/blues.00012.flac" -> "blues.00012"; "t.csv#blues.00012.wav" (a feature-table row) -> "blues.00012"
 std::string FileStem(const std::string& path);

@@ -26,8 +26,8 @@ struct LineProblem {
 struct LabelFile {
   std::string path;
   std::unordered_map<std::string, std::string> labels;  // track id -> majority genre
-  std::size_t lines = 0;            // non-comment, non-empty lines seen
-  std::size_t with_minority = 0;    // lines that carried a third (minority-genre) column
+  std::size_t lines = 0;                                // non-comment, non-empty lines seen
+  std::size_t with_minority = 0;                        // lines that carried a third (minority-genre) column
   std::vector<LineProblem> problems;
 };
 
@@ -60,8 +60,7 @@ struct LabelSet {
 
 // Genres are compared exactly as written (tagtraum's "Pop_Rock" and Top-MAGD's
 // "Pop_Rock" agree; CD2's "Rock" and CD1's "Pop_Rock" do not).
-LabelSet MergeLabels(const std::vector<LabelFile>& files,
-                     LabelConflictPolicy policy = LabelConflictPolicy::kFirstFile);
+LabelSet MergeLabels(const std::vector<LabelFile>& files, LabelConflictPolicy policy = LabelConflictPolicy::kFirstFile);
 LabelSet ReadLabels(const std::vector<std::string>& paths,
                     LabelConflictPolicy policy = LabelConflictPolicy::kFirstFile);
 

@@ -28,16 +28,16 @@
 namespace genre {
 
 struct MsdTrack {
-  std::string track_id;             // "TRAAABD128F429CF47"
-  std::string artist, title;        // /metadata/songs artist_name, title
-  std::string genre;                // /metadata/songs genre: empty in the real MSD, set by to-msd
-  std::string group;                // root attribute genre_group (to-msd), else empty
+  std::string track_id;       // "TRAAABD128F429CF47"
+  std::string artist, title;  // /metadata/songs artist_name, title
+  std::string genre;          // /metadata/songs genre: empty in the real MSD, set by to-msd
+  std::string group;          // root attribute genre_group (to-msd), else empty
   double duration_s = 0, tempo_bpm = 0, loudness_db = 0;
   int key = 0, mode = 0, time_signature = 0;
   std::vector<double> segments_start;         // s, one per segment
   std::vector<double> segments_loudness_max;  // dB
-  Matrix timbre;   // [12, n_segments] (features x time, as the front end's matrices)
-  Matrix pitches;  // [12, n_segments], each column in [0, 1]
+  Matrix timbre;                              // [12, n_segments] (features x time, as the front end's matrices)
+  Matrix pitches;                             // [12, n_segments], each column in [0, 1]
   std::size_t segments() const { return segments_start.size(); }
 };
 
@@ -53,7 +53,7 @@ class MsdFile {
   MsdFile& operator=(MsdFile&&) noexcept;
 
   const std::string& path() const;
-  std::size_t size() const;                   // songs in the file
+  std::size_t size() const;  // songs in the file
   std::string TrackId(std::size_t song) const;
   std::string Genre(std::size_t song) const;  // metadata genre ("" when absent)
   std::string Group() const;                  // root attribute genre_group ("" when absent)
@@ -102,16 +102,15 @@ MsdTrack ReadMsdSong(const std::string& path, std::size_t song, const IsolateOpt
 void WriteMsdFile(const std::string& path, const std::vector<MsdTrack>& tracks);
 
 struct MsdAnalysisOptions {
-  FrontEndOptions front_end;   // STFT / mel / MFCC settings (n_mfcc is raised to >= 12)
+  FrontEndOptions front_end;  // STFT / mel / MFCC settings (n_mfcc is raised to >= 12)
   ChromaOptions chroma;
-  double segment_s = 0.25;     // segment grid step, seconds (> 0)
+  double segment_s = 0.25;             // segment grid step, seconds (> 0)
   double min_bpm = 40, max_bpm = 240;  // tempo search range
-  void Validate() const;       // throws OptionError
+  void Validate() const;               // throws OptionError
 };
 
 // Analyses decoded audio (at options.front_end.sample_rate) into an MsdTrack.
 // track_id is "TR" + 16 hex digits of `content_hash`.
-MsdTrack AnalyzeAudio(const Waveform& audio, std::uint64_t content_hash,
-                      const MsdAnalysisOptions& options = {});
+MsdTrack AnalyzeAudio(const Waveform& audio, std::uint64_t content_hash, const MsdAnalysisOptions& options = {});
 
 }  // namespace genre

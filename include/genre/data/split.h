@@ -16,10 +16,10 @@
 namespace genre {
 
 struct SplitOptions {
-  double valid = 0.1;        // share of each label's tracks for validation, [0, 1)
-  double test = 0.1;         // share for test, [0, 1); valid + test < 1
+  double valid = 0.1;  // share of each label's tracks for validation, [0, 1)
+  double test = 0.1;   // share for test, [0, 1); valid + test < 1
   std::uint64_t seed = 42;
-  void Validate() const;     // throws OptionError
+  void Validate() const;  // throws OptionError
 };
 
 // Fills in the split of every track that has none.
@@ -48,8 +48,8 @@ class SplitMix64 {
  public:
   explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
   std::uint64_t Next();
-  std::uint64_t Below(std::uint64_t bound);  // uniform in [0, bound), bound > 0
-  double Uniform();                          // uniform in [0, 1), 53 bits
+  std::uint64_t Below(std::uint64_t bound);       // uniform in [0, bound), bound > 0
+  double Uniform();                               // uniform in [0, 1), 53 bits
   std::uint64_t state() const { return state_; }  // SplitMix64(state()) continues the sequence
 
  private:

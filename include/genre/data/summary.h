@@ -28,13 +28,11 @@ struct DatasetSummary {
 // from the audio header (no decoding) or the MSD songs table. Tracks whose file
 // cannot be opened are moved from dataset.tracks to dataset.skipped, with
 // the matching durations removed. Parallel on `threads` (0 = all cores).
-std::vector<double> TrackDurations(Dataset& dataset, const FeatureCache* cache = nullptr,
-                                   int threads = 0);
+std::vector<double> TrackDurations(Dataset& dataset, const FeatureCache* cache = nullptr, int threads = 0);
 
 DatasetSummary Summarize(const Dataset& dataset, const std::vector<double>& durations);
 
 // Per-fold track counts per label: result[class][fold].
-std::vector<std::vector<std::size_t>> FoldCounts(const Dataset& dataset, const std::vector<int>& folds,
-                                                 int k);
+std::vector<std::vector<std::size_t>> FoldCounts(const Dataset& dataset, const std::vector<int>& folds, int k);
 
 }  // namespace genre

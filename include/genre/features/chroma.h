@@ -8,12 +8,12 @@
 namespace genre {
 
 struct ChromaOptions {
-  int n_chroma = 12;        // bins per octave, >= 1
-  double tuning = 0.0;      // deviation from A440 in fractions of a chroma bin, [-0.5, 0.5)
-  double ctroct = 5.0;      // centre of the octave weighting, in octaves above C0/ A0/16
-  double octwidth = 2.0;    // Gaussian octave weighting width in octaves; <= 0 disables it
-  bool base_c = true;       // row 0 is C (else A)
-  void Validate() const;    // throws OptionError
+  int n_chroma = 12;      // bins per octave, >= 1
+  double tuning = 0.0;    // deviation from A440 in fractions of a chroma bin, [-0.5, 0.5)
+  double ctroct = 5.0;    // centre of the octave weighting, in octaves above C0/ A0/16
+  double octwidth = 2.0;  // Gaussian octave weighting width in octaves; <= 0 disables it
+  bool base_c = true;     // row 0 is C (else A)
+  void Validate() const;  // throws OptionError
 };
 
 // librosa.filters.chroma(sr, n_fft, norm=2): [n_chroma, n_fft/2 + 1], float32.

@@ -28,8 +28,8 @@
 
 namespace genre {
 
-inline constexpr int kGtzanSampleRate = 22050;  // Hz; the table's (and every GTZAN file's) rate
-inline constexpr int kGtzanFeatureCount = 57;   // the table's features: every column but length
+inline constexpr int kGtzanSampleRate = 22050;            // Hz; the table's (and every GTZAN file's) rate
+inline constexpr int kGtzanFeatureCount = 57;             // the table's features: every column but length
 inline constexpr std::size_t kGtzanClipSamples = 661794;  // the table's usual length: a 30.01-s clip
 
 // The table's columns between `filename` and `label`, in order: "length", then the 57

@@ -29,10 +29,10 @@ class StreamingLogMel {
  private:
   void Drain(bool final);
   FrontEndOptions options_;
-  FrontEnd framer_;           // same options, center = false: frames of the padded buffer
-  std::vector<float> buffer_; // padded signal not yet framed, from buffer_[head_]
+  FrontEnd framer_;            // same options, center = false: frames of the padded buffer
+  std::vector<float> buffer_;  // padded signal not yet framed, from buffer_[head_]
   std::size_t head_ = 0, total_ = 0, frames_ = 0;
-  std::vector<float> mel_;    // frame-major mel power
+  std::vector<float> mel_;  // frame-major mel power
 };
 
 }  // namespace genre

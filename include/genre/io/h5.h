@@ -73,11 +73,11 @@ struct Column {
 
 // What `genre-train data inspect` prints for one object.
 struct ObjectInfo {
-  std::string path;                  // "/analysis/songs"
+  std::string path;  // "/analysis/songs"
   bool is_group = false;
-  std::vector<std::size_t> shape;    // datasets: current extent ({} = scalar)
-  std::vector<long long> max_shape;  // -1 = unlimited
-  std::string type;                  // "float64", "int32", "string[18]", "compound{31}"
+  std::vector<std::size_t> shape;                           // datasets: current extent ({} = scalar)
+  std::vector<long long> max_shape;                         // -1 = unlimited
+  std::string type;                                         // "float64", "int32", "string[18]", "compound{31}"
   std::vector<std::pair<std::string, std::string>> fields;  // compound: name, type
   std::size_t attributes = 0;
 };
@@ -110,8 +110,7 @@ class File {
   // enough; 0 = uncompressed); intermediate groups are created.
   void WriteMatrix(const std::string& dataset, const Matrix& m, int gzip = 4);
   // Writes a float64 array of the given shape (product must equal values.size()).
-  void WriteArray(const std::string& dataset, const std::vector<double>& values,
-                  const std::vector<std::size_t>& shape);
+  void WriteArray(const std::string& dataset, const std::vector<double>& values, const std::vector<std::size_t>& shape);
   // Writes a compound table of equally long columns.
   void WriteTable(const std::string& dataset, const std::vector<Column>& columns);
   // Copies an object (group or dataset, with everything below it) from another file.

@@ -36,23 +36,23 @@ struct InputSpec {
   //   clip's window holds its GTZAN vector, then the clip at front_end.sample_rate,
   //   zero-padded to min_window: FusedClipInput)
   std::string kind = "logmel";
-  FrontEndOptions front_end;    // the front end that makes the input (logmel, segments)
-  int window = 130;             // columns per window (130 frames = 3.0 s at 22050 / 512)
-  int hop = 65;                 // columns between window starts at inference
-  double segment_s = 0.25;      // segments: grid step (see MsdAnalysisOptions)
-  int rows = 128;               // rows of one input column (n_mels, 24, D)
-  int min_window = 0;           // waveform: shortest window analysed (shorter ones are zero-padded to it)
-  int DecodeRate() const;       // the rate audio is decoded at: front_end's, 22050 Hz for waveform+gtzan
+  FrontEndOptions front_end;  // the front end that makes the input (logmel, segments)
+  int window = 130;           // columns per window (130 frames = 3.0 s at 22050 / 512)
+  int hop = 65;               // columns between window starts at inference
+  double segment_s = 0.25;    // segments: grid step (see MsdAnalysisOptions)
+  int rows = 128;             // rows of one input column (n_mels, 24, D)
+  int min_window = 0;         // waveform: shortest window analysed (shorter ones are zero-padded to it)
+  int DecodeRate() const;     // the rate audio is decoded at: front_end's, 22050 Hz for waveform+gtzan
   // Throws OptionError naming the field, its value and the allowed range (the kind, rows,
   // window, hop, segment_s, min_window, the front end).
   void Validate() const;
 };
 
 struct ArchOptions {
-  std::string kind = "cnn2d";       // cnn2d | cnn1d | mlp | msd-convnet
-  std::vector<int> channels;        // conv channels per block (cnn2d 4 blocks, cnn1d 3 layers)
-  int kernel = 3;                   // conv kernel (cnn1d temporal kernel)
-  std::vector<int> hidden;          // dense units before the output layer
+  std::string kind = "cnn2d";  // cnn2d | cnn1d | mlp | msd-convnet
+  std::vector<int> channels;   // conv channels per block (cnn2d 4 blocks, cnn1d 3 layers)
+  int kernel = 3;              // conv kernel (cnn1d temporal kernel)
+  std::vector<int> hidden;     // dense units before the output layer
   double dropout = 0.3;
   // msd-convnet: max-pool (frequency, time) after each block, and what the output layer
   // reads: "tags" (global max of the last block, sigmoid outputs: the imported tagger) or
@@ -83,7 +83,7 @@ struct ModelCard {
   std::vector<std::string> classes;
   InputSpec input;
   ArchOptions arch;
-  std::vector<float> mean, stdev;  // per input row standardisation: (x - mean) / stdev
+  std::vector<float> mean, stdev;                      // per input row standardisation: (x - mean) / stdev
   nlohmann::json training = nlohmann::json::object();  // data, split, options, metrics, history
   // Calibration: song probabilities are softmax(log(p) / temperature) of the mean window
   // probabilities p (1 = as the network gives them). Card: calibration.temperature (+ how it was fitted).

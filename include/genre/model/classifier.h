@@ -22,12 +22,12 @@
 namespace genre {
 
 struct ClassifyOptions {
-  double offset_s = 0.0;    // analyse from here (seconds)
-  double duration_s = -1;   // analyse at most this long; < 0: to the end
-  int hop = 0;              // window hop in input columns; 0: hop_s, else the model's (half a window)
-  double hop_s = 0;         // window hop in seconds (rounded to columns); 0: the model's (GTZAN-vector models: clips)
-                            // waveform models: columns are samples; the hop is at most the window
-  bool timeline = false;    // keep each window's probabilities and start time
+  double offset_s = 0.0;      // analyse from here (seconds)
+  double duration_s = -1;     // analyse at most this long; < 0: to the end
+  int hop = 0;                // window hop in input columns; 0: hop_s, else the model's (half a window)
+  double hop_s = 0;           // window hop in seconds (rounded to columns); 0: the model's (GTZAN-vector models: clips)
+                              // waveform models: columns are samples; the hop is at most the window
+  bool timeline = false;      // keep each window's probabilities and start time
   double silence_dbfs = -70;  // a song whose loudest sample stays below this level is silent
 
   // Throws OptionError naming the field, its value and the allowed range.
@@ -40,8 +40,8 @@ struct WindowProbabilities {
 };
 
 struct Classification {
-  std::vector<float> probs;  // per class, mean over windows; sums to 1
-  double duration_s = 0;     // of the analysed audio
+  std::vector<float> probs;                   // per class, mean over windows; sums to 1
+  double duration_s = 0;                      // of the analysed audio
   std::size_t windows = 0;                    // an ensemble: its member with the most
   std::vector<WindowProbabilities> timeline;  // when asked for (an ensemble: that member's)
   // The loudest sample of the analysed audio (|x|, full scale 1; decoded, before

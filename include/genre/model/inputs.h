@@ -26,30 +26,30 @@
 namespace genre {
 
 struct Example {
-  Matrix x;             // [rows, columns]
-  int label = -1;       // index into the class list
+  Matrix x;        // [rows, columns]
+  int label = -1;  // index into the class list
   std::string group, path;
 };
 
 struct ExampleOptions {
-  std::string cache;    // feature cache for logmel inputs and from_audio vectors ("" = in memory)
+  std::string cache;  // feature cache for logmel inputs and from_audio vectors ("" = in memory)
   // The input of one decoded song when the library cannot make it alone (msd-convnet
   // features through a backbone); called from several threads at once.
   std::function<Matrix(const Waveform&)> from_audio;
   std::string from_audio_id;  // what makes from_audio's output; with `cache`, its vectors are cached there
-  int threads = 0;      // 0 = all cores
+  int threads = 0;            // 0 = all cores
   bool progress = false;
 };
 
 struct ExampleSet {
-  std::vector<Example> examples;  // one per usable track, in dataset order
-  std::vector<std::size_t> track; // dataset.tracks index of each example
-  std::vector<Skipped> skipped;   // tracks whose input could not be made
+  std::vector<Example> examples;   // one per usable track, in dataset order
+  std::vector<std::size_t> track;  // dataset.tracks index of each example
+  std::vector<Skipped> skipped;    // tracks whose input could not be made
 };
 
 // Labels are indices into `classes` (tracks with other labels are skipped).
-ExampleSet BuildExamples(const Dataset& dataset, const std::vector<std::string>& classes,
-                         const InputSpec& input, const ExampleOptions& options = {});
+ExampleSet BuildExamples(const Dataset& dataset, const std::vector<std::string>& classes, const InputSpec& input,
+                         const ExampleOptions& options = {});
 
 // The model input of one decoded song (at input.DecodeRate()); throws
 // InputError when the audio is too short for one frame.

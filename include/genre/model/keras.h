@@ -32,7 +32,7 @@ struct KerasConvnet {
   std::vector<int> pool;             // per block: frequency, time
   double bn_eps = 1e-3, elu_alpha = 1.0;
   int tags = 50;
-  std::vector<std::string> layers;   // "Class name" per layer, in order (for the card)
+  std::vector<std::string> layers;  // "Class name" per layer, in order (for the card)
   // Tensors named and laid out as the network's (MsdConvnet): stft_real / stft_imag
   // [n_dft/2+1, 1, n_dft] (flipped: the kapre kernels applied as a true convolution),
   // mel [n_dft/2+1, n_mels], blocks.<k>.conv.weight [out, in, 3, 3], .bias,

@@ -47,8 +47,8 @@ FoldedMetrics ScoreFolds(const std::vector<int>& truth, const std::vector<std::v
 // fold, or hold other genres, or share no recording.
 struct JoinedPredictions {
   std::vector<std::string> classes;
-  std::vector<PredictionRow> rows;               // the first file's rows
-  std::vector<int> truth;                        // class index per recording
+  std::vector<PredictionRow> rows;  // the first file's rows
+  std::vector<int> truth;           // class index per recording
   std::vector<std::vector<std::vector<float>>> probs;
 };
 JoinedPredictions JoinPredictions(const std::vector<PredictionFile>& files);

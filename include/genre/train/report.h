@@ -25,8 +25,7 @@ void WriteTextFile(const std::string& path, const std::string& text);
 
 // Draw with gnuplot (gnuplot-nox); return false, writing nothing, when gnuplot is
 // not installed or fails, so a run without it still succeeds.
-bool PlotLearningCurves(const std::string& svg_path, const std::vector<EpochStats>& history,
-                        const std::string& title);
+bool PlotLearningCurves(const std::string& svg_path, const std::vector<EpochStats>& history, const std::string& title);
 bool PlotConfusion(const std::string& svg_path, const Metrics& metrics, const std::string& title);
 
 }  // namespace genre

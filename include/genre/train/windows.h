@@ -23,8 +23,8 @@ Matrix Window(const Matrix& x, std::size_t start, std::size_t window, float pad)
 // follow it, so the last one takes the rest (up to clip + min_tail - 1 samples, or
 // less: a song shorter than a clip is one clip). `analyse(start, samples)` gets each
 // clip. Returns the samples read. hop and clip must be >= 1.
-std::size_t ForEachClip(const std::function<std::size_t(float*, std::size_t)>& read, std::size_t clip,
-                        std::size_t hop, std::size_t min_tail,
+std::size_t ForEachClip(const std::function<std::size_t(float*, std::size_t)>& read, std::size_t clip, std::size_t hop,
+                        std::size_t min_tail,
                         const std::function<void(std::size_t, const std::vector<float>&)>& analyse);
 
 // A `read` function, as ForEachClip takes, over samples in memory (kept by reference).

@@ -34,11 +34,11 @@ struct IsolateOptions {
 // caller holds around the library that item() uses, so that no other thread is inside it
 // (holding its locks) at the fork. item() runs in the child and must not take it.
 // item() must not write to stdout or stderr (the child's buffered output is dropped).
-void RunIsolated(std::size_t n, const std::function<std::string(std::size_t)>& item,
-                 const std::function<void(std::size_t, const std::string& bytes,
-                                          const std::exception_ptr& error)>& done,
-                 const std::function<std::string(std::size_t)>& name, const std::string& reader,
-                 const IsolateOptions& options = {}, std::mutex* fork_lock = nullptr);
+void RunIsolated(
+    std::size_t n, const std::function<std::string(std::size_t)>& item,
+    const std::function<void(std::size_t, const std::string& bytes, const std::exception_ptr& error)>& done,
+    const std::function<std::string(std::size_t)>& name, const std::string& reader, const IsolateOptions& options = {},
+    std::mutex* fork_lock = nullptr);
 
 // What item() returns and done() reads: values in the native layout (the same binary writes
 // and reads them), each length first. Unpack checks every length against what is left and

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "genre/audio/augment.h"
 #include "genre/audio/audio_reader.h"
+#include "genre/audio/augment.h"
 #include "genre/model/inputs.h"
 #include "genre/model/model.h"
 #include "genre/train/schedule.h"
@@ -20,16 +20,16 @@
 namespace genre {
 
 struct FineTuneOptions {
-  int blocks = 2;               // the last blocks trained, 1 .. the network's blocks - 1
+  int blocks = 2;  // the last blocks trained, 1 .. the network's blocks - 1
   int epochs = 30;
-  int batch = 16;               // windows a step
-  double lr = 1e-4;             // Adam
-  double weight_decay = 0.0;    // L2 on the trained weights, as Adam adds it
-  bool class_weights = true;    // "balanced" over the training songs
-  std::uint64_t seed = 42;      // order and the variant drawn each epoch
+  int batch = 16;                       // windows a step
+  double lr = 1e-4;                     // Adam
+  double weight_decay = 0.0;            // L2 on the trained weights, as Adam adds it
+  bool class_weights = true;            // "balanced" over the training songs
+  std::uint64_t seed = 42;              // order and the variant drawn each epoch
   EarlyStoppingOptions early_stopping;  // on the validation loss (the training loss without validation songs)
-  int threads = 0;              // libtorch threads; 0 = all cores
-  void Validate() const;        // throws OptionError naming the option
+  int threads = 0;                      // libtorch threads; 0 = all cores
+  void Validate() const;                // throws OptionError naming the option
 };
 
 // The prefix of one song: each window of each variant (the song itself, then
@@ -62,8 +62,7 @@ struct FineTuneResult {
 // averaged). Throws InputError (no training songs, a label outside the classes, a
 // prefix of another shape), OptionError.
 FineTuneResult FineTune(Model& model, const std::vector<Example>& train, const std::vector<Example>& valid,
-                        const FineTuneOptions& options,
-                        const std::function<void(const FineTuneEpoch&)>& on_epoch = {});
+                        const FineTuneOptions& options, const std::function<void(const FineTuneEpoch&)>& on_epoch = {});
 
 // Song probabilities from prefixes, as FineTune's validation reads them (the first
 // variant's windows, features averaged, softmax and the card's temperature).

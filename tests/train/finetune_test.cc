@@ -10,17 +10,15 @@
 #include "genre/audio/audio_reader.h"
 #include "genre/error.h"
 #include "genre/model/classifier.h"
-#include "genre/model/finetune.h"
 #include "genre/model/model.h"
+#include "genre/train/finetune.h"
 #include "support.h"
 
 namespace genre {
 
 namespace {
 
-std::string Bundled(const std::string& name) {
-  return (test::DataDir() / ".." / ".." / "models" / name).string();
-}
+std::string Bundled(const std::string& name) { return (test::DataDir() / ".." / ".." / "models" / name).string(); }
 
 Waveform Song(const std::string& clip) {
   AudioReadOptions read;

@@ -1,18 +1,18 @@
 // Fine-tuning the last blocks of an msd-convnet genre model on cached prefixes; see
-// genre/model/finetune.h.
-#include "genre/model/finetune.h"
+// genre/train/finetune.h.
+#include "genre/train/finetune.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
 
+#include "../model/networks.h"
 #include "genre/data/dataset.h"
 #include "genre/error.h"
 #include "genre/train/calibration.h"
 #include "genre/train/windows.h"
 #include "genre/util/hash.h"
-#include "networks.h"
 
 namespace genre {
 
@@ -23,9 +23,13 @@ constexpr std::size_t kHeaderRows = 2;  // variant, window
 MsdConvnetImpl& GenreConvnet(const Model& model, int trained) {
   auto* net = dynamic_cast<MsdConvnetImpl*>(model.impl().net.get());
   if (!net || net->tags_head || net->fused)
-    throw OptionError("fine-tuning needs an msd-convnet with a genre head on its features alone (genre-train "
-                      "attach), '" + model.card().name + "' is " + model.card().arch.kind +
-                      (!net ? "" : net->tags_head ? " with its tag output" : " with a head on the GTZAN vector too"));
+    throw OptionError(
+        "fine-tuning needs an msd-convnet with a genre head on its features alone (genre-train "
+        "attach), '" +
+        model.card().name + "' is " + model.card().arch.kind +
+        (!net             ? ""
+         : net->tags_head ? " with its tag output"
+                          : " with a head on the GTZAN vector too"));
   const auto blocks = static_cast<int>(net->blocks->size());
   if (trained < 1 || trained >= blocks)
     throw OptionError("blocks to fine-tune must be in [1, " + std::to_string(blocks - 1) + "], got " +
@@ -63,9 +67,8 @@ std::vector<Segment> Segments(const Example& e, const PrefixShape& s) {
   if (x.rows != s.rows() || x.cols == 0)
     throw InputError(e.path + ": a fine-tuning prefix of " + std::to_string(x.rows) + " rows, expected " +
                      std::to_string(s.rows()) + " (made for other blocks or another model)");
-  const torch::Tensor all =
-      torch::from_blob(const_cast<float*>(x.data.data()), {static_cast<long>(x.rows), static_cast<long>(x.cols)},
-                       torch::kFloat32);
+  const torch::Tensor all = torch::from_blob(const_cast<float*>(x.data.data()),
+                                             {static_cast<long>(x.rows), static_cast<long>(x.cols)}, torch::kFloat32);
   std::vector<Segment> out;
   for (std::size_t c0 = 0; c0 < x.cols;) {
     std::size_t c1 = c0 + 1;
@@ -140,19 +143,19 @@ Matrix FineTunePrefix(const Model& model, int trained, const Waveform& song, int
                : AugmentAudio(song.samples, song.sample_rate,
                               HashBytes(FileStem(song.info.path), static_cast<std::uint64_t>(v)), augment);
     int window = 0;
-    ForEachClip(samples, static_cast<std::size_t>(in.window), static_cast<std::size_t>(in.hop),
-                static_cast<std::size_t>(in.min_window), [&](std::size_t, const std::vector<float>& clip) {
-                  const Matrix x = PaddedWaveform(clip, static_cast<std::size_t>(in.min_window));
-                  std::vector<torch::Tensor> f;
-                  const torch::Tensor map = net.Blocks(net.Normalised(Batch({&x})), &f, 0, s.frozen);
-                  const long steps = map.size(3);
-                  columns.push_back(torch::cat({torch::full({1, steps}, static_cast<float>(v)),
-                                                torch::full({1, steps}, static_cast<float>(window)),
-                                                torch::cat(f, 1).view({-1, 1}).expand({-1, steps}),
-                                                map.reshape({-1, steps})},
-                                               0));
-                  ++window;
-                });
+    ForEachClip(
+        samples, static_cast<std::size_t>(in.window), static_cast<std::size_t>(in.hop),
+        static_cast<std::size_t>(in.min_window), [&](std::size_t, const std::vector<float>& clip) {
+          const Matrix x = PaddedWaveform(clip, static_cast<std::size_t>(in.min_window));
+          std::vector<torch::Tensor> f;
+          const torch::Tensor map = net.Blocks(net.Normalised(Batch({&x})), &f, 0, s.frozen);
+          const long steps = map.size(3);
+          columns.push_back(torch::cat(
+              {torch::full({1, steps}, static_cast<float>(v)), torch::full({1, steps}, static_cast<float>(window)),
+               torch::cat(f, 1).view({-1, 1}).expand({-1, steps}), map.reshape({-1, steps})},
+              0));
+          ++window;
+        });
   }
   if (columns.empty()) throw InputError("no audio samples to analyse");
   const torch::Tensor all = torch::cat(columns, 1).contiguous();
@@ -182,7 +185,8 @@ std::string FineTunePrefixId(const Model& model, int trained, int variants, cons
   return id;
 }
 
-std::vector<std::vector<float>> PredictFromPrefixes(const Model& model, int trained, const std::vector<Example>& songs) {
+std::vector<std::vector<float>> PredictFromPrefixes(const Model& model, int trained,
+                                                    const std::vector<Example>& songs) {
   MsdConvnetImpl& net = GenreConvnet(model, trained);
   const PrefixShape s = ShapeOf(net, model.card(), trained);
   torch::NoGradGuard no_grad;
@@ -208,9 +212,11 @@ FineTuneResult FineTune(Model& model, const std::vector<Example>& train, const s
   std::vector<int> labels;
   for (const std::vector<Example>* set : {&train, &valid})
     for (const Example& e : *set)
-      if (e.label < 0 || e.label >= k) throw InputError(e.path + ": label outside the model's " + std::to_string(k) + " genres");
+      if (e.label < 0 || e.label >= k)
+        throw InputError(e.path + ": label outside the model's " + std::to_string(k) + " genres");
   for (const Example& e : train) labels.push_back(e.label);
-  const std::vector<std::vector<Segment>> train_segments = AllSegments(train, s), valid_segments = AllSegments(valid, s);
+  const std::vector<std::vector<Segment>> train_segments = AllSegments(train, s),
+                                          valid_segments = AllSegments(valid, s);
 
   // Only the last blocks and the head learn; batch norm keeps its running statistics
   // (eval mode throughout: no dropout either).
