@@ -238,15 +238,18 @@ void ReadMsdSongs(const std::vector<MsdSong>& songs,
 }
 
 MsdTrack ReadMsdSong(const std::string& path, std::size_t song, const IsolateOptions& options) {
-  MsdTrack out;
-  ReadMsdSongs(
-      {{path, song}},
-      [&](std::size_t, MsdTrack* t, const std::exception_ptr& error) {
-        if (error) std::rethrow_exception(error);
-        out = std::move(*t);
+  // One reader process for every call of this process (genre-guess asks file by file).
+  static ReaderProcess reader(
+      [](const std::string& request) {
+        Unpack u(request);
+        const std::string file = u.String();
+        return Packed(MsdFile::Open(file).Read(u.Pod<std::uint64_t>()));
       },
-      options);
-  return out;
+      kReader, &h5::LibraryMutex());
+  Pack request;
+  request.String(path);
+  request.Pod<std::uint64_t>(song);
+  return UnpackedTrack(reader.Call(request.Take(), path, options));
 }
 
 void WriteMsdFile(const std::string& path, const std::vector<MsdTrack>& tracks) {

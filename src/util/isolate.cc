@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,13 +29,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A frame from the child: a tag ('o' bytes, 'e' a genre::Error as "kind\nmessage", 'x'
-// another exception's message), the payload's length, the payload.
+// Frames between the processes: a tag, the payload's length (8 bytes), the payload. From
+// the child: 'o' the answer's bytes, 'e' a genre::Error as "kind\nmessage", 'x' another
+// exception's message. To a ReaderProcess child: 'q' a request.
 constexpr std::uint64_t kMaxFrame = std::uint64_t{1} << 34;
 
+// send() with MSG_NOSIGNAL on the parent's side: a reader that died costs an error, not
+// the caller's SIGPIPE.
 bool WriteAll(int fd, const char* data, std::size_t size) {
   while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
+    const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     data += n;
@@ -51,36 +55,20 @@ bool WriteFrame(int fd, char tag, const std::string& payload) {
   return WriteAll(fd, header, sizeof header) && WriteAll(fd, payload.data(), payload.size());
 }
 
-[[noreturn]] void ChildMain(int fd, std::size_t first, std::size_t n,
-                            const std::function<std::string(std::size_t)>& item) {
-  // A fault ends the reader plainly: the parent reports it. (The caller's handlers, a test
-  // framework's or a sanitizer's, would report it as the caller's own.)
-  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGPIPE}) std::signal(sig, SIG_DFL);
-  for (std::size_t i = first; i < n; ++i) {
-    bool written = false;
-    try {
-      const std::string bytes = item(i);
-      written = WriteFrame(fd, 'o', bytes);
-    } catch (const Error& e) {
-      written = WriteFrame(fd, 'e', KindOf(e) + "\n" + e.what());
-    } catch (const std::exception& e) {
-      written = WriteFrame(fd, 'x', e.what());
-    }
-    if (!written) ::_exit(3);  // the parent is gone
-  }
-  ::close(fd);
-  ::_exit(0);  // no atexit handlers, no flush of the parent's buffered output
-}
-
 enum class Got { kAll, kEof, kTimeout };
 
-// Reads exactly `size` bytes unless the pipe ends or the deadline passes.
+// Reads exactly `size` bytes unless the other end closes or the deadline passes
+// (Clock::time_point::max(): no deadline).
 Got ReadAll(int fd, char* data, std::size_t size, Clock::time_point deadline) {
   while (size > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return Got::kTimeout;
+    int wait_ms = -1;
+    if (deadline != Clock::time_point::max()) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) return Got::kTimeout;
+      wait_ms = static_cast<int>(std::min<long long>(left, 1 << 30));
+    }
     pollfd p{fd, POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1 << 30)));
+    const int ready = ::poll(&p, 1, wait_ms);
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) return Got::kEof;
     if (ready == 0) return Got::kTimeout;
@@ -93,22 +81,104 @@ Got ReadAll(int fd, char* data, std::size_t size, Clock::time_point deadline) {
   return Got::kAll;
 }
 
-// The child and the read end of its pipe; killed and reaped whatever happens.
+Got ReadFrame(int fd, Clock::time_point deadline, char& tag, std::string& payload) {
+  char header[9];
+  const Got got = ReadAll(fd, header, sizeof header, deadline);
+  if (got != Got::kAll) return got;
+  tag = header[0];
+  std::uint64_t size = 0;
+  std::memcpy(&size, header + 1, sizeof size);
+  if (size > kMaxFrame) return Got::kEof;  // not a frame of ours: as if the other end had gone
+  payload.resize(size);
+  return ReadAll(fd, payload.data(), payload.size(), deadline);
+}
+
+// In the child: runs `work` and sends its answer; false when the parent is gone.
+bool Answer(int fd, const std::function<std::string()>& work) {
+  try {
+    return WriteFrame(fd, 'o', work());
+  } catch (const Error& e) {
+    return WriteFrame(fd, 'e', KindOf(e) + "\n" + e.what());
+  } catch (const std::exception& e) {
+    return WriteFrame(fd, 'x', e.what());
+  }
+}
+
+// In the parent: the error an 'e' or 'x' frame carries.
+std::exception_ptr ErrorOf(char tag, const std::string& payload, const std::string& name) {
+  try {
+    if (tag == 'e') {
+      const auto nl = payload.find('\n');
+      ThrowOfKind(payload.substr(0, nl), nl == std::string::npos ? "" : payload.substr(nl + 1));
+    }
+    throw Error(name + ": " + payload);
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
+// A fault ends the child plainly: the parent reports it. (The caller's handlers, a test
+// framework's or a sanitizer's, would report it as the caller's own.)
+void PlainSignals() {
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGPIPE}) std::signal(sig, SIG_DFL);
+}
+
+// A child process and the parent's end of the socket to it; killed and reaped whatever
+// happens. `body` runs in the child with the child's end and must not return.
 class Child {
  public:
-  Child(pid_t pid, int fd) : pid_(pid), fd_(fd) {}
+  Child(const std::function<void(int fd)>& body, std::mutex* fork_lock) {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+      throw IoError(std::string("cannot create a socket pair for a reader process: ") + std::strerror(errno));
+    {
+      std::unique_lock<std::mutex> lock;
+      if (fork_lock) lock = std::unique_lock<std::mutex>(*fork_lock);
+      pid_ = ::fork();
+    }
+    if (pid_ == 0) {
+      ::close(fds[0]);
+      PlainSignals();
+      body(fds[1]);
+      ::_exit(0);  // no atexit handlers, no flush of the parent's buffered output
+    }
+    const int fork_errno = errno;
+    ::close(fds[1]);
+    if (pid_ < 0) {
+      ::close(fds[0]);
+      throw IoError(std::string("cannot start a reader process: ") + std::strerror(fork_errno));
+    }
+    fd_ = fds[0];
+  }
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
   ~Child() {
-    if (fd_ >= 0) ::close(fd_);
+    ::close(fd_);
     if (pid_ > 0) {
       ::kill(pid_, SIGKILL);
       Reap();
     }
   }
   int fd() const { return fd_; }
-  void Kill() { ::kill(pid_, SIGKILL); }
-  // Waits for the child; its wait status.
+  pid_t pid() const { return pid_; }
+
+  // After a frame did not come: kills the child if it still runs, reaps it, and says
+  // what happened ("crashed reading it (Segmentation fault)", "did not finish ...").
+  std::string Failure(Got got, double timeout_s) {
+    if (got == Got::kTimeout) {
+      ::kill(pid_, SIGKILL);
+      Reap();
+      char seconds[32];
+      std::snprintf(seconds, sizeof seconds, "%g", timeout_s);
+      return "did not finish reading it within " + std::string(seconds) + " s";
+    }
+    const int status = Reap();
+    if (WIFSIGNALED(status)) return std::string("crashed reading it (") + ::strsignal(WTERMSIG(status)) + ")";
+    if (WIFEXITED(status)) return "ended while reading it (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
+    return "ended while reading it";
+  }
+
+ private:
   int Reap() {
     int status = 0;
     while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
@@ -116,16 +186,12 @@ class Child {
     pid_ = -1;
     return status;
   }
-
- private:
-  pid_t pid_;
-  int fd_;
+  pid_t pid_ = -1;
+  int fd_ = -1;
 };
 
-std::string HowItEnded(int status) {
-  if (WIFSIGNALED(status)) return std::string("crashed reading it (") + ::strsignal(WTERMSIG(status)) + ")";
-  if (WIFEXITED(status)) return "ended while reading it (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
-  return "ended while reading it";
+Clock::duration Timeout(const IsolateOptions& o) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.timeout_s));
 }
 
 }  // namespace
@@ -135,75 +201,80 @@ void RunIsolated(std::size_t n, const std::function<std::string(std::size_t)>& i
                  const std::function<std::string(std::size_t)>& name, const std::string& reader,
                  const IsolateOptions& options, std::mutex* fork_lock) {
   options.Validate();
-  const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.timeout_s));
   std::size_t next = 0;
   while (next < n) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw IoError(std::string("cannot create a pipe: ") + std::strerror(errno));
-    pid_t pid;
-    {
-      std::unique_lock<std::mutex> lock;
-      if (fork_lock) lock = std::unique_lock<std::mutex>(*fork_lock);
-      pid = ::fork();
-    }
-    if (pid == 0) {
-      ::close(fds[0]);
-      ChildMain(fds[1], next, n, item);
-    }
-    const int fork_errno = errno;
-    ::close(fds[1]);
-    if (pid < 0) {
-      ::close(fds[0]);
-      throw IoError(std::string("cannot start a reader process: ") + std::strerror(fork_errno));
-    }
-    Child child(pid, fds[0]);
+    const std::size_t first = next;
+    Child child(
+        [&](int fd) {
+          for (std::size_t i = first; i < n; ++i)
+            if (!Answer(fd, [&] { return item(i); })) ::_exit(3);  // the parent is gone
+        },
+        fork_lock);
     for (; next < n; ++next) {
-      const auto deadline = Clock::now() + timeout;
-      char header[9];
-      Got got = ReadAll(child.fd(), header, sizeof header, deadline);
-      std::uint64_t size = 0;
+      char tag = 0;
       std::string payload;
-      if (got == Got::kAll) {
-        std::memcpy(&size, header + 1, sizeof size);
-        if (size > kMaxFrame) {
-          got = Got::kEof;  // not a frame of ours: treat as the child's end
-        } else {
-          payload.resize(size);
-          got = ReadAll(child.fd(), payload.data(), payload.size(), deadline);
-        }
-      }
+      const Got got = ReadFrame(child.fd(), Clock::now() + Timeout(options), tag, payload);
       if (got != Got::kAll) {  // the child died or hangs on item `next`: report it, go on after it
-        std::string how;
-        if (got == Got::kTimeout) {
-          child.Kill();
-          child.Reap();
-          char seconds[32];
-          std::snprintf(seconds, sizeof seconds, "%g", options.timeout_s);
-          how = "did not finish reading it within " + std::string(seconds) + " s";
-        } else {
-          how = HowItEnded(child.Reap());
-        }
+        const std::string how = child.Failure(got, options.timeout_s);
         done(next, {}, std::make_exception_ptr(FormatError(name(next) + ": " + reader + " " + how)));
         ++next;
         break;
       }
-      if (header[0] == 'o') {
-        done(next, payload, nullptr);
-        continue;
-      }
-      std::exception_ptr error;
-      try {
-        if (header[0] == 'e') {
-          const auto nl = payload.find('\n');
-          ThrowOfKind(payload.substr(0, nl), nl == std::string::npos ? "" : payload.substr(nl + 1));
-        }
-        throw Error(name(next) + ": " + payload);
-      } catch (...) {
-        error = std::current_exception();
-      }
-      done(next, {}, error);
+      done(next, tag == 'o' ? payload : std::string(), tag == 'o' ? nullptr : ErrorOf(tag, payload, name(next)));
     }
   }
+}
+
+struct ReaderProcess::Impl {
+  Serve serve;
+  std::string reader;
+  std::mutex* fork_lock;
+  std::mutex call;  // one request at a time
+  std::unique_ptr<Child> child;
+};
+
+ReaderProcess::ReaderProcess(Serve serve, std::string reader, std::mutex* fork_lock)
+    : impl_(new Impl{std::move(serve), std::move(reader), fork_lock, {}, nullptr}) {}
+
+ReaderProcess::~ReaderProcess() = default;
+
+std::string ReaderProcess::Call(const std::string& request, const std::string& name, const IsolateOptions& options) {
+  options.Validate();
+  std::lock_guard lock(impl_->call);
+  for (int attempt = 0;; ++attempt) {
+    if (!impl_->child) {
+      impl_->child = std::make_unique<Child>(
+          [this](int fd) {
+            for (;;) {
+              char tag = 0;
+              std::string req;
+              if (ReadFrame(fd, Clock::time_point::max(), tag, req) != Got::kAll) return;  // the parent closed
+              if (!Answer(fd, [&] { return impl_->serve(req); })) return;
+            }
+          },
+          impl_->fork_lock);
+    }
+    if (!WriteFrame(impl_->child->fd(), 'q', request)) {  // the reader is gone (it was killed)
+      impl_->child.reset();
+      if (attempt == 0) continue;
+      throw IoError(name + ": cannot send a request to the " + impl_->reader + " reader process");
+    }
+    char tag = 0;
+    std::string payload;
+    const Got got = ReadFrame(impl_->child->fd(), Clock::now() + Timeout(options), tag, payload);
+    if (got != Got::kAll) {
+      const std::string how = impl_->child->Failure(got, options.timeout_s);
+      impl_->child.reset();  // the next call starts a new reader
+      throw FormatError(name + ": " + impl_->reader + " " + how);
+    }
+    if (tag == 'o') return payload;
+    std::rethrow_exception(ErrorOf(tag, payload, name));
+  }
+}
+
+int ReaderProcess::pid() const {
+  std::lock_guard lock(impl_->call);
+  return impl_->child ? impl_->child->pid() : 0;
 }
 
 const char* Unpack::Take(std::uint64_t count, std::size_t size) {

@@ -110,6 +110,36 @@ TEST_CASE("isolated work: a crash or a hang costs its item a FormatError, the re
   CHECK(seconds < 30);  // the hang was cut at its timeout, not waited out
 }
 
+TEST_CASE("a reader process answers many calls, and a new one follows a crash or a hang", "[util][isolate][errors]") {
+  ReaderProcess reader(
+      [](const std::string& request) -> std::string {
+        if (request == "crash") std::abort();
+        if (request == "hang")
+          for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+        if (request == "error") throw InputError("x.h5: bad");
+        return std::to_string(::getpid());
+      },
+      "the reader");
+  CHECK(reader.pid() == 0);  // started by the first call
+  const std::string first = reader.Call("pid", "a");
+  CHECK(first != std::to_string(::getpid()));
+  CHECK(reader.Call("pid", "a") == first);  // the same process serves the next call
+  CHECK(std::to_string(reader.pid()) == first);
+  CHECK_THROWS_AS(reader.Call("error", "x.h5"), InputError);
+  CHECK_THROWS_WITH(reader.Call("error", "x.h5"), "x.h5: bad");
+  CHECK(reader.Call("pid", "a") == first);  // an error is an answer: the reader lives on
+  CHECK_THROWS_WITH(reader.Call("crash", "c.h5"), "c.h5: the reader crashed reading it (Aborted)");
+  CHECK(reader.pid() == 0);
+  const std::string second = reader.Call("pid", "a");
+  CHECK(second != first);
+  IsolateOptions quick;
+  quick.timeout_s = 0.5;
+  CHECK_THROWS_WITH(reader.Call("hang", "h.h5", quick), "h.h5: the reader did not finish reading it within 0.5 s");
+  CHECK(reader.Call("pid", "a") != second);
+  quick.timeout_s = 0;
+  CHECK_THROWS_AS(reader.Call("pid", "a", quick), OptionError);
+}
+
 TEST_CASE("isolated work: options and messages", "[util][isolate][errors]") {
   IsolateOptions o;
   for (double bad : {0.0, -1.0, 1e9}) {

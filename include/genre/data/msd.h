@@ -94,7 +94,7 @@ struct MsdSong {
 void ReadMsdSongs(const std::vector<MsdSong>& songs,
                   const std::function<void(std::size_t, MsdTrack* track, const std::exception_ptr& error)>& each,
                   const IsolateOptions& options = {});
-// One song; throws its error.
+// One song, from a reader process that this process keeps for such calls; throws its error.
 MsdTrack ReadMsdSong(const std::string& path, std::size_t song, const IsolateOptions& options = {});
 
 // Writes tracks as one MSD-layout file (an aggregate file when more than one),

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -39,6 +40,29 @@ void RunIsolated(
     const std::function<void(std::size_t, const std::string& bytes, const std::exception_ptr& error)>& done,
     const std::function<std::string(std::size_t)>& name, const std::string& reader, const IsolateOptions& options = {},
     std::mutex* fork_lock = nullptr);
+
+// One reader process that answers many requests, for calls that come one by one (a fork
+// costs ~30 ms in a process with libtorch loaded; a request to a running reader, a few
+// microseconds). The child starts at the first Call and serves until the ReaderProcess is
+// destroyed; when it dies or hangs on a request, that Call throws FormatError "NAME: READER
+// crashed reading it (...)" / "... did not finish reading it within 60 s", and the next
+// Call starts a new child. `serve` runs in the child (same rules as RunIsolated's item());
+// errors it throws reach the caller with their type. Calls are serialised.
+class ReaderProcess {
+ public:
+  using Serve = std::function<std::string(const std::string& request)>;
+  ReaderProcess(Serve serve, std::string reader, std::mutex* fork_lock = nullptr);
+  ~ReaderProcess();  // ends the child
+  ReaderProcess(const ReaderProcess&) = delete;
+  ReaderProcess& operator=(const ReaderProcess&) = delete;
+
+  std::string Call(const std::string& request, const std::string& name, const IsolateOptions& options = {});
+  int pid() const;  // the child's process id, 0 when none runs
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // What item() returns and done() reads: values in the native layout (the same binary writes
 // and reads them), each length first. Unpack checks every length against what is left and
