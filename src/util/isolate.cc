@@ -172,7 +172,14 @@ class Child {
       std::snprintf(seconds, sizeof seconds, "%g", timeout_s);
       return "did not finish reading it within " + std::string(seconds) + " s";
     }
-    const int status = Reap();
+    // The socket closed: the child is ending (or sent what no frame holds). It gets two
+    // seconds to be gone before it is killed, so that waiting never hangs the caller.
+    int status = 0;
+    if (!ReapWithin(std::chrono::seconds(2), status)) {
+      ::kill(pid_, SIGKILL);
+      Reap();
+      return "stopped answering while reading it";
+    }
     if (WIFSIGNALED(status)) return std::string("crashed reading it (") + ::strsignal(WTERMSIG(status)) + ")";
     if (WIFEXITED(status)) return "ended while reading it (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
     return "ended while reading it";
@@ -185,6 +192,19 @@ class Child {
     }
     pid_ = -1;
     return status;
+  }
+  bool ReapWithin(Clock::duration wait, int& status) {
+    const auto deadline = Clock::now() + wait;
+    for (;;) {
+      const pid_t got = ::waitpid(pid_, &status, WNOHANG);
+      if (got == pid_) {
+        pid_ = -1;
+        return true;
+      }
+      if (got < 0 && errno != EINTR) return false;
+      if (Clock::now() >= deadline) return false;
+      ::usleep(1000);
+    }
   }
   pid_t pid_ = -1;
   int fd_ = -1;

@@ -110,6 +110,23 @@ TEST_CASE("isolated work: a crash or a hang costs its item a FormatError, the re
   CHECK(seconds < 30);  // the hang was cut at its timeout, not waited out
 }
 
+TEST_CASE("isolated work: a child that drops its socket but lives on is killed, not waited for",
+          "[util][isolate][errors]") {
+  const auto start = std::chrono::steady_clock::now();
+  const auto out = Run(2, [](std::size_t i) -> std::string {
+    if (i == 0) {
+      for (int fd = 3; fd < 1024; ++fd) ::close(fd);  // the socket to the parent among them
+      for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    return "ok" + std::to_string(i);
+  });
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(out[0].kind == "format");
+  CHECK(out[0].message == "item0: the reader stopped answering while reading it");
+  CHECK(out[1].bytes == "ok1");
+  CHECK(seconds < 30);  // two seconds' grace, not the 60-s timeout or forever
+}
+
 TEST_CASE("a reader process answers many calls, and a new one follows a crash or a hang", "[util][isolate][errors]") {
   ReaderProcess reader(
       [](const std::string& request) -> std::string {
