@@ -6,6 +6,10 @@
 # committed corpus (with its dictionary) and prints one line per harness: executions,
 # seconds, executions per second, and any crash (the input is kept, its path printed).
 # FUZZ_RUNS=N also stops each harness after N executions (whichever comes first).
+# FUZZ_FORK=1 fuzzes in libFuzzer's fork mode, going on past crashes, hangs and running out
+# of memory; each input saved is then replayed alone and counted as third-party (below),
+# genre's (exit 1) or not reproduced. For fuzz_msd, whose plain runs libhdf5 stops within
+# minutes.
 # Exit status: 0 no crash, 1 a crash or a failed regression input, 2 usage.
 # CI fuzzes all but msd for 20 s each (scripts/test.sh): libhdf5 itself crashes, hangs or
 # exhausts memory on some damaged files within a minute (fuzz/third-party/), which would make
@@ -36,6 +40,21 @@ export ASAN_OPTIONS=allocator_may_return_null=1
 big=(-malloc_limit_mb=1073741824)
 runs=()
 [ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
+fork=()
+[ -n "${FUZZ_FORK:-}" ] && fork=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+
+# third_party LOG: whether the hang, crash or out-of-memory a log reports is libhdf5's
+# (fuzz/third-party/README.md): its innermost frame (below the sanitizer's, the alarm's and
+# libc's own) is in libhdf5, and so is the allocation of the memory it names, if any. Our own
+# misuse would show genre's frames innermost, or our buffer's allocation.
+third_party() {
+  local own='AlarmCallback|PrintStackTrace|__sanitizer|__interceptor|__asan|[^a-z](malloc|calloc|realloc|free|mem(move|cpy|set)) |libc\.so'
+  grep -qE "ERROR: libFuzzer: (timeout|out-of-memory)|ERROR: AddressSanitizer: (SEGV|heap-use-after-free|heap-buffer-overflow|memcpy-param-overlap)" "$1" &&
+    grep -E '^ +#[0-9]+ ' "$1" | grep -v -E "$own" | head -1 | grep -q libhdf5 &&
+    { ! grep -q "previously allocated by" "$1" ||
+      sed -n '/previously allocated by/,$p' "$1" | grep -E '^ +#[0-9]+ ' | grep -v -E "$own" |
+        head -1 | grep -q libhdf5; }
+}
 status=0
 # Every harness, whichever are fuzzed: its committed corpus and regression inputs (crashes
 # found and fixed) must run clean.
@@ -56,27 +75,37 @@ for h in "${harnesses[@]}"; do
   dict=()
   [ -f "$root/fuzz/$h.dict" ] && dict=(-dict="$root/fuzz/$h.dict")
   start=$(date +%s%N)
-  (cd "$work" && "$build/fuzz/fuzz_$h" "$work/$h" "${dict[@]}" -max_total_time="$secs" "${runs[@]}" -max_len="${max_len[$h]}" \
-    -timeout=20 -rss_limit_mb=2048 "${big[@]}" -print_final_stats=1 -artifact_prefix="$work/$h-" >"$work/$h.log" 2>&1)
+  (cd "$work" && "$build/fuzz/fuzz_$h" "$work/$h" "${dict[@]}" -max_total_time="$secs" "${runs[@]}" "${fork[@]}" \
+    -max_len="${max_len[$h]}" -timeout=20 -rss_limit_mb=2048 "${big[@]}" -print_final_stats=1 \
+    -artifact_prefix="$work/$h-" >"$work/$h.log" 2>&1)
   rc=$?
   took=$(( ($(date +%s%N) - start) / 1000000 ))  # ms
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$h.log" | tail -1)
+  if [ ${#fork[@]} -gt 0 ]; then  # the fork mode's last "#N: cov: ..." line
+    execs=$(sed -n 's/^#\([0-9]*\): cov:.*/\1/p' "$work/$h.log" | tail -1)
+  else
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$h.log" | tail -1)
+  fi
   execs=${execs:-0}
   result=ok
-  # A hang or a crash whose innermost frame (below the sanitizer's and the alarm's own)
-  # is in libhdf5, on memory libhdf5 allocated itself (when the report names an
-  # allocation), is libhdf5's (fuzz/third-party/README.md): reported, not counted as ours.
-  # Our own misuse would show genre's frames innermost, or our buffer's allocation.
-  own='AlarmCallback|PrintStackTrace|__sanitizer|__interceptor|__asan|[^a-z](malloc|calloc|realloc|free|mem(move|cpy|set)) |libc\.so'
-  third_party=no
-  if grep -qE "ERROR: libFuzzer: timeout|ERROR: AddressSanitizer: (SEGV|heap-use-after-free|heap-buffer-overflow)" "$work/$h.log" &&
-     grep -E '^ +#[0-9]+ ' "$work/$h.log" | grep -v -E "$own" | head -1 | grep -q libhdf5 &&
-     { ! grep -q "previously allocated by" "$work/$h.log" ||
-       sed -n '/previously allocated by/,$p' "$work/$h.log" | grep -E '^ +#[0-9]+ ' | grep -v -E "$own" |
-         head -1 | grep -q libhdf5; }; then
-    third_party=yes
-  fi
-  if [ "$rc" -ne 0 ] && [ "$third_party" = yes ]; then
+  if [ ${#fork[@]} -gt 0 ]; then
+    theirs=0 ours=0 gone=0
+    for input in "$work/$h-"*; do
+      [ -f "$input" ] || continue
+      if (cd "$work" && "$build/fuzz/fuzz_$h" -timeout=20 -rss_limit_mb=2048 "${big[@]}" "$input" >"$input.log" 2>&1); then
+        gone=$((gone + 1))
+      elif third_party "$input.log"; then
+        theirs=$((theirs + 1))
+      else
+        ours=$((ours + 1))
+        status=1
+        echo "fuzz_$h: CRASH of genre's: $input (log $input.log)"
+        grep -m3 -E "ERROR: (AddressSanitizer|libFuzzer)|runtime error|genre-fuzz:|terminate called" "$input.log" | sed 's/^/    /'
+      fi
+    done
+    result="ok: $theirs inputs that crash, hang or exhaust libhdf5 (third-party), $gone not reproduced alone"
+    [ "$ours" -gt 0 ] && result="CRASH: $ours inputs crash genre (above), $theirs third-party, $gone not reproduced"
+    [ "$rc" -ne 0 ] && [ "$ours" -eq 0 ] && { result="fork mode failed (exit $rc); log $work/$h.log"; status=1; }
+  elif [ "$rc" -ne 0 ] && third_party "$work/$h.log"; then
     result="stopped: a hang or crash inside libhdf5 (third-party, see fuzz/third-party/README.md)"
     cp "$(ls "$work/$h-"* 2>/dev/null | head -1)" "$work/third-party-$h" 2>/dev/null
   elif [ "$rc" -ne 0 ]; then

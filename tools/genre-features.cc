@@ -131,6 +131,7 @@ void WriteH5(const std::string& out, const std::vector<Result>& results, const n
           file.SetAttribute(ds, key, value.get<double>());
       }
     }
+    file.Close();
   });
 }
 

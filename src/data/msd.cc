@@ -301,6 +301,7 @@ void WriteMsdFile(const std::string& path, const std::vector<MsdTrack>& tracks) 
     f.SetAttribute("/", "genre_note",
                    std::string("written by genre to-msd: features approximate, and do not equal, "
                                "the Echo Nest analysis"));
+    f.Close();
   });
 }
 

@@ -19,7 +19,20 @@ std::mutex& LibraryMutex() {
 struct File::Impl {
   std::string path;
   std::unique_ptr<H5::H5File> owned;
-  H5::H5File& file() { return *owned; }
+  H5::H5File& file() {
+    if (!owned) throw IoError(path + ": HDF5 file used after Close");
+    return *owned;
+  }
+  // Closed here: H5::H5File's own destructor prints "H5File::~H5File - H5Fclose failed" on
+  // std::cerr when a damaged file fails to close. Nothing is lost by a failed close of a file
+  // read; writers call File::Close, which reports it.
+  ~Impl() {
+    if (!owned) return;
+    try {
+      owned->close();
+    } catch (const H5::Exception&) {
+    }
+  }
 };
 
 namespace {
@@ -110,6 +123,16 @@ File File::Create(const std::string& path) {
     throw OutputError(path + ": cannot create HDF5 file: " + e.getDetailMsg());
   }
   return File(std::move(impl));
+}
+
+void File::Close() {
+  if (!impl_->owned) return;
+  std::unique_ptr<H5::H5File> file = std::move(impl_->owned);
+  try {
+    file->close();
+  } catch (const H5::Exception& e) {
+    throw OutputError(impl_->path + ": cannot close HDF5 file (it may be incomplete): " + e.getDetailMsg());
+  }
 }
 
 const std::string& File::path() const { return impl_->path; }

@@ -6,6 +6,7 @@
 
 #include "genre/error.h"
 #include "genre/io/h5.h"
+#include "genre/util/isolate.h"
 
 namespace genre {
 
@@ -31,10 +32,16 @@ struct Reader {
     if (!file.Exists(at)) throw FormatError(path + ": layer '" + layer + "': no weights '" + name + "'");
     h5::Array a = file.Read(at);
     if (a.shape != shape) {
-      std::string want, got;
-      for (std::size_t d : shape) want += (want.empty() ? "" : "x") + std::to_string(d);
-      for (std::size_t d : a.shape) got += (got.empty() ? "" : "x") + std::to_string(d);
-      throw FormatError(path + ": layer '" + layer + "': weights '" + name + "' are " + got + ", expected " + want);
+      auto dims = [](const std::vector<std::size_t>& v) {  // "3x3x1x32"
+        std::string out;
+        for (std::size_t d : v) {
+          if (!out.empty()) out += 'x';
+          out += std::to_string(d);
+        }
+        return out;
+      };
+      throw FormatError(path + ": layer '" + layer + "': weights '" + name + "' are " + dims(a.shape) + ", expected " +
+                        dims(shape));
     }
     return a;
   }
@@ -228,18 +235,76 @@ KerasConvnet ReadKeras(const std::string& path) {
   }
   return k;
 }
+
+// The reader process's answer: every field of the KerasConvnet.
+std::string Packed(const KerasConvnet& k) {
+  Pack p;
+  p.String(k.path);
+  for (int v : {k.sample_rate, k.n_dft, k.n_hop, k.n_mels, k.tags}) p.Pod(v);
+  for (double v : {k.fmin_hz, k.fmax_hz, k.amin, k.top_db, k.norm_eps, k.bn_eps, k.elu_alpha}) p.Pod(v);
+  p.Vector(k.channels);
+  p.Vector(k.pool);
+  p.Pod<std::uint64_t>(k.layers.size());
+  for (const std::string& l : k.layers) p.String(l);
+  p.Pod<std::uint64_t>(k.tensors.size());
+  for (const NamedTensor& t : k.tensors) {
+    p.String(t.name);
+    p.Vector(t.shape);
+    p.Vector(t.values);
+  }
+  return p.Take();
+}
+
+KerasConvnet Unpacked(const std::string& bytes) {
+  Unpack u(bytes);
+  KerasConvnet k;
+  k.path = u.String();
+  for (int* v : {&k.sample_rate, &k.n_dft, &k.n_hop, &k.n_mels, &k.tags}) *v = u.Pod<int>();
+  for (double* v : {&k.fmin_hz, &k.fmax_hz, &k.amin, &k.top_db, &k.norm_eps, &k.bn_eps, &k.elu_alpha})
+    *v = u.Pod<double>();
+  k.channels = u.Vector<int>();
+  k.pool = u.Vector<int>();
+  for (auto n = u.Pod<std::uint64_t>(); n > 0; --n) k.layers.push_back(u.String());
+  for (auto n = u.Pod<std::uint64_t>(); n > 0; --n) {
+    NamedTensor& t = k.tensors.emplace_back();
+    t.name = u.String();
+    t.shape = u.Vector<long>();
+    t.values = u.Vector<float>();
+  }
+  return k;
+}
+
 }  // namespace
 
 KerasConvnet ReadKerasConvnet(const std::string& path) {
-  try {
-    return ReadKeras(path);
-  } catch (const ModelError&) {
-    throw;
-  } catch (const Error& e) {  // the Keras file is a model: missing, not HDF5, another layout
-    throw ModelError(e.what());
-  } catch (const std::exception& e) {  // its JSON config, as the reader met it
-    throw ModelError(path + ": " + e.what());
-  }
+  // libhdf5 crashes or hangs on some damaged files (fuzz/third-party/README.md): the file is
+  // read in a reader process, where that costs one ModelError naming it.
+  KerasConvnet out;
+  RunIsolated(
+      1,
+      [&](std::size_t) {
+        try {
+          return Packed(ReadKeras(path));
+        } catch (const ModelError&) {
+          throw;
+        } catch (const Error& e) {  // the Keras file is a model: missing, not HDF5, another layout
+          throw ModelError(e.what());
+        } catch (const std::exception& e) {  // its JSON config, as the reader met it
+          throw ModelError(path + ": " + e.what());
+        }
+      },
+      [&](std::size_t, const std::string& bytes, const std::exception_ptr& error) {
+        if (!error) return void(out = Unpacked(bytes));
+        try {
+          std::rethrow_exception(error);
+        } catch (const ModelError&) {
+          throw;
+        } catch (const Error& e) {  // the reader crashed or hung on it
+          throw ModelError(e.what());
+        }
+      },
+      [&](std::size_t) { return path; }, "libhdf5", {}, &h5::LibraryMutex());
+  return out;
 }
 
 }  // namespace genre

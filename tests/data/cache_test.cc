@@ -120,6 +120,22 @@ TEST_CASE("feature cache: nothing usable aborts and keeps the previous cache", "
   CHECK_THROWS_AS(FeatureCache::Update(cache, bad, o), OptionError);
 }
 
+TEST_CASE("feature cache: a damaged cache is refused by Open and rebuilt by Update", "[data][cache][errors]") {
+  test::TempDir dir;
+  const std::string cache = (dir / "c.h5").string();
+  const std::vector<std::string> files = {test::Input("short_0.3s.wav").string()};
+  CacheOptions o;
+  FeatureCache::Update(cache, files, o);
+  const std::string whole = test::ReadBytes(cache);
+  test::WriteBytes(cache, whole.substr(0, whole.size() / 2));  // a copy cut short
+  CHECK_THROWS_WITH(FeatureCache::Open(cache), Catch::StartsWith(cache + ": "));
+  CHECK_THROWS_AS(FeatureCache::Open(cache), FormatError);
+  const CacheReport r = FeatureCache::Update(cache, files, o);
+  CHECK_THAT(r.rebuilt, Catch::StartsWith("unreadable: " + cache + ": "));
+  CHECK(r.computed == 1);
+  CHECK(FeatureCache::Open(cache).Load(files[0]).logmel.rows == static_cast<std::size_t>(o.front_end.mel.n_mels));
+}
+
 }  // namespace genre
 
 namespace genre {

@@ -18,6 +18,9 @@ TEST_CASE("HDF5 matrices and attributes round-trip", "[io]") {
     f.SetAttribute("/group/x", "kind", std::string("logmel"));
     f.SetAttribute("/group/x", "n_fft", std::int64_t{2048});
     f.SetAttribute("/", "fmax", 11025.0);
+    f.Close();
+    f.Close();  // a second Close does nothing
+    CHECK_THROWS_WITH(f.Exists("/group/x"), path + ": HDF5 file used after Close");
   }
   const auto f = h5::File::Open(path);
   CHECK(f.Exists("/group/x"));

@@ -133,9 +133,14 @@ expect msd-track 0 "" -- -m "$tmp/msd.gmdl" "$msd/TRAAADZ128F9348C2E.h5" --forma
 has msd-row "$tmp/out" "^$msd/TRAAADZ128F9348C2E.h5,ok,177\.475,1,(Country|Pop_Rock),"
 # A file that crashes libhdf5 itself (fuzz/third-party) costs one line; the batch goes on.
 segv=$(cd "$data/../../fuzz/third-party" && pwd)/hdf5-compound-conversion-segv.h5
-expect msd-libhdf5-crash 1 "^genre-guess: $segv: libhdf5 (crashed|ended while) reading it" -- -m "$tmp/msd.gmdl" "$segv" "$msd/TRAAADZ128F9348C2E.h5" --format csv
+overlap=$(cd "$data/../../fuzz/third-party" && pwd)/hdf5-global-heap-memcpy-overlap.h5
+expect msd-libhdf5-crash 1 "" -- -m "$tmp/msd.gmdl" "$segv" "$overlap" "$msd/TRAAADZ128F9348C2E.h5" --format csv
+[ "$(grep -c '' "$tmp/err")" -eq 2 ] && ok || bad "msd-libhdf5-crash: not one line a file: $(cat "$tmp/err")"
+has msd-crash-line "$tmp/err" "^genre-guess: $segv: libhdf5 (crashed|ended while) reading it"
+has msd-crash-line-2 "$tmp/err" "^genre-guess: $overlap: libhdf5 crashed reading it \(Segmentation fault\)$"
 has msd-after-crash "$tmp/out" "^$msd/TRAAADZ128F9348C2E.h5,ok,177\.475,1,"
 has msd-crash-row "$tmp/out" "^$segv,error,"
+has msd-crash-row-2 "$tmp/out" "^$overlap,error,"
 
 
 # --- a model trained on the GTZAN feature table classifies audio through the vector ------

@@ -88,10 +88,14 @@ class File {
   static File Open(const std::string& path);
   // Creates (truncates) a file for writing; throws IoError.
   static File Create(const std::string& path);
-  ~File();
+  ~File();  // closes it (a failure is silent: writers call Close first)
   File(File&&) noexcept;
   File& operator=(File&&) noexcept;
 
+  // Flushes and closes it; throws OutputError when that fails (a written file may then be
+  // incomplete: writers close before renaming into place). Nothing may be read or written
+  // after; a second Close does nothing.
+  void Close();
   const std::string& path() const;
   bool Exists(const std::string& object) const;  // "/frames/rms" style paths
   Array Read(const std::string& dataset) const;  // throws FormatError if missing

@@ -21,7 +21,7 @@ struct NamedTensor {
   std::vector<float> values;
 };
 
-struct KerasConvnet {
+struct KerasConvnet {  // a new field must be carried by Packed/Unpacked too (keras.cc)
   std::string path;
   // Front end (from the Melspectrogram layer): sample rate, n_dft, hop, mels, fmax.
   int sample_rate = 12000, n_dft = 512, n_hop = 256, n_mels = 96;
@@ -42,7 +42,9 @@ struct KerasConvnet {
 };
 
 // Throws ModelError: unreadable, not a Keras model, or a layer or setting this reader
-// does not support (one line naming the file, the layer and the setting).
+// does not support (one line naming the file, the layer and the setting). The file is read
+// in a reader process (genre/util/isolate.h): a damaged file that crashes or hangs libhdf5
+// costs a ModelError too.
 KerasConvnet ReadKerasConvnet(const std::string& path);
 
 }  // namespace genre
