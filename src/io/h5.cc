@@ -177,13 +177,45 @@ Matrix File::ReadMatrix(const std::string& dataset) const {
   return m;
 }
 
+namespace {
+
+// H5Aread writes every element of an attribute: one that holds many (a damaged or an
+// unusual file) would overrun the one value read here.
+void RequireOneValue(const H5::Attribute& attr, const std::string& what) {
+  const hssize_t n = attr.getSpace().getSimpleExtentNpoints();
+  if (n != 1) throw FormatError(what + " holds " + std::to_string(n) + " values, expected one");
+}
+
+// The HDF5 C++ library's read into std::string takes strlen of a null variable-length
+// string and sizes nothing by the attribute's extent; this reads through the C interface.
+std::string ReadString(const H5::Attribute& attr, const std::string& what) {
+  if (attr.getTypeClass() != H5T_STRING) throw FormatError(what + " is not a string");
+  RequireOneValue(attr, what);
+  const H5::StrType type = attr.getStrType();
+  if (type.isVariableStr()) {
+    H5::StrType memory(H5::PredType::C_S1, H5T_VARIABLE);
+    memory.setCset(type.getCset());
+    char* value = nullptr;
+    attr.read(memory, &value);
+    std::string out = value ? value : "";  // a null string reads as ""
+    H5free_memory(value);
+    return out;
+  }
+  const std::size_t size = type.getSize();
+  if (size > kMaxBytes) throw FormatError(what + " claims " + std::to_string(size) + " bytes");
+  std::string out(size, '\0');
+  attr.read(type, out.data());
+  out.resize(std::min(out.find('\0'), size));
+  return out;
+}
+
+}  // namespace
+
 std::string File::ReadStringAttribute(const std::string& object, const std::string& name) const {
+  const std::string what = impl_->path + ": attribute '" + name + "' on '" + object + "'";
   try {
     ObjectHandle h = OpenObject(impl_->file(), object);
-    H5::Attribute attr = h.object->openAttribute(name);
-    std::string value;
-    attr.read(attr.getStrType(), value);
-    return value;
+    return ReadString(h.object->openAttribute(name), what);
   } catch (const H5::Exception& e) {
     throw FormatError(impl_->path + ": no string attribute '" + name + "' on '" + object + "'");
   }
@@ -193,6 +225,7 @@ double File::ReadNumberAttribute(const std::string& object, const std::string& n
   try {
     ObjectHandle h = OpenObject(impl_->file(), object);
     H5::Attribute attr = h.object->openAttribute(name);
+    RequireOneValue(attr, impl_->path + ": attribute '" + name + "' on '" + object + "'");
     double value = 0;
     attr.read(H5::PredType::NATIVE_DOUBLE, &value);
     return value;

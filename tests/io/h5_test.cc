@@ -1,5 +1,6 @@
 #include "genre/io/h5.h"
 
+#include <hdf5.h>
 #include <catch2/catch.hpp>
 
 #include "genre/error.h"
@@ -33,6 +34,42 @@ TEST_CASE("HDF5 matrices and attributes round-trip", "[io]") {
   CHECK(f.ReadStringAttribute("/group/x", "kind") == "logmel");
   CHECK(f.ReadNumberAttribute("/group/x", "n_fft") == 2048);
   CHECK(f.ReadNumberAttribute("/", "fmax") == 11025.0);
+}
+
+TEST_CASE("HDF5 attributes that hold many values or a null string are read safely", "[io][errors]") {
+  test::TempDir dir;
+  const std::string path = (dir / "attributes.h5").string();
+  {  // written through the C interface: genre never writes such attributes
+    const hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const hsize_t three = 3;
+    const hid_t many = H5Screate_simple(1, &three, nullptr), one = H5Screate(H5S_SCALAR);
+    const hid_t text = H5Tcopy(H5T_C_S1);
+    H5Tset_size(text, H5T_VARIABLE);
+    const char* strings[3] = {"a", "b", "c"};
+    const char* null = nullptr;
+    const double numbers[3] = {1, 2, 3};
+    auto attribute = [&](const char* name, hid_t type, hid_t space, const void* values) {
+      const hid_t a = H5Acreate2(f, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+      REQUIRE(H5Awrite(a, type, values) >= 0);
+      H5Aclose(a);
+    };
+    attribute("strings", text, many, strings);
+    attribute("null", text, one, &null);
+    attribute("one", text, one, &strings[1]);
+    attribute("numbers", H5T_NATIVE_DOUBLE, many, numbers);
+    H5Tclose(text);
+    H5Sclose(many);
+    H5Sclose(one);
+    H5Fclose(f);
+  }
+  const auto f = h5::File::Open(path);
+  CHECK_THROWS_WITH(f.ReadStringAttribute("/", "strings"),
+                    path + ": attribute 'strings' on '/' holds 3 values, expected one");
+  CHECK_THROWS_WITH(f.ReadNumberAttribute("/", "numbers"),
+                    path + ": attribute 'numbers' on '/' holds 3 values, expected one");
+  CHECK(f.ReadStringAttribute("/", "null").empty());  // the C++ library's reader takes its strlen
+  CHECK(f.ReadStringAttribute("/", "one") == "b");
+  CHECK_THROWS_WITH(f.ReadStringAttribute("/", "numbers"), Catch::EndsWith("is not a string"));
 }
 
 TEST_CASE("HDF5 errors name the file and the object", "[io][errors]") {
