@@ -278,28 +278,19 @@ KerasConvnet Unpacked(const std::string& bytes) {
 
 KerasConvnet ReadKerasConvnet(const std::string& path) {
   // libhdf5 crashes or hangs on some damaged files (fuzz/third-party/README.md): the file is
-  // read in a reader process, where that costs one ModelError naming it.
+  // read in a reader process, where that costs one ModelError naming it. Errors come back
+  // with their type; another exception (its JSON config, as the reader met it) comes back
+  // as an Error "PATH: what".
   KerasConvnet out;
   RunIsolated(
-      1,
-      [&](std::size_t) {
-        try {
-          return Packed(ReadKeras(path));
-        } catch (const ModelError&) {
-          throw;
-        } catch (const Error& e) {  // the Keras file is a model: missing, not HDF5, another layout
-          throw ModelError(e.what());
-        } catch (const std::exception& e) {  // its JSON config, as the reader met it
-          throw ModelError(path + ": " + e.what());
-        }
-      },
+      1, [&](std::size_t) { return Packed(ReadKeras(path)); },
       [&](std::size_t, const std::string& bytes, const std::exception_ptr& error) {
         if (!error) return void(out = Unpacked(bytes));
         try {
           std::rethrow_exception(error);
         } catch (const ModelError&) {
           throw;
-        } catch (const Error& e) {  // the reader crashed or hung on it
+        } catch (const Error& e) {  // the Keras file is a model: missing, not HDF5, another layout, crashed
           throw ModelError(e.what());
         }
       },
