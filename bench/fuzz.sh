@@ -6,10 +6,10 @@
 # committed corpus (with its dictionary) and prints one line per harness: executions,
 # seconds, executions per second, and any crash (the input is kept, its path printed).
 # FUZZ_RUNS=N also stops each harness after N executions (whichever comes first).
-# FUZZ_FORK=1 fuzzes in libFuzzer's fork mode, going on past crashes, hangs and running out
-# of memory; each input saved is then replayed alone and counted as third-party (below),
-# genre's (exit 1) or not reproduced. For fuzz_msd, whose plain runs libhdf5 stops within
-# minutes.
+# FUZZ_FORK=N fuzzes in libFuzzer's fork mode with N jobs at once (one run: the executions of
+# all jobs count), going on past crashes, hangs and running out of memory; each input saved
+# is then replayed alone and counted as third-party (below), genre's (exit 1) or not
+# reproduced. For fuzz_msd, whose plain runs libhdf5 stops within minutes.
 # Exit status: 0 no crash, 1 a crash or a failed regression input, 2 usage.
 # CI fuzzes all but msd for 20 s each (scripts/test.sh): libhdf5 itself crashes, hangs or
 # exhausts memory on some damaged files within a minute (fuzz/third-party/), which would make
@@ -25,6 +25,9 @@ build=$(realpath -m "${2:-$root/build-fuzz}")
 harnesses=(audio model msd tables frontend)
 [ $# -gt 2 ] && harnesses=("${@:3}")  # some of them only
 declare -A max_len=([audio]=8192 [model]=20000 [msd]=32768 [tables]=12000 [frontend]=16384)
+# An execution takes milliseconds; libhdf5's hangs are endless loops, and in fork mode each
+# costs a job its timeout.
+declare -A timeout=([audio]=20 [model]=20 [msd]=5 [tables]=20 [frontend]=20)
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DGENRE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null ||
   exit 1
@@ -33,26 +36,31 @@ cmake --build "$build" -j "$(nproc)" >"$build/build.log" 2>&1 || { tail -30 "$bu
 work=$(mktemp -d /tmp/genre-fuzz.XXXXXX)
 # Leaks inside libvorbis and libhdf5 on malformed files are theirs (fuzz/lsan.supp).
 export LSAN_OPTIONS=suppressions=$root/fuzz/lsan.supp:print_suppressions=0
-# A C library asking malloc for a terabyte (libhdf5 does, for a damaged size field) gets
-# NULL, as it would from glibc, and reports an error; genre's own allocations go through
-# new, which throws: that escapes the harness and is caught as a crash.
-export ASAN_OPTIONS=allocator_may_return_null=1
+# A C library asking malloc for more than 1 GB (libhdf5 does, for a damaged size field: a
+# terabyte, or 1.9 GB for a variable-length string that it then zeroes for seconds) gets
+# NULL, as from a machine with less memory, and reports an error; genre's own allocations
+# go through new, whose failure is reported as a crash with genre's stack.
+export ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=1024
 big=(-malloc_limit_mb=1073741824)
 runs=()
 [ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
 fork=()
-[ -n "${FUZZ_FORK:-}" ] && fork=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+if [ -n "${FUZZ_FORK:-}" ]; then
+  [[ "$FUZZ_FORK" =~ ^[1-9][0-9]*$ ]] || { echo "bench/fuzz.sh: FUZZ_FORK must be a number of jobs" >&2; exit 2; }
+  fork=(-fork="$FUZZ_FORK" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+fi
 
 # third_party LOG: whether the hang, crash or out-of-memory a log reports is libhdf5's
-# (fuzz/third-party/README.md): its innermost frame (below the sanitizer's, the alarm's and
-# libc's own) is in libhdf5, and so is the allocation of the memory it names, if any. Our own
-# misuse would show genre's frames innermost, or our buffer's allocation.
+# (fuzz/third-party/README.md): its innermost frame (below the sanitizer's, its interceptors',
+# the alarm's and libc's own) is in libhdf5, and so is the allocation of the memory it names,
+# if any (freed or overflowed). Our own misuse would show genre's frames innermost, or our
+# buffer's allocation (libhdf5 writing past a buffer genre sized too small is genre's).
 third_party() {
-  local own='AlarmCallback|PrintStackTrace|__sanitizer|__interceptor|__asan|[^a-z](malloc|calloc|realloc|free|mem(move|cpy|set)) |libc\.so|sysdeps/'
-  grep -qE "ERROR: libFuzzer: (timeout|out-of-memory)|ERROR: AddressSanitizer: (SEGV|heap-use-after-free|heap-buffer-overflow|memcpy-param-overlap)" "$1" &&
+  local own='AlarmCallback|PrintStackTrace|__sanitizer|__interceptor|__asan|[^a-z](malloc|calloc|realloc|free|mem(move|cpy|set|cmp)|str(n?dup|n?len|n?cpy|n?cmp|chr)) |libc\.so|sysdeps/'
+  grep -qE "ERROR: libFuzzer: (timeout|out-of-memory)|ERROR: AddressSanitizer: (SEGV|FPE|heap-use-after-free|heap-buffer-overflow|memcpy-param-overlap)" "$1" &&
     grep -E '^ +#[0-9]+ ' "$1" | grep -v -E "$own" | head -1 | grep -q libhdf5 &&
-    { ! grep -q "previously allocated by" "$1" ||
-      sed -n '/previously allocated by/,$p' "$1" | grep -E '^ +#[0-9]+ ' | grep -v -E "$own" |
+    { ! grep -q "allocated by thread" "$1" ||
+      sed -n '/allocated by thread/,$p' "$1" | grep -E '^ +#[0-9]+ ' | grep -v -E "$own" |
         head -1 | grep -q libhdf5; }
 }
 status=0
@@ -76,7 +84,7 @@ for h in "${harnesses[@]}"; do
   [ -f "$root/fuzz/$h.dict" ] && dict=(-dict="$root/fuzz/$h.dict")
   start=$(date +%s%N)
   (cd "$work" && "$build/fuzz/fuzz_$h" "$work/$h" "${dict[@]}" -max_total_time="$secs" "${runs[@]}" "${fork[@]}" \
-    -max_len="${max_len[$h]}" -timeout=20 -rss_limit_mb=2048 "${big[@]}" -print_final_stats=1 \
+    -max_len="${max_len[$h]}" -timeout="${timeout[$h]}" -rss_limit_mb=2048 "${big[@]}" -print_final_stats=1 \
     -artifact_prefix="$work/$h-" >"$work/$h.log" 2>&1)
   rc=$?
   took=$(( ($(date +%s%N) - start) / 1000000 ))  # ms
@@ -91,7 +99,7 @@ for h in "${harnesses[@]}"; do
     theirs=0 ours=0 gone=0
     for input in "$work/$h-"*; do
       [ -f "$input" ] || continue
-      if (cd "$work" && "$build/fuzz/fuzz_$h" -timeout=20 -rss_limit_mb=2048 "${big[@]}" "$input" >"$input.log" 2>&1); then
+      if (cd "$work" && "$build/fuzz/fuzz_$h" -timeout="${timeout[$h]}" -rss_limit_mb=2048 "${big[@]}" "$input" >"$input.log" 2>&1); then
         gone=$((gone + 1))
       elif third_party "$input.log"; then
         theirs=$((theirs + 1))
@@ -103,6 +111,7 @@ for h in "${harnesses[@]}"; do
       fi
     done
     result="ok: $theirs inputs that crash, hang or exhaust libhdf5 (third-party), $gone not reproduced alone"
+    [ $((theirs + gone)) -eq 0 ] && result="ok: no input saved (no crash, hang or running out of memory)"
     [ "$ours" -gt 0 ] && result="CRASH: $ours inputs crash genre (above), $theirs third-party, $gone not reproduced"
     # Its exit status is the last failed job's, whatever was ignored: a run that ended
     # normally says "INFO: exiting:".

@@ -137,7 +137,9 @@ MsdTrack MsdFile::Read(std::size_t song) const {
   // Rows of one song in a segment dataset: [idx[song], idx[song + 1]).
   auto slice = [&](const std::string& name) {
     const std::string dataset = "/analysis/" + name;
-    const std::size_t total = f.Shape(dataset).at(0);
+    const std::vector<std::size_t> shape = f.Shape(dataset);
+    if (shape.empty()) throw FormatError(f.path() + ": " + dataset + " holds one value, not rows of segments");
+    const std::size_t total = shape[0];
     const double begin = a.Number(song, "idx_" + name);
     const double end = song + 1 < a.rows() ? a.Number(song + 1, "idx_" + name) : static_cast<double>(total);
     if (!(begin >= 0) || !(end >= begin) || !(end <= static_cast<double>(total)))  // NaN fails too

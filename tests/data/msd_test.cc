@@ -92,11 +92,23 @@ TEST_CASE("an HDF5 file that is not MSD layout: the error names the missing data
   CHECK_THROWS_AS(MsdFile::Open((dir / "text.h5").string()), FormatError);
 }
 
+// Inputs of fuzz/: `folder` regressions (genre's bugs, fixed) or third-party.
+std::string FuzzInput(const std::string& folder, const std::string& name) {
+  return (test::DataDir() / "../../fuzz" / folder / name).lexically_normal().string();
+}
+
+TEST_CASE("a segment dataset that holds one value, not rows, is a FormatError", "[data][msd][errors]") {
+  // Found by fuzz_msd (fork mode, 2026-12-04): the row count was taken as shape.at(0) of a
+  // scalar dataset, and std::out_of_range ended the process.
+  const std::string path = FuzzInput("regressions/msd", "segments-scalar-dataset");
+  REQUIRE(std::filesystem::exists(path));
+  const MsdFile file = MsdFile::Open(path);
+  CHECK_THROWS_WITH(file.Read(0), path + ": /analysis/segments_pitches holds one value, not rows of segments");
+}
+
 // Files that break libhdf5 itself (fuzz/third-party/README.md): a SIGSEGV inside its
 // compound conversion, an endless loop in its global heap.
-std::string ThirdParty(const std::string& name) {
-  return (test::DataDir() / "../../fuzz/third-party" / name).lexically_normal().string();
-}
+std::string ThirdParty(const std::string& name) { return FuzzInput("third-party", name); }
 
 TEST_CASE("MSD files that crash or hang libhdf5 cost a FormatError naming them, not the process",
           "[data][msd][errors]") {
