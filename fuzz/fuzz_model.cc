@@ -1,7 +1,8 @@
 // Model files: the container (magic, version, sizes, content hash), the card's JSON and
 // the members of an ensemble. Inputs starting with '{' are read as a card; others as a
 // model file, and their bytes also as an ensemble's payload (a sequence of member files).
-// The weights (a libtorch archive) are left to the format of issue 15.
+// Inputs starting with "GTENSORS" are read as a tensor table (issue 15's weights), which,
+// once read, must write back to the same bytes.
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -9,6 +10,7 @@
 #include "fuzz_support.h"
 #include "genre/error.h"
 #include "genre/model/card.h"
+#include "genre/model/tensors.h"
 
 namespace {
 // A card that passes Validate: the ensemble whose payload the fuzzer writes.
@@ -32,6 +34,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (genre::ToJson(again) != genre::ToJson(card)) std::abort();
       genre_fuzz::RequireFinite(card.mean, "card mean");
       genre_fuzz::RequireFinite(card.stdev, "card stdev");
+    } catch (const genre::Error&) {
+    }
+    return 0;
+  }
+  if (bytes.rfind("GTENSORS", 0) == 0) {
+    try {
+      const auto tensors = genre::ReadTensorTable(bytes, "fuzz");
+      if (genre::WriteTensorTable(tensors) != bytes) std::abort();
     } catch (const genre::Error&) {
     }
     return 0;

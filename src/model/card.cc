@@ -15,28 +15,12 @@
 #include "genre/model/inputs.h"
 #include "genre/util/atomic_file.h"
 #include "genre/util/hash.h"
+#include "le.h"
 
 namespace genre {
 
 namespace {
 constexpr char kMagic[8] = {'G', 'E', 'N', 'R', 'E', 'M', 'D', 'L'};
-
-template <class T>
-void PutLe(std::string& out, T v) {
-  for (std::size_t i = 0; i < sizeof(T); ++i)
-    out.push_back(static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff));
-}
-
-template <class T>
-bool GetLe(const std::string& in, std::size_t& pos, T& v) {
-  if (in.size() < pos + sizeof(T)) return false;
-  std::uint64_t x = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i)
-    x |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[pos + i])) << (8 * i);
-  v = static_cast<T>(x);
-  pos += sizeof(T);
-  return true;
-}
 }  // namespace
 
 ArchOptions DefaultArch(const std::string& kind) {

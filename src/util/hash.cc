@@ -29,6 +29,7 @@ std::uint64_t Load64(const unsigned char* p) {
 Hasher::Hasher(std::uint64_t seed) : lanes_{seed + kP1 + kP2, seed + kP2, seed, seed - kP1}, tail_{} {}
 
 void Hasher::Update(const void* data, std::size_t size) {
+  if (size == 0) return;  // data may be null then (an empty vector's)
   auto* p = static_cast<const unsigned char*>(data);
   total_ += size;
   if (tail_size_ > 0) {

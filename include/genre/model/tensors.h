@@ -1,0 +1,37 @@
+// A table of named float32 tensors: how model weights are stored without libtorch's
+// serialisation (issue 15), readable by plain C++.
+//
+//   bytes 0-7    "GTENSORS"
+//   uint32 LE    count (at most 65,536)
+//   count index entries, each:
+//     uint16 LE  name size (1-256), the name (unique)
+//     uint8      rank (0-8), rank x uint64 LE dimensions
+//     uint64 LE  offset of its values in the data area
+//     uint64 LE  byte length (4 x the product of the dimensions)
+//     uint64 LE  checksum of those bytes (HashBytes)
+//   the data area: every tensor's values, float32 LE, in index order, end to end
+//
+// Nothing may lie between or after the tensors, and every value must be finite: a table
+// read is exactly the table written.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace genre {
+
+struct NamedTensor {
+  std::string name;
+  std::vector<std::int64_t> shape;  // empty: a scalar
+  std::vector<float> values;        // row-major, as many as the shape's product
+};
+
+// Throws ModelError naming the tensor: an empty, too long or repeated name, a rank over 8,
+// a negative dimension, values that do not fill the shape, a value that is NaN or infinite.
+std::string WriteTensorTable(const std::vector<NamedTensor>& tensors);
+// Throws ModelError naming `where` (and the tensor): not a tensor table, truncated, bytes
+// left over, an entry breaking the rules above, an offset out of order, a checksum mismatch.
+std::vector<NamedTensor> ReadTensorTable(const std::string& bytes, const std::string& where);
+
+}  // namespace genre
