@@ -26,6 +26,14 @@ std::string ShapeText(const std::vector<std::int64_t>& shape) {
   return '[' + out + ']';
 }
 
+std::string TooMany(std::uint64_t count) {
+  return std::to_string(count) + " tensors (at most " + std::to_string(kMaxTensors) + ")";
+}
+
+std::string TooDeep(const std::string& name, std::size_t rank) {
+  return "tensor '" + name + "' has rank " + std::to_string(rank) + " (at most " + std::to_string(kMaxRank) + ")";
+}
+
 // The rules both directions share; `fail` throws.
 template <class Fail>
 void CheckEntry(const std::string& name, const std::vector<std::int64_t>& shape, std::set<std::string>& seen,
@@ -33,9 +41,7 @@ void CheckEntry(const std::string& name, const std::vector<std::int64_t>& shape,
   if (name.empty() || name.size() > kMaxName)
     fail("a tensor name of " + std::to_string(name.size()) + " bytes (1 to " + std::to_string(kMaxName) + ")");
   if (!seen.insert(name).second) fail("tensor '" + name + "' appears twice");
-  if (shape.size() > kMaxRank)
-    fail("tensor '" + name + "' has rank " + std::to_string(shape.size()) + " (at most " + std::to_string(kMaxRank) +
-         ")");
+  if (shape.size() > kMaxRank) fail(TooDeep(name, shape.size()));
   for (std::int64_t d : shape)
     if (d < 0) fail("tensor '" + name + "' has shape " + ShapeText(shape));
 }
@@ -49,7 +55,7 @@ void CheckFinite(const std::string& name, const std::vector<float>& values, cons
 std::string WriteTensorTable(const std::vector<NamedTensor>& tensors) {
   static_assert(std::endian::native == std::endian::little, "the table stores float32 little-endian");
   auto fail = [](const std::string& what) -> void { throw ModelError("tensor table: " + what); };
-  if (tensors.size() > kMaxTensors) fail(std::to_string(tensors.size()) + " tensors (at most 65536)");
+  if (tensors.size() > kMaxTensors) fail(TooMany(tensors.size()));
   std::set<std::string> seen;
   std::string index(kMagic, sizeof kMagic), data;
   PutLe<std::uint32_t>(index, static_cast<std::uint32_t>(tensors.size()));
@@ -80,12 +86,13 @@ std::vector<NamedTensor> ReadTensorTable(const std::string& bytes, const std::st
   if (bytes.size() < sizeof kMagic || bytes.compare(0, sizeof kMagic, kMagic, sizeof kMagic) != 0)
     throw ModelError(where + ": not a tensor table");
   std::size_t pos = sizeof kMagic;
+  const std::string truncated = "truncated (" + std::to_string(bytes.size()) + " bytes)";
   auto get = [&](auto& v) {
-    if (!GetLe(bytes, pos, v)) fail("truncated (" + std::to_string(bytes.size()) + " bytes)");
+    if (!GetLe(bytes, pos, v)) fail(truncated);
   };
   std::uint32_t count = 0;
   get(count);
-  if (count > kMaxTensors) fail(std::to_string(count) + " tensors (at most 65536)");
+  if (count > kMaxTensors) fail(TooMany(count));
   struct Entry {
     std::uint64_t offset = 0, size = 0, checksum = 0;
   };
@@ -97,12 +104,12 @@ std::vector<NamedTensor> ReadTensorTable(const std::string& bytes, const std::st
     NamedTensor t;
     std::uint16_t name_size = 0;
     get(name_size);
-    if (bytes.size() - pos < name_size) fail("truncated (" + std::to_string(bytes.size()) + " bytes)");
+    if (bytes.size() - pos < name_size) fail(truncated);
     t.name = bytes.substr(pos, name_size);
     pos += name_size;
     std::uint8_t rank = 0;
     get(rank);
-    if (rank > kMaxRank) fail("tensor '" + t.name + "' has rank " + std::to_string(rank) + " (at most 8)");
+    if (rank > kMaxRank) fail(TooDeep(t.name, rank));  // before its dimensions are read
     // Each dimension is bounded by the bytes there are (a value is 4 bytes), so the
     // product cannot overflow before it is compared with them.
     std::uint64_t elements = 1;
@@ -123,12 +130,12 @@ std::vector<NamedTensor> ReadTensorTable(const std::string& bytes, const std::st
     if (e.offset != data_size)
       fail("tensor '" + t.name + "' starts at " + std::to_string(e.offset) + ", expected " + std::to_string(data_size));
     data_size += e.size;
-    if (data_size > bytes.size()) fail("truncated (" + std::to_string(bytes.size()) + " bytes)");
+    if (data_size > bytes.size()) fail(truncated);
     tensors.push_back(std::move(t));
     entries.push_back(e);
   }
   if (bytes.size() - pos != data_size)
-    fail(bytes.size() - pos < data_size ? "truncated (" + std::to_string(bytes.size()) + " bytes)"
+    fail(bytes.size() - pos < data_size ? truncated
                                         : std::to_string(bytes.size() - pos - data_size) + " bytes after the tensors");
   for (std::size_t k = 0; k < tensors.size(); ++k) {
     const char* raw = bytes.data() + pos + entries[k].offset;
