@@ -1,8 +1,8 @@
 // Model files: the container (magic, version, sizes, content hash), the card's JSON and
 // the members of an ensemble. Inputs starting with '{' are read as a card; others as a
 // model file, and their bytes also as an ensemble's payload (a sequence of member files).
-// Inputs starting with "GTENSORS" are read as a tensor table (issue 15's weights), which,
-// once read, must write back to the same bytes.
+// Inputs starting with "GTENSORS" are read as a tensor table (the weights of format_version
+// 2), which, once read, must write back to the same bytes; so are a model file's weights.
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -47,7 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   try {
-    genre::ParseModelFile(bytes, "fuzz");
+    const genre::ModelFileContents contents = genre::ParseModelFile(bytes, "fuzz");
+    if (genre::IsTensorTable(contents.weights)) genre::ReadTensorTable(contents.weights, "fuzz weights");
   } catch (const genre::Error&) {
   }
   try {

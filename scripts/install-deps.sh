@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config git
   libsndfile1-dev libsoxr-dev libfftw3-dev
   libhdf5-dev hdf5-tools
-  libtorch-dev
+  libtorch-dev libdnnl-dev
   libcli11-dev nlohmann-json3-dev catch2
   libbenchmark-dev
   clang libclang-rt-14-dev clang-format

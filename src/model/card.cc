@@ -21,6 +21,13 @@ namespace genre {
 
 namespace {
 constexpr char kMagic[8] = {'G', 'E', 'N', 'R', 'E', 'M', 'D', 'L'};
+
+void CheckFormatVersion(std::int64_t version, const std::string& where) {
+  if (version < kOldestModelFormatVersion || version > kModelFormatVersion)
+    throw ModelError(where + ": model format_version " + std::to_string(version) +
+                     " is not supported (this build reads " + std::to_string(kOldestModelFormatVersion) + " to " +
+                     std::to_string(kModelFormatVersion) + ")");
+}
 }  // namespace
 
 ArchOptions DefaultArch(const std::string& kind) {
@@ -167,9 +174,7 @@ ModelCard CardFromJson(const nlohmann::json& j, const std::string& where) {
   ModelCard c;
   try {
     c.format_version = JsonInt(j.at("format_version"), "format_version");
-    if (c.format_version != kModelFormatVersion)
-      throw ModelError(where + ": model format_version " + std::to_string(c.format_version) +
-                       " is not supported (this build reads " + std::to_string(kModelFormatVersion) + ")");
+    CheckFormatVersion(c.format_version, where);
     c.name = j.value("name", "");
     c.classes = j.at("classes").get<std::vector<std::string>>();
     const auto& in = j.at("input");
@@ -237,11 +242,12 @@ void ModelCard::Validate(const std::string& where) const {
       fail("class " + std::to_string(k + 1) + " is empty or repeated");
 }
 
-void WriteModelFile(const std::string& path, const ModelCard& card, const std::string& weights) {
-  card.Validate(path);
-  const std::string json = ToJson(card).dump(2);
+std::string ModelFileBytes(const ModelCard& card, const std::string& weights) {
+  nlohmann::json card_json = ToJson(card);
+  card_json["format_version"] = kModelFormatVersion;
+  const std::string json = card_json.dump(2);
   std::string bytes(kMagic, sizeof kMagic);
-  PutLe<std::uint32_t>(bytes, static_cast<std::uint32_t>(card.format_version));
+  PutLe<std::uint32_t>(bytes, static_cast<std::uint32_t>(kModelFormatVersion));
   PutLe<std::uint64_t>(bytes, json.size());
   bytes += json;
   PutLe<std::uint64_t>(bytes, weights.size());
@@ -250,6 +256,12 @@ void WriteModelFile(const std::string& path, const ModelCard& card, const std::s
   h.Update(json.data(), json.size());
   h.Update(weights.data(), weights.size());
   PutLe<std::uint64_t>(bytes, h.Digest());
+  return bytes;
+}
+
+void WriteModelFile(const std::string& path, const ModelCard& card, const std::string& weights) {
+  card.Validate(path);
+  const std::string bytes = ModelFileBytes(card, weights);
   WriteAtomically(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -281,9 +293,7 @@ ModelFileContents ParseModelFile(const std::string& bytes, const std::string& pa
     return ModelError(path + ": truncated model file (" + std::to_string(bytes.size()) + " bytes)");
   };
   if (!GetLe(bytes, pos, version)) throw truncated();
-  if (version != static_cast<std::uint32_t>(kModelFormatVersion))
-    throw ModelError(path + ": model format_version " + std::to_string(version) +
-                     " is not supported (this build reads " + std::to_string(kModelFormatVersion) + ")");
+  CheckFormatVersion(version, path);
   if (!GetLe(bytes, pos, json_size) || bytes.size() - pos < json_size) throw truncated();
   const std::string json = bytes.substr(pos, json_size);
   pos += json_size;
@@ -301,7 +311,11 @@ ModelFileContents ParseModelFile(const std::string& bytes, const std::string& pa
   } catch (const nlohmann::json::exception& e) {
     throw ModelError(path + ": invalid model card: " + e.what());
   }
-  return {CardFromJson(j, path), std::move(weights)};
+  ModelCard card = CardFromJson(j, path);
+  if (card.format_version != static_cast<int>(version))
+    throw ModelError(path + ": invalid model card: format_version " + std::to_string(card.format_version) +
+                     " in a format_version " + std::to_string(version) + " file");
+  return {std::move(card), std::move(weights)};
 }
 
 ModelCard ReadModelCard(const std::string& path) { return ReadModelFile(path).card; }

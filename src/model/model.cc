@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cmath>
 #include <sstream>
 #include <thread>
 
@@ -5,9 +7,11 @@
 #include "genre/error.h"
 #include "genre/features/gtzan_vector.h"
 #include "genre/model/keras.h"
+#include "genre/model/tensors.h"
 #include "genre/train/windows.h"
 #include "genre/util/hash.h"
 #include "genre/util/parallel.h"
+#include "le.h"
 #include "networks.h"
 
 namespace genre {
@@ -265,14 +269,6 @@ torch::Tensor Batch(const std::vector<const Matrix*>& windows) {
   return t;
 }
 
-std::string SaveWeights(NetImpl& net) {
-  torch::serialize::OutputArchive archive;
-  net.save(archive);
-  std::ostringstream os;
-  archive.save_to(os);
-  return os.str();
-}
-
 namespace {
 // Every parameter and floating-point buffer of a module by name.
 std::vector<std::pair<std::string, torch::Tensor>> Tensors(torch::nn::Module& net) {
@@ -283,38 +279,54 @@ std::vector<std::pair<std::string, torch::Tensor>> Tensors(torch::nn::Module& ne
   return out;
 }
 
-}  // namespace
+std::vector<std::int64_t> Shape(const torch::Tensor& t) { return t.sizes().vec(); }
 
-void LoadWeights(NetImpl& net, const std::string& bytes, const std::string& where) {
+ModelError Misfit(const std::string& where, const std::string& what) {
+  return ModelError(where + ": weights do not fit the model's architecture: " + what);
+}
+
+// Every parameter and floating-point buffer of `net` from the tensor of its name; throws
+// ModelError naming `where` for one missing, of another shape or not finite, and for a
+// tensor with no place in the network.
+void AssignTensors(torch::nn::Module& net, const std::vector<NamedTensor>& from, const std::string& where) {
+  std::vector<bool> used(from.size(), false);
+  torch::NoGradGuard no_grad;
+  for (auto& [name, t] : Tensors(net)) {
+    const auto it = std::find_if(from.begin(), from.end(), [&](const NamedTensor& n) { return n.name == name; });
+    if (it == from.end()) throw Misfit(where, "no " + name);
+    used[static_cast<std::size_t>(it - from.begin())] = true;
+    if (Shape(t) != it->shape)
+      throw Misfit(where, name + " is " + ShapeText(it->shape) + ", the card needs " + ShapeText(Shape(t)));
+    if (!std::all_of(it->values.begin(), it->values.end(), [](float v) { return std::isfinite(v); }))
+      throw ModelError(where + ": weights " + name + " hold NaN or infinite values");
+    t.copy_(torch::from_blob(const_cast<float*>(it->values.data()), it->shape, torch::kFloat32));
+  }
+  for (std::size_t i = 0; i < from.size(); ++i)
+    if (!used[i]) throw Misfit(where, from[i].name + " has no place in the network");
+}
+
+// A format_version 1 file's weights: a libtorch archive.
+void LoadArchive(NetImpl& net, const std::string& bytes, const std::string& where) {
   // libtorch replaces a tensor of another shape silently: compare shapes ourselves.
-  std::vector<std::pair<std::string, std::vector<long>>> expected;
-  for (const auto& p : net.named_parameters()) expected.emplace_back(p.key(), p.value().sizes().vec());
-  for (const auto& b : net.named_buffers()) expected.emplace_back(b.key(), b.value().sizes().vec());
+  std::vector<std::pair<std::string, std::vector<std::int64_t>>> expected;
+  for (const auto& p : net.named_parameters()) expected.emplace_back(p.key(), Shape(p.value()));
   try {
     std::istringstream is(bytes);
     torch::serialize::InputArchive archive;
     archive.load_from(is);
     net.load(archive);
-    auto shape = [](const std::vector<long>& s) {
-      std::string out;
-      for (long d : s) {
-        if (!out.empty()) out += 'x';
-        out += std::to_string(d);
-      }
-      return '[' + out + ']';
-    };
     std::size_t i = 0;
     for (const auto& p : net.named_parameters()) {
-      if (p.value().sizes().vec() != expected[i].second)
-        throw ModelError(where + ": weights do not fit the model's architecture: " + p.key() + " is " +
-                         shape(p.value().sizes().vec()) + ", the card needs " + shape(expected[i].second));
+      if (Shape(p.value()) != expected[i].second)
+        throw Misfit(where, p.key() + " is " + ShapeText(Shape(p.value())) + ", the card needs " +
+                                ShapeText(expected[i].second));
       ++i;
     }
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
     if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
-    throw ModelError(where + ": weights do not fit the model's architecture: " + what);
-  } catch (const std::exception& e) {  // ModelError above, or the archive reader's own
+    throw Misfit(where, what);
+  } catch (const std::exception& e) {  // Misfit above, or the archive reader's own
     if (dynamic_cast<const ModelError*>(&e)) throw;
     throw ModelError(where + ": weights cannot be read: " + e.what());
   }
@@ -322,6 +334,23 @@ void LoadWeights(NetImpl& net, const std::string& bytes, const std::string& wher
   for (const auto& [name, t] : Tensors(net))
     if (!torch::isfinite(t).all().item<bool>())
       throw ModelError(where + ": weights " + name + " hold NaN or infinite values");
+}
+}  // namespace
+
+std::string SaveWeights(NetImpl& net) {
+  std::vector<NamedTensor> table;
+  for (const auto& [name, t] : Tensors(net)) {
+    const torch::Tensor c = t.detach().to(torch::kFloat32).contiguous();
+    table.push_back({name, Shape(c), std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel())});
+  }
+  return WriteTensorTable(table);
+}
+
+void LoadWeights(NetImpl& net, const std::string& bytes, const std::string& where) {
+  if (IsTensorTable(bytes))
+    AssignTensors(net, ReadTensorTable(bytes, where), where);
+  else
+    LoadArchive(net, bytes, where);
 }
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -351,7 +380,6 @@ std::unique_ptr<Model::Impl> LoadImpl(ModelFileContents contents, const std::str
     for (EnsembleMember& m : EnsembleMembers(contents, where))
       impl->members.push_back(std::make_shared<const Model>(Model::FromContents(std::move(m.contents), m.where)));
     impl->card = std::move(contents.card);
-    impl->payload = std::move(contents.weights);
     return impl;
   }
   impl->card = std::move(contents.card);
@@ -369,7 +397,18 @@ Model Model::FromContents(ModelFileContents contents, const std::string& where) 
 Model Model::Load(const std::string& path) { return FromContents(ReadModelFile(path), path); }
 
 void Model::Save(const std::string& path) const {
-  WriteModelFile(path, impl_->card, impl_->net ? SaveWeights(*impl_->net) : impl_->payload);
+  std::string weights;  // a network's tensor table, or an ensemble's member files
+  try {
+    if (impl_->net) weights = SaveWeights(*impl_->net);
+    for (const auto& m : impl_->members) {
+      const std::string file = ModelFileBytes(m->card(), SaveWeights(*m->impl().net));
+      PutLe<std::uint64_t>(weights, file.size());
+      weights += file;
+    }
+  } catch (const ModelError& e) {  // weights that are not finite (a run that diverged)
+    throw ModelError(path + ": " + e.what());
+  }
+  WriteModelFile(path, impl_->card, weights);
 }
 
 const std::vector<std::shared_ptr<const Model>>& Model::members() const { return impl_->members; }
@@ -472,15 +511,7 @@ Model ImportKeras(const KerasConvnet& k, ModelCard card) {
   card.mean = {0.0f};
   card.stdev = {1.0f};
   Model m = Model::Create(card, 0);
-  std::vector<bool> used(k.tensors.size(), false);
-  for (auto& [name, t] : Tensors(*m.impl().net)) {
-    auto it = std::find_if(k.tensors.begin(), k.tensors.end(), [&](const NamedTensor& n) { return n.name == name; });
-    if (it == k.tensors.end()) throw ModelError(k.path + ": no weights for " + name);
-    used[static_cast<std::size_t>(it - k.tensors.begin())] = true;
-    CopyInto(t, torch::from_blob(const_cast<float*>(it->values.data()), it->shape, torch::kFloat32), name, k.path);
-  }
-  for (std::size_t i = 0; i < used.size(); ++i)
-    if (!used[i]) throw ModelError(k.path + ": weights " + k.tensors[i].name + " have no place in the network");
+  AssignTensors(*m.impl().net, k.tensors, k.path);
   m.impl().net->eval();
   return m;
 }

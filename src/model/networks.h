@@ -77,14 +77,16 @@ struct Model::Impl {
   ModelCard card;
   std::shared_ptr<NetImpl> net;                       // null for an ensemble
   std::vector<std::shared_ptr<const Model>> members;  // an ensemble's
-  std::string payload;                                // an ensemble's member files, as read
 };
 
 // [B, rows, window] float tensor from windows (copied).
 torch::Tensor Batch(const std::vector<const Matrix*>& windows);
 
-// Serialised parameters and buffers (a libtorch archive) and back; Load throws
-// FormatError naming `where` when they do not fit the network.
+// The network's parameters and floating-point buffers as a tensor table (genre/model/
+// tensors.h) and back. LoadWeights also reads a libtorch archive (the weights of a
+// format_version 1 model file); it throws ModelError naming `where` when the bytes are
+// not weights, do not fit the network (a tensor missing, of another shape, left over)
+// or hold values that are not finite.
 std::string SaveWeights(NetImpl& net);
 void LoadWeights(NetImpl& net, const std::string& bytes, const std::string& where);
 

@@ -17,15 +17,6 @@ constexpr std::uint32_t kMaxTensors = 1 << 16;
 constexpr std::size_t kMaxName = 256;
 constexpr std::size_t kMaxRank = 8;
 
-std::string ShapeText(const std::vector<std::int64_t>& shape) {
-  std::string out;
-  for (std::int64_t d : shape) {
-    if (!out.empty()) out += 'x';
-    out += std::to_string(d);
-  }
-  return '[' + out + ']';
-}
-
 std::string TooMany(std::uint64_t count) {
   return std::to_string(count) + " tensors (at most " + std::to_string(kMaxTensors) + ")";
 }
@@ -51,6 +42,19 @@ void CheckFinite(const std::string& name, const std::vector<float>& values, cons
     if (!std::isfinite(values[i])) fail("tensor '" + name + "' holds NaN or an infinite value at " + std::to_string(i));
 }
 }  // namespace
+
+std::string ShapeText(const std::vector<std::int64_t>& shape) {
+  std::string out;
+  for (std::int64_t d : shape) {
+    if (!out.empty()) out += 'x';
+    out += std::to_string(d);
+  }
+  return '[' + out + ']';
+}
+
+bool IsTensorTable(const std::string& bytes) {
+  return bytes.size() >= sizeof kMagic && bytes.compare(0, sizeof kMagic, kMagic, sizeof kMagic) == 0;
+}
 
 std::string WriteTensorTable(const std::vector<NamedTensor>& tensors) {
   static_assert(std::endian::native == std::endian::little, "the table stores float32 little-endian");
@@ -83,8 +87,7 @@ std::string WriteTensorTable(const std::vector<NamedTensor>& tensors) {
 
 std::vector<NamedTensor> ReadTensorTable(const std::string& bytes, const std::string& where) {
   auto fail = [&](const std::string& what) -> void { throw ModelError(where + ": tensor table: " + what); };
-  if (bytes.size() < sizeof kMagic || bytes.compare(0, sizeof kMagic, kMagic, sizeof kMagic) != 0)
-    throw ModelError(where + ": not a tensor table");
+  if (!IsTensorTable(bytes)) throw ModelError(where + ": not a tensor table");
   std::size_t pos = sizeof kMagic;
   const std::string truncated = "truncated (" + std::to_string(bytes.size()) + " bytes)";
   auto get = [&](auto& v) {

@@ -10,6 +10,7 @@
 #include "genre/data/split.h"
 #include "genre/error.h"
 #include "genre/features/gtzan_vector.h"
+#include "genre/model/tensors.h"
 #include "genre/train/trainer.h"
 #include "support.h"
 
@@ -106,6 +107,88 @@ TEST_CASE("weights that do not fit the card are refused with a clear message", "
   const std::string other = (dir / "b.gmdl").string();
   WriteModelFile(other, contents.card, contents.weights);
   CHECK_THROWS_WITH(Model::Load(other), Catch::StartsWith(other + ": weights do not fit the model's architecture"));
+}
+
+TEST_CASE("model files hold a tensor table; weights that do not fit it are refused naming the tensor",
+          "[model][errors]") {
+  test::TempDir dir;
+  ModelCard card = Card("cnn2d");
+  card.mean.assign(16, 0.0f);
+  card.stdev.assign(16, 1.0f);
+  const std::string path = (dir / "a.gmdl").string();
+  Model::Create(card, 1).Save(path);
+  const ModelFileContents contents = ReadModelFile(path);
+  CHECK(contents.card.format_version == kModelFormatVersion);
+  REQUIRE(IsTensorTable(contents.weights));
+  const std::vector<NamedTensor> table = ReadTensorTable(contents.weights, path);
+  std::vector<std::string> names;
+  for (const NamedTensor& t : table) names.push_back(t.name);
+  CHECK(names == std::vector<std::string>{"features.0.weight", "features.1.weight", "features.1.bias",
+                                          "features.4.weight", "features.5.weight", "features.5.bias", "head.0.weight",
+                                          "head.0.bias", "head.3.weight", "head.3.bias", "features.1.running_mean",
+                                          "features.1.running_var", "features.5.running_mean",
+                                          "features.5.running_var"});
+  auto load_with = [&](std::vector<NamedTensor> tensors) {
+    const std::string p = (dir / "b.gmdl").string();
+    WriteModelFile(p, contents.card, WriteTensorTable(tensors));
+    return test::MessageOf<ModelError>([&] { Model::Load(p); });
+  };
+  const std::string misfit = (dir / "b.gmdl").string() + ": weights do not fit the model's architecture: ";
+  std::vector<NamedTensor> t = table;
+  t.erase(t.begin() + 7);
+  CHECK(load_with(t) == misfit + "no head.0.bias");
+  t = table;
+  t.push_back({"head.9.weight", {2}, {1, 2}});
+  CHECK(load_with(t) == misfit + "head.9.weight has no place in the network");
+  t = table;
+  t[0].shape = {8, 1, 3, 3};
+  t[0].values.resize(72);
+  CHECK(load_with(t) == misfit + "features.0.weight is [8x1x3x3], the card needs [4x1x3x3]");
+  WriteModelFile((dir / "c.gmdl").string(), contents.card, WriteTensorTable(table));
+  CHECK_NOTHROW(Model::Load((dir / "c.gmdl").string()));
+}
+
+TEST_CASE("a format_version 1 file (libtorch archive) loads and converts with the same weights", "[model]") {
+  test::TempDir dir;
+  const std::string v1 = (test::DataDir() / "models" / "mlp-v1.gmdl").string();
+  const ModelFileContents old = ReadModelFile(v1);
+  REQUIRE(old.card.format_version == 1);
+  REQUIRE_FALSE(IsTensorTable(old.weights));
+  const Model a = Model::Load(v1);
+  const std::string v2 = (dir / "mlp.gmdl").string();
+  a.Save(v2);
+  const ModelFileContents now = ReadModelFile(v2);
+  CHECK(now.card.format_version == 2);
+  CHECK(IsTensorTable(now.weights));
+  const Model b = Model::Load(v2);
+  CHECK(b.WeightsHash() == a.WeightsHash());
+  Matrix x(57, 1);
+  for (std::size_t r = 0; r < 57; ++r) x(r, 0) = static_cast<float>(r % 7) - 3.0f;
+  CHECK(b.Predict({x}) == a.Predict({x}));
+  // An ensemble of version 1 files is re-saved with its members converted.
+  const std::string e = (dir / "e.gmdl").string(), e2 = (dir / "e2.gmdl").string();
+  ModelCard card;
+  card.name = "pair";
+  WriteEnsembleFile(e, {v1, v2}, card);
+  CHECK(EnsembleMembers(ReadModelFile(e), e)[0].contents.card.format_version == 1);
+  const Model ensemble = Model::Load(e);
+  ensemble.Save(e2);
+  for (const EnsembleMember& m : EnsembleMembers(ReadModelFile(e2), e2)) {
+    CHECK(m.contents.card.format_version == 2);
+    CHECK(IsTensorTable(m.contents.weights));
+  }
+  CHECK(Model::Load(e2).WeightsHash() == ensemble.WeightsHash());
+}
+
+TEST_CASE("the bundled models are tensor tables of this build's format_version", "[model]") {
+  for (const char* name : {"default.gmdl", "msd-convnet.gmdl"}) {
+    const std::string path = (test::DataDir() / ".." / ".." / "models" / name).string();
+    INFO(path);
+    const ModelFileContents contents = ReadModelFile(path);
+    CHECK(contents.card.format_version == kModelFormatVersion);
+    CHECK(IsTensorTable(contents.weights));
+    CHECK(contents.card.training.at("converted").at("from_format_version") == 1);
+  }
 }
 
 TEST_CASE("a tiny training run learns and yields a loadable model", "[model][train]") {
@@ -278,10 +361,12 @@ TEST_CASE("a model file whose standardisation or weights are not numbers is refu
   TrainOptions o = Quick(2);
   o.lr = 1e30;
   Train(m, Synthetic(card, 3, 1), {}, o);
+  // Such weights are never written (a tensor table holds finite values only; the reader
+  // refuses others: tensors_test), and no file is left behind.
   const std::string poisoned = (dir / "nan.gmdl").string();
-  m.Save(poisoned);
-  CHECK_THROWS_AS(Model::Load(poisoned), ModelError);
-  CHECK_THROWS_WITH(Model::Load(poisoned), Catch::Contains("hold NaN or infinite values"));
+  CHECK_THROWS_WITH(m.Save(poisoned), Catch::StartsWith(poisoned + ": tensor table: tensor 'head.") &&
+                                          Catch::Contains("holds NaN or an infinite value"));
+  CHECK_FALSE(std::filesystem::exists(poisoned));
 }
 
 }  // namespace genre

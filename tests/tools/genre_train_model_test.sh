@@ -142,5 +142,17 @@ expect table-cv 0 "" -- cv "$table/sample.csv" --arch mlp --folds 3 --epochs 3 -
 has table-cv-line "$tmp/out" '^track accuracy [0-9.]+ ± [0-9.]+, macro-F1'
 expect audio-gtzan 0 "" -- train "$tmp/clips" --arch mlp --input gtzan -o "$tmp/a.gmdl" --epochs 2 --valid 0 --test 0 -j 1
 
+# --- convert: a format_version 1 file (libtorch archive) re-saved as 2, the same weights ---
+v1=$data/models/mlp-v1.gmdl
+expect convert 0 "" -- convert "$v1" "$tmp/v2.gmdl"
+has convert-line "$tmp/out" "^converted $v1 \(format_version 1\) -> $tmp/v2.gmdl \(format_version 2, weights [0-9a-f]{16}\)$"
+[ "$(head -c 12 "$tmp/v2.gmdl" | tail -c 4 | od -An -tu4 | tr -d ' ')" = 2 ] && ok || bad "convert: not version 2"
+expect convert-again 0 "" -- convert "$tmp/v2.gmdl" "$tmp/v2b.gmdl"
+cmp -s "$tmp/v2.gmdl" "$tmp/v2b.gmdl" && ok || bad "convert: a version 2 file converted again differs"
+expect convert-missing 3 "^genre-train: $tmp/none.gmdl: cannot open" -- convert "$tmp/none.gmdl" "$tmp/x.gmdl"
+expect convert-not-model 3 "^genre-train: $in/short_0.3s.wav: not a genre model file$" -- convert "$in/short_0.3s.wav" "$tmp/x.gmdl"
+[ ! -e "$tmp/x.gmdl" ] && ok || bad "convert: a failed convert wrote its output"
+expect convert-usage 2 "" -- convert "$v1"
+
 echo "genre-train model CLI: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -122,11 +122,23 @@ TEST_CASE("model file container: round trip, truncation, corruption, versions", 
   test::WriteBytes(dir / "flip.gmdl", flipped);
   CHECK_THROWS_WITH(ReadModelFile((dir / "flip.gmdl").string()),
                     (dir / "flip.gmdl").string() + ": corrupt model file (content hash mismatch)");
-  std::string v2 = bytes;
-  v2[8] = 2;
-  test::WriteBytes(dir / "v2.gmdl", v2);
-  CHECK_THROWS_WITH(ReadModelFile((dir / "v2.gmdl").string()),
-                    (dir / "v2.gmdl").string() + ": model format_version 2 is not supported (this build reads 1)");
+  CHECK(bytes[8] == kModelFormatVersion);  // whatever the card said
+  std::string v3 = bytes;
+  v3[8] = 3;
+  test::WriteBytes(dir / "v3.gmdl", v3);
+  CHECK_THROWS_WITH(ReadModelFile((dir / "v3.gmdl").string()),
+                    (dir / "v3.gmdl").string() + ": model format_version 3 is not supported (this build reads 1 to 2)");
+  std::string v0 = bytes;
+  v0[8] = 0;
+  test::WriteBytes(dir / "v0.gmdl", v0);
+  CHECK_THROWS_WITH(ReadModelFile((dir / "v0.gmdl").string()),
+                    (dir / "v0.gmdl").string() + ": model format_version 0 is not supported (this build reads 1 to 2)");
+  // A version 1 container must hold a version 1 card (the hash is over card and weights only).
+  std::string v1 = bytes;
+  v1[8] = 1;
+  test::WriteBytes(dir / "v1.gmdl", v1);
+  CHECK_THROWS_WITH(ReadModelFile((dir / "v1.gmdl").string()),
+                    (dir / "v1.gmdl").string() + ": invalid model card: format_version 2 in a format_version 1 file");
   CHECK_THROWS_WITH(ReadModelFile(test::Input("short_0.3s.wav").string()),
                     test::Input("short_0.3s.wav").string() + ": not a genre model file");
   CHECK_THROWS_AS(ReadModelFile((dir / "none.gmdl").string()), ModelError);

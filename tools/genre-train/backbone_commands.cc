@@ -1,8 +1,10 @@
-// genre-train import-keras | attach | finetune: the pretrained MSD convnet as a backbone.
+// genre-train import-keras | attach | finetune: the pretrained MSD convnet as a backbone;
+// convert: a model file re-saved in this build's format.
 //
 //   genre-train import-keras model_best.hdf5 -o backbone.gmdl [--tags tags.txt]
 //   genre-train attach backbone.gmdl head.gmdl -o model.gmdl
 //   genre-train finetune model.gmdl AUDIO... -o tuned.gmdl [--blocks 2 --lr 1e-4 ...]
+//   genre-train convert old.gmdl new.gmdl
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -236,6 +238,28 @@ int FineTuneCommand(FineTuneArgs& a, const std::string& command) {
   return skipped > 0 ? kExitSkipped : kExitOk;
 }
 
+// A model file of any version this build reads, re-saved in this build's (version 1's
+// libtorch archive becomes the tensor table; an ensemble's members are converted too).
+// Every weight stays as it was (the weights hash is checked on the new file); the card
+// records the conversion under training.converted when the version changed.
+int Convert(const std::string& in, const std::string& out, const std::string& command) {
+  const int from = genre::ReadModelCard(in).format_version;
+  genre::Model model = genre::Model::Load(in);
+  nlohmann::json& training = model.card().training;
+  if (from != genre::kModelFormatVersion && training.is_object())
+    training["converted"] = {{"from_format_version", from},
+                             {"command", command},
+                             {"git_commit", genre::BuildCommit()},
+                             {"date", genre::UtcTimestamp()}};
+  model.Save(out);
+  const std::string hash = model.WeightsHash();
+  if (genre::Model::Load(out).WeightsHash() != hash)
+    throw genre::ModelError(out + ": the converted weights differ from those of " + in);
+  std::cout << "converted " << in << " (format_version " << from << ") -> " << out << " (format_version "
+            << genre::kModelFormatVersion << ", weights " << hash << ")\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddBackboneCommands(CLI::App* app, Action& action, const std::string& command) {
@@ -286,6 +310,10 @@ void AddBackboneCommands(CLI::App* app, Action& action, const std::string& comma
   ft->add_option("--cache", f->data.cache, "Feature cache (HDF5) for the songs' prefixes");
   ft->add_option("--name", f->name, "Model name (default: the start model's)");
   ft->callback([f, &action, command] { action = [f, command] { return FineTuneCommand(*f, command); }; });
+  CLI::App* conv = app->add_subcommand(kModelCommands[7].name, kModelCommands[7].help);
+  conv->add_option("model", s->in, "A model file (any format_version this build reads)")->required();
+  conv->add_option("out", s->out, "Model file to write (may be the same file: it is replaced atomically)")->required();
+  conv->callback([s, &action, command] { action = [s, command] { return Convert(s->in, s->out, command); }; });
 }
 
 }  // namespace genre_train

@@ -117,6 +117,8 @@ inline constexpr ModelCommand kModelCommands[] = {
     {"import-keras", "Import the MSD convnet of Choi et al. (Keras HDF5) as a backbone model"},
     {"attach", "Attach a head (mlp on msd-convnet features) to a backbone: a model that reads audio"},
     {"finetune", "Fine-tune the last blocks of an attached msd-convnet model on audio (small learning rate)"},
+    {"convert",
+     "Re-save a model file in this build's format (format_version 1 -> 2: weights readable without libtorch)"},
 };
 
 // Each command group adds its subcommands; the chosen one sets `action`.

@@ -1,5 +1,5 @@
 // genre-train-model: the model commands of genre-train (train, eval, cv, search,
-// import-keras, attach),
+// import-keras, attach, finetune, convert),
 // run by genre-train through exec so that only they load libtorch. Invoked
 // directly it behaves the same; its messages say "genre-train".
 #include "../cli_common.h"

@@ -1,13 +1,14 @@
 // The model file: one versioned artifact holding a JSON card and the weights.
 //
 //   bytes 0-7    "GENREMDL"
-//   uint32 LE    format_version (1)
+//   uint32 LE    format_version (2; the card's format_version is the same)
 //   uint64 LE    card size, then the card (UTF-8 JSON)
-//   uint64 LE    weights size, then the weights (a libtorch archive)
+//   uint64 LE    weights size, then the weights: a tensor table (genre/model/tensors.h)
 //   uint64 LE    content hash of card + weights (detects truncation and corruption)
 //
-// The card is readable without libtorch (model info, class lists, the front end
-// a model needs), so only code that runs the network links it.
+// Version 1 held the weights as a libtorch archive: such files still load where libtorch
+// is linked (Model::Load converts them), and `genre-train convert OLD NEW` re-saves them.
+// Card and weights are readable without libtorch.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -21,7 +22,8 @@
 
 namespace genre {
 
-inline constexpr int kModelFormatVersion = 1;
+inline constexpr int kModelFormatVersion = 2;         // what is written
+inline constexpr int kOldestModelFormatVersion = 1;   // the oldest read (1: libtorch-archive weights)
 inline constexpr const char* kEnsemble = "ensemble";  // arch and input kind of an ensemble
 
 // What the network reads, and how it is cut into windows.
@@ -98,9 +100,13 @@ struct ModelCard {
 nlohmann::json ToJson(const ModelCard& card);
 ModelCard CardFromJson(const nlohmann::json& j, const std::string& where);  // throws FormatError
 
-// Container I/O. WriteModelFile is atomic (temp + rename; OutputError). ReadModelFile
-// throws ModelError (missing, unreadable, not a model file, unknown format_version,
-// truncated, corrupt, invalid card), naming the file.
+// Container I/O. ModelFileBytes is the file's bytes (format_version kModelFormatVersion
+// whatever the card says; the caller's weights are a tensor table or, for an ensemble,
+// its members). WriteModelFile writes them atomically (temp + rename; OutputError).
+// ReadModelFile throws ModelError (missing, unreadable, not a model file, unknown
+// format_version, truncated, corrupt, invalid card), naming the file; the card keeps the
+// file's format_version.
+std::string ModelFileBytes(const ModelCard& card, const std::string& weights);
 void WriteModelFile(const std::string& path, const ModelCard& card, const std::string& weights);
 struct ModelFileContents {
   ModelCard card;

@@ -11,15 +11,9 @@
 #include <vector>
 
 #include "genre/features/options.h"
+#include "genre/model/tensors.h"
 
 namespace genre {
-
-// A float32 tensor by name, in the layout the network takes (see KerasConvnet).
-struct NamedTensor {
-  std::string name;
-  std::vector<long> shape;
-  std::vector<float> values;
-};
 
 struct KerasConvnet {  // a new field must be carried by Packed/Unpacked too (keras.cc)
   std::string path;

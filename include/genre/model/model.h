@@ -31,7 +31,9 @@ class Model {
   Model(Model&&) noexcept;
   Model& operator=(Model&&) noexcept;
 
-  void Save(const std::string& path) const;  // atomic
+  // Atomic; format_version kModelFormatVersion. Throws ModelError naming the file for weights
+  // that are not finite (nothing is written), OutputError when it cannot write.
+  void Save(const std::string& path) const;
   const ModelCard& card() const;
   ModelCard& card();
   std::size_t parameters() const;

@@ -27,9 +27,15 @@ struct NamedTensor {
   std::vector<float> values;        // row-major, as many as the shape's product
 };
 
+// "[2x3x3]" ("[]" for a scalar), for messages.
+std::string ShapeText(const std::vector<std::int64_t>& shape);
+
 // Throws ModelError naming the tensor: an empty, too long or repeated name, a rank over 8,
 // a negative dimension, values that do not fill the shape, a value that is NaN or infinite.
 std::string WriteTensorTable(const std::vector<NamedTensor>& tensors);
+// Whether `bytes` begin as a tensor table does ("GTENSORS"; a version 1 model file's
+// weights are a libtorch archive, a zip file).
+bool IsTensorTable(const std::string& bytes);
 // Throws ModelError naming `where` (and the tensor): not a tensor table, truncated, bytes
 // left over, an entry breaking the rules above, an offset out of order, a checksum mismatch.
 std::vector<NamedTensor> ReadTensorTable(const std::string& bytes, const std::string& where);
