@@ -265,7 +265,7 @@ int Run(int argc, char** argv) {
               << genre_cli::Joined(looked) << ")\n";
     return kExitModel;
   }
-  std::shared_ptr<const genre::Model> model;
+  std::shared_ptr<const genre::Network> model;
   try {
     if (model_info) {
       std::cout << genre::ToJson(genre::ReadModelCard(found)).dump(2) << "\n";
@@ -275,7 +275,7 @@ int Run(int argc, char** argv) {
       for (const std::string& c : genre::ReadModelCard(found).classes) std::cout << c << "\n";
       return kExitOk;
     }
-    model = std::make_shared<const genre::Model>(genre::Model::Load(found));
+    model = genre::Network::Load(found);
   } catch (const genre::Error& e) {
     std::cerr << "genre-guess: " << e.what() << "\n";
     return genre::ExitCodeFor(e);
@@ -315,7 +315,7 @@ int Run(int argc, char** argv) {
 
   // Classify in parallel; print in input order as records complete.
   const int workers = std::min<int>(genre::ResolveThreads(jobs), static_cast<int>(paths.size()));
-  genre::SetTorchThreads(workers > 1 ? 1 : 0);
+  co.threads = workers > 1 ? 1 : genre::ResolveThreads(jobs);  // files in parallel, or one on every core
   const genre::Classifier classifier(model);
   std::vector<std::optional<Record>> records(paths.size());
   std::mutex mutex;

@@ -39,9 +39,10 @@ void ClassifyOptions::Validate() const {
   RequireOption(hop >= 0, "hop", hop, ">= 0 columns (0: the model's)");
   RequireOption(hop_s >= 0 && std::isfinite(hop_s), "hop", hop_s, "> 0 seconds (0: the model's)");
   RequireOption(silence_dbfs >= -200 && silence_dbfs <= 0, "silence", silence_dbfs, "in [-200, 0] dBFS");
+  RequireOption(threads >= 0, "threads", threads, ">= 0 (0: all cores)");
 }
 
-Classifier::Classifier(std::shared_ptr<const Model> model) : model_(std::move(model)) {
+Classifier::Classifier(std::shared_ptr<const Network> network) : model_(std::move(network)) {
   if (!model_) throw OptionError("Classifier needs a model");
   for (const auto& m : model_->members()) members_.emplace_back(m);
 }
@@ -52,7 +53,7 @@ Classification Classifier::Combine(const std::function<Classification(const Clas
   c.probs.assign(classes.size(), 0.0f);
   for (const Classifier& member : members_) {
     Classification m = classify(member);
-    const std::vector<std::string>& own = member.model().card().classes;
+    const std::vector<std::string>& own = member.network().card().classes;
     std::vector<std::size_t> to(own.size());  // member class -> ensemble class
     for (std::size_t k = 0; k < own.size(); ++k)
       to[k] = static_cast<std::size_t>(std::find(classes.begin(), classes.end(), own[k]) - classes.begin());
@@ -94,8 +95,8 @@ Classification Classifier::Slide(std::size_t columns, const std::function<Matrix
   c.windows = starts.size();
   c.probs.assign(card.classes.size(), 0.0f);
   constexpr std::size_t kBatch = 64;  // windows in memory at once
-  // Windows per forward pass: libtorch's activations grow with it (a 64-window cnn2d
-  // batch holds ~70 MB per layer output); 4 keeps the peak small and is as fast here.
+  // Windows per forward pass: the activations grow with it (a 64-window cnn2d batch holds
+  // ~70 MB per layer output); 4 keeps the peak small.
   constexpr int kNetBatch = 4;
   for (std::size_t b = 0; b < starts.size(); b += kBatch) {
     std::vector<Matrix> windows;
@@ -196,8 +197,9 @@ Classification Classifier::ClassifyClips(const std::function<std::size_t(float*,
 }
 
 Classification Classifier::ClassifyAudio(const Waveform& audio, const ClassifyOptions& o) const {
-  if (!members_.empty()) return Combine([&](const Classifier& m) { return m.ClassifyAudio(audio, o); });
   o.Validate();
+  SetInferenceThreads(o.threads);
+  if (!members_.empty()) return Combine([&](const Classifier& m) { return m.ClassifyAudio(audio, o); });
   const InputSpec& in = model_->card().input;
   if (audio.sample_rate != in.DecodeRate())
     throw InputError("audio at " + std::to_string(audio.sample_rate) + " Hz, the model reads " +
@@ -214,6 +216,7 @@ Classification Classifier::ClassifyAudio(const Waveform& audio, const ClassifyOp
 
 Classification Classifier::ClassifyFile(const std::string& path, const ClassifyOptions& o) const {
   o.Validate();
+  SetInferenceThreads(o.threads);
   if (!members_.empty()) return Combine([&](const Classifier& m) { return m.ClassifyFile(path, o); });
   const InputSpec& in = model_->card().input;
   if (path != "-" && IsH5Path(path)) {
@@ -232,6 +235,7 @@ Classification Classifier::ClassifyFile(const std::string& path, const ClassifyO
 
 Classification Classifier::ClassifyBytes(std::string bytes, const std::string& name, const ClassifyOptions& o) const {
   o.Validate();
+  SetInferenceThreads(o.threads);
   if (!members_.empty()) return Combine([&](const Classifier& m) { return m.ClassifyBytes(bytes, name, o); });
   AudioStream stream = AudioStream::FromMemory(std::move(bytes), name, ReadOptions(o));
   return ClassifyOpen(stream, name, o);

@@ -6,6 +6,7 @@
 #include "genre/data/dataset.h"
 #include "genre/error.h"
 #include "genre/features/gtzan_vector.h"
+#include "genre/infer/network.h"
 #include "genre/model/keras.h"
 #include "genre/model/tensors.h"
 #include "genre/train/windows.h"
@@ -396,19 +397,32 @@ Model Model::FromContents(ModelFileContents contents, const std::string& where) 
 
 Model Model::Load(const std::string& path) { return FromContents(ReadModelFile(path), path); }
 
-void Model::Save(const std::string& path) const {
-  std::string weights;  // a network's tensor table, or an ensemble's member files
+namespace {
+// What a model file holds after the card: a network's tensor table, or an ensemble's
+// member files. Throws ModelError naming `where` for weights that are not finite.
+std::string FileWeights(const Model::Impl& impl, const std::string& where) {
+  std::string weights;
   try {
-    if (impl_->net) weights = SaveWeights(*impl_->net);
-    for (const auto& m : impl_->members) {
+    if (impl.net) weights = SaveWeights(*impl.net);
+    for (const auto& m : impl.members) {
       const std::string file = ModelFileBytes(m->card(), SaveWeights(*m->impl().net));
       PutLe<std::uint64_t>(weights, file.size());
       weights += file;
     }
   } catch (const ModelError& e) {  // weights that are not finite (a run that diverged)
-    throw ModelError(path + ": " + e.what());
+    throw ModelError(where + ": " + e.what());
   }
-  WriteModelFile(path, impl_->card, weights);
+  return weights;
+}
+}  // namespace
+
+void Model::Save(const std::string& path) const { WriteModelFile(path, impl_->card, FileWeights(*impl_, path)); }
+
+std::shared_ptr<const Network> ToNetwork(const Model& model) {
+  const std::string where = model.card().name.empty() ? "model" : model.card().name;
+  ModelFileContents contents{model.card(), FileWeights(model.impl(), where)};
+  contents.card.format_version = kModelFormatVersion;
+  return Network::FromContents(contents, where);
 }
 
 const std::vector<std::shared_ptr<const Model>>& Model::members() const { return impl_->members; }

@@ -135,17 +135,18 @@ CvOutcome CrossValidate(const ModelCard& card, const PreparedData& data, int k, 
 }
 
 Evaluation EvaluateSongs(const Classifier& classifier, PreparedData& data, int threads) {
-  const std::vector<std::string>& classes = classifier.model().card().classes;
+  const std::vector<std::string>& classes = classifier.network().card().classes;
   const std::vector<Track>& tracks = data.dataset.tracks;
   std::vector<std::vector<float>> probs(tracks.size());
   std::vector<std::string> errors(tracks.size());
   const int workers = std::min<int>(ResolveThreads(threads), static_cast<int>(tracks.size()));
-  SetTorchThreads(workers > 1 ? 1 : 0);  // songs in parallel, or libtorch on every core
+  ClassifyOptions o;
+  o.threads = workers > 1 ? 1 : ResolveThreads(threads);  // songs in parallel, or one on every core
   ParallelFor(tracks.size(), workers, [&](std::size_t i) {
     const Track& t = tracks[i];
     try {
       if (t.kind == TrackKind::kFeatures) throw InputError("an ensemble classifies audio, not rows of a feature table");
-      probs[i] = classifier.ClassifyFile(t.path).probs;
+      probs[i] = classifier.ClassifyFile(t.path, o).probs;
     } catch (const Error& e) {
       errors[i] = e.what();
     }

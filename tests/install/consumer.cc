@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    auto model = std::make_shared<const genre::Model>(genre::Model::Load(GENRE_DEFAULT_MODEL));
+    const auto model = genre::Network::Load(GENRE_DEFAULT_MODEL);
     const genre::Classification c = genre::Classifier(model).ClassifyFile(argv[1]);
     const auto best = static_cast<std::size_t>(std::max_element(c.probs.begin(), c.probs.end()) - c.probs.begin());
     std::printf("%s %.6f\n", model->card().classes[best].c_str(), static_cast<double>(c.probs[best]));

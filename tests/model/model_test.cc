@@ -1,6 +1,7 @@
 // Tests of the libtorch model code (genre_torch): networks, model files,
 // training, early stopping, LR reduction, checkpoints and exact resume.
 #include "genre/model/model.h"
+#include "genre/infer/network.h"
 
 #include <catch2/catch.hpp>
 
@@ -386,7 +387,7 @@ TEST_CASE("a model with another front end (64 bands, 16 kHz) is served with exac
   const std::string path = (dir / "m64.gmdl").string();
   Model::Create(card, 2).Save(path);
 
-  auto model = std::make_shared<const Model>(Model::Load(path));
+  const auto model = Network::Load(path);
   const Classifier classifier(model);
   const std::string audio = test::Input("synth_44k_stereo.flac").string();
   ClassifyOptions o;
@@ -421,7 +422,7 @@ TEST_CASE("a silent song is marked silent with its peak; classify options are va
   ModelCard card = Card("cnn2d");
   card.mean.assign(16, -40.0f);
   card.stdev.assign(16, 20.0f);
-  const Classifier classifier(std::make_shared<const Model>(Model::Create(card, 2)));
+  const Classifier classifier(ToNetwork(Model::Create(card, 2)));
   Waveform w;
   w.sample_rate = 22050;
   w.samples.assign(22050 * 3, 0.0f);
@@ -493,11 +494,10 @@ TEST_CASE("an ensemble file classifies a song as the mean of its members", "[mod
   ClassifyOptions o;
   o.timeline = true;
   o.duration_s = 8;
-  const Classification c = Classifier(ensemble).ClassifyFile(audio, o);
+  const Classification c = Classifier(ToNetwork(*ensemble)).ClassifyFile(audio, o);
   Classification parts[3];
   const std::string paths[3] = {pa, pb, pv};
-  for (int m = 0; m < 3; ++m)
-    parts[m] = Classifier(std::make_shared<const Model>(Model::Load(paths[m]))).ClassifyFile(audio, o);
+  for (int m = 0; m < 3; ++m) parts[m] = Classifier(Network::Load(paths[m])).ClassifyFile(audio, o);
   // classes low, high, mid; b's order is mid, low, high.
   const std::size_t in_b[3] = {1, 2, 0};
   for (std::size_t k = 0; k < 3; ++k)
@@ -513,17 +513,16 @@ TEST_CASE("an ensemble file classifies a song as the mean of its members", "[mod
   CHECK(Model::Load((dir / "again.gmdl").string()).WeightsHash() == ensemble->WeightsHash());
   // A hop in seconds is each member's own number of columns.
   o.hop_s = 1.0;
-  const std::size_t windows = Classifier(std::make_shared<const Model>(Model::Load(pa))).ClassifyFile(audio, o).windows;
+  const std::size_t windows = Classifier(Network::Load(pa)).ClassifyFile(audio, o).windows;
   CHECK(windows < parts[0].windows);
-  CHECK(Classifier(ensemble).ClassifyFile(audio, o).windows == windows);
+  CHECK(Classifier(ToNetwork(*ensemble)).ClassifyFile(audio, o).windows == windows);
 }
 
 TEST_CASE("a GTZAN-vector model reads a long song as 30-s clips back to back", "[model][classifier]") {
   ModelCard card = Card("mlp");
   card.input.kind = "gtzan";
   card.input.rows = InputRows(card.input);
-  auto model = std::make_shared<const Model>(Model::Create(card, 4));
-  const Classifier classifier(model);
+  const Classifier classifier(ToNetwork(Model::Create(card, 4)));
   const Waveform clip = LoadAudio(test::Input("blues.00000.flac").string());
   REQUIRE(clip.samples.size() == kGtzanClipSamples);
   ClassifyOptions o;

@@ -12,6 +12,7 @@
 #include "genre/error.h"
 #include "genre/features/gtzan_vector.h"
 #include "genre/features/mfcc_stats.h"
+#include "genre/infer/network.h"
 #include "genre/io/h5.h"
 #include "genre/model/classifier.h"
 #include "genre/model/inputs.h"
@@ -228,7 +229,7 @@ TEST_CASE("a head attached to the backbone classifies audio as the head classifi
   const std::vector<float> want = head.Predict({f})[0];
   test::TempDir dir;
   attached.Save((dir / "a.gmdl").string());  // and back: the file serves genre-guess
-  const Classifier classifier(std::make_shared<const Model>(Model::Load((dir / "a.gmdl").string())));
+  const Classifier classifier(Network::Load((dir / "a.gmdl").string()));
   const Classification c = classifier.ClassifyFile(test::Input("metal.00002.flac").string());
   REQUIRE(c.windows == 1);  // 30 s: one window (the 1-s tail joins it)
   CHECK(test::MaxAbsDiff(c.probs, want) < 1e-5);
@@ -283,7 +284,7 @@ TEST_CASE("a head on the convnet's features and the GTZAN vector, attached, clas
   const std::vector<float> want = head.Predict({joined})[0];
   test::TempDir dir;
   fused.Save((dir / "f.gmdl").string());
-  const auto loaded = std::make_shared<const Model>(Model::Load((dir / "f.gmdl").string()));
+  const auto loaded = Network::Load((dir / "f.gmdl").string());
   const Classification c = Classifier(loaded).ClassifyFile(test::Input("metal.00002.flac").string());
   REQUIRE(c.windows == 1);
   INFO("classifier " << c.probs[0] << " " << c.probs[1] << " " << c.probs[2] << ", head " << want[0] << " " << want[1]

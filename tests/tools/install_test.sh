@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cmake --install into a temporary prefix: the installed genre-guess finds the
 # installed default model, genre-train finds its model tool, and a program built
-# with find_package(genre) links and classifies like genre-guess.
+# with find_package(genre) links genre::genre (no libtorch) and classifies like genre-guess.
 # Usage: install_test.sh BUILD_DIR SOURCE_DIR
 set -u
 build=$(cd "$1" && pwd)
@@ -35,6 +35,10 @@ cmake --build "$tmp/consumer" -j 2 >"$tmp/build.log" 2>&1 && ok || bad "consumer
 "$tmp/consumer/consumer" "$sample" >"$tmp/consumer.out" 2>&1 && ok || bad "consumer run: $(cat "$tmp/consumer.out")"
 top=$(sed -n 2p "$tmp/tree.csv" | cut -d, -f5,6 | tr ',' ' ')
 [ -n "$top" ] && [ "$(cat "$tmp/consumer.out")" = "$top" ] && ok || bad "consumer says '$(cat "$tmp/consumer.out")', genre-guess '$top'"
+# genre::genre classifies without libtorch; so does the installed genre-guess.
+for exe in "$tmp/consumer/consumer" "$bin"; do
+  [ "$(ldd "$exe" | grep -c torch)" -eq 0 ] && ok || bad "$exe links libtorch: $(ldd "$exe" | grep torch | head -3)"
+done
 
 echo "install: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

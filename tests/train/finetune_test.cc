@@ -9,6 +9,7 @@
 
 #include "genre/audio/audio_reader.h"
 #include "genre/error.h"
+#include "genre/infer/network.h"
 #include "genre/model/classifier.h"
 #include "genre/model/model.h"
 #include "genre/train/finetune.h"
@@ -37,8 +38,7 @@ Example PrefixExample(const Model& m, int trained, const std::string& clip, int 
 }
 
 std::vector<float> Guess(const Model& m, const std::string& clip) {
-  // The classifier borrows the model (it outlives the call).
-  return Classifier(std::shared_ptr<const Model>(&m, [](const Model*) {})).ClassifyAudio(Song(clip)).probs;
+  return Classifier(ToNetwork(m)).ClassifyAudio(Song(clip)).probs;
 }
 
 void CheckClose(const std::vector<float>& a, const std::vector<float>& b, double tol) {

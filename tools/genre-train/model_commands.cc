@@ -330,7 +330,7 @@ int EvalCommand(DatasetArgs& a, const std::string& model_path, const std::string
   }
   genre::Evaluation ev;
   if (model->is_ensemble()) {
-    const genre::Classifier classifier(std::shared_ptr<const genre::Model>(std::move(model)));
+    const genre::Classifier classifier(genre::ToNetwork(*model));
     ev = genre::EvaluateSongs(classifier, data, a.threads);
   } else if (!data.examples.examples.empty()) {
     ev = genre::Evaluate(*model, data.examples.examples);

@@ -1,4 +1,5 @@
-// Whole-song classification with a Model: the input its card describes, windows
+// Whole-song classification with a Network (the inference runtime: no libtorch; a
+// trained Model gives one with ToNetwork): the input its card describes, windows
 // slid over the whole track (hop configurable), class probabilities averaged.
 // Log-mel models read files and standard input streaming: the decoded song is
 // never held, only its mel frames (about 80 MB per hour at 128 bands).
@@ -17,7 +18,7 @@
 #include <vector>
 
 #include "genre/audio/audio_reader.h"
-#include "genre/model/model.h"
+#include "genre/infer/network.h"
 
 namespace genre {
 
@@ -29,6 +30,8 @@ struct ClassifyOptions {
                               // waveform models: columns are samples; the hop is at most the window
   bool timeline = false;      // keep each window's probabilities and start time
   double silence_dbfs = -70;  // a song whose loudest sample stays below this level is silent
+  int threads = 1;            // the network's threads within one song (0: all cores); the calling
+                              // thread's (SetInferenceThreads), set at each call
 
   // Throws OptionError naming the field, its value and the allowed range.
   void Validate() const;
@@ -53,8 +56,8 @@ struct Classification {
 
 class Classifier {
  public:
-  explicit Classifier(std::shared_ptr<const Model> model);
-  const Model& model() const { return *model_; }
+  explicit Classifier(std::shared_ptr<const Network> network);
+  const Network& network() const { return *model_; }
 
   // An audio file, "-" (standard input) or an MSD .h5 track file (models trained
   // on MSD features only). Errors name the file. Thread-safe (an MSD file is read in
@@ -85,7 +88,7 @@ class Classifier {
   std::vector<float> Calibrated(const std::vector<float>& probs) const;
   // An ensemble: the mean of its members' results (`classify` runs one member).
   Classification Combine(const std::function<Classification(const Classifier&)>& classify) const;
-  std::shared_ptr<const Model> model_;
+  std::shared_ptr<const Network> model_;
   std::vector<Classifier> members_;  // an ensemble's
 };
 

@@ -13,6 +13,8 @@
 
 namespace genre {
 
+class Network;
+
 // Sets libtorch's intra-op threads (Debian's libtorch defaults to 1): n > 0, or all
 // cores for 0. Returns the number set.
 int SetTorchThreads(int n);
@@ -68,6 +70,11 @@ class Model {
   explicit Model(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The model as the inference runtime runs it (genre/infer/network.h; its weights through a
+// tensor table, an ensemble with its members): what Classifier classifies songs with.
+// Throws ModelError for weights that are not finite.
+std::shared_ptr<const Network> ToNetwork(const Model& model);
 
 struct KerasConvnet;
 // The imported tagger (genre-train import-keras): an msd-convnet model with the
