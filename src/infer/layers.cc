@@ -1,9 +1,13 @@
 #include "layers.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <dnnl.hpp>
 #include <limits>
+#include <new>
 #include <unordered_map>
 
 #include "genre/error.h"
@@ -46,6 +50,12 @@ memory Wrap(const Dims& dims, const float* data) {
   return {Desc(dims), Cpu(), const_cast<float*>(data)};  // oneDNN reads inputs through non-const pointers
 }
 
+memory::desc LayoutOf(const Tensor& x) { return x.layout ? x.layout : Desc(x.dims); }
+
+memory Wrap(const Tensor& x) { return {LayoutOf(x), Cpu(), const_cast<float*>(x.data.data())}; }
+
+memory::desc Any(const Dims& dims) { return {dims, memory::data_type::f32, memory::format_tag::any}; }
+
 dnnl::primitive_attr WithActivation(Activation act) {
   dnnl::primitive_attr attr;
   if (act == Activation::kNone) return attr;
@@ -68,9 +78,51 @@ std::int64_t Product(const Dims& d, std::size_t from) {
   return n;
 }
 
+// `from` in the layout `to` (a copy when they differ).
+memory InLayout(const memory& from, const memory::desc& to) {
+  if (from.get_desc() == to) return from;
+  memory out(to, Cpu());
+  Execute(dnnl::reorder(from, out), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, out}});
+  return out;
+}
+
 }  // namespace
 
+namespace {
+constexpr std::size_t kHugePage = std::size_t{2} << 20, kLarge = std::size_t{1} << 20;
+}  // namespace
+
+void* AllocateValues(std::size_t bytes) {
+  if (bytes < kLarge) return ::operator new(bytes);
+  const std::size_t size = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = std::aligned_alloc(kHugePage, size);
+  if (!p) throw std::bad_alloc();
+  madvise(p, size, MADV_HUGEPAGE);  // advice: without huge pages the memory works the same
+  return p;
+}
+
+void FreeValues(void* p, std::size_t bytes) {
+  if (bytes < kLarge)
+    ::operator delete(p);
+  else
+    std::free(p);
+}
+
 Tensor::Tensor(std::vector<std::int64_t> d) : dims(std::move(d)), data(static_cast<std::size_t>(Product(dims, 0))) {}
+
+Tensor::Tensor(std::vector<std::int64_t> d, const memory::desc& l)
+    : dims(std::move(d)), data(l.get_size() / sizeof(float)), layout(l) {}
+
+Tensor Plain(Tensor x) {
+  if (!x.layout || x.layout == Desc(x.dims)) {
+    x.layout = {};
+    return x;
+  }
+  Tensor y(x.dims);
+  const memory from = Wrap(x), to = Wrap(y.dims, y.data.data());
+  Execute(dnnl::reorder(from, to), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
+  return y;
+}
 
 Conv::Conv(Dims weight_dims, std::vector<float> weight, std::vector<float> bias, const BatchNorm* bn, Dims pad,
            Activation act)
@@ -98,16 +150,18 @@ Tensor Conv::Run(const Tensor& x) const {
   const std::size_t spatial = dims_.size() - 2;
   Dims out_dims{x.size(0), dims_[0]};
   for (std::size_t s = 0; s < spatial; ++s) out_dims.push_back(x.size(2 + s) + 2 * pad_[s] - dims_[2 + s] + 1);
-  Tensor y(out_dims);
   const Dims stride(spatial, 1);
+  // Weights and output in the layouts the fastest kernel for this input wants.
   const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                             Desc(x.dims), Desc(dims_), Desc({dims_[0]}), Desc(out_dims), stride, pad_,
+                                             LayoutOf(x), Any(dims_), Desc({dims_[0]}), Any(out_dims), stride, pad_,
                                              pad_);
   const dnnl::convolution_forward::primitive_desc pd(desc, WithActivation(act_), Cpu());
-  Execute(dnnl::convolution_forward(pd), {{DNNL_ARG_SRC, Wrap(x.dims, x.data.data())},
-                                          {DNNL_ARG_WEIGHTS, Wrap(dims_, weight_.data())},
+  Tensor y(out_dims, pd.dst_desc());
+  const memory weights = InLayout(Wrap(dims_, weight_.data()), pd.weights_desc());  // kilobytes
+  Execute(dnnl::convolution_forward(pd), {{DNNL_ARG_SRC, Wrap(x)},
+                                          {DNNL_ARG_WEIGHTS, weights},
                                           {DNNL_ARG_BIAS, Wrap({dims_[0]}, bias_.data())},
-                                          {DNNL_ARG_DST, Wrap(out_dims, y.data.data())}});
+                                          {DNNL_ARG_DST, Wrap(y)}});
   return y;
 }
 
@@ -122,16 +176,16 @@ Tensor MaxPool(const Tensor& x, const Dims& kernel, bool ceil) {
     out_dims.push_back(out);
     pad_r[s] = (out - 1) * k + k - in;  // > 0 only for ceil: the padded positions never win a max
   }
-  Tensor y(out_dims);
-  const dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, Desc(x.dims),
-                                         Desc(out_dims), kernel, kernel, Dims(spatial, 0), pad_r);
+  const dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, LayoutOf(x),
+                                         Any(out_dims), kernel, kernel, Dims(spatial, 0), pad_r);
   const dnnl::pooling_forward::primitive_desc pd(desc, Cpu());
-  Execute(dnnl::pooling_forward(pd),
-          {{DNNL_ARG_SRC, Wrap(x.dims, x.data.data())}, {DNNL_ARG_DST, Wrap(out_dims, y.data.data())}});
+  Tensor y(out_dims, pd.dst_desc());
+  Execute(dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, Wrap(x)}, {DNNL_ARG_DST, Wrap(y)}});
   return y;
 }
 
-Tensor AdaptiveAvgPool(const Tensor& x, const Dims& out) {
+Tensor AdaptiveAvgPool(const Tensor& in_layout, const Dims& out) {
+  const Tensor x = Plain(in_layout);
   const std::size_t spatial = out.size();
   const std::int64_t h = spatial == 2 ? x.size(2) : 1, w = x.size(2 + spatial - 1);
   const std::int64_t oh = spatial == 2 ? out[0] : 1, ow = out.back();
@@ -156,31 +210,66 @@ Tensor AdaptiveAvgPool(const Tensor& x, const Dims& out) {
 }
 
 namespace {
+// Per sample and channel, `reduce` over all spatial positions ([N, C, ...] -> row-major
+// [N, C]), read in place in the tensor's layout: row-major or channels in blocks (nCw8c,
+// nChw16c ...: what the convolutions write). oneDNN's own reduction has no fast kernel
+// for these here (a reference loop, 60 ms on the MSD convnet's first map). Values in
+// double: `reduce` gets each channel's values in order and returns its result.
 template <class Reduce>
 Tensor OverSpatial(const Tensor& x, Reduce reduce) {
-  const std::int64_t planes = x.size(0) * x.size(1), n = Product(x.dims, 2);
-  Tensor y({x.size(0), x.size(1)});
-  for (std::int64_t p = 0; p < planes; ++p) y.data[static_cast<std::size_t>(p)] = reduce(x.data.data() + p * n, n);
+  const memory::desc layout = LayoutOf(x);
+  const dnnl_memory_desc_t& d = layout.data;
+  const auto& blocking = d.format_desc.blocking;
+  if (d.format_kind != dnnl_blocked || blocking.inner_nblks > 1 ||
+      (blocking.inner_nblks == 1 && blocking.inner_idxs[0] != 1))
+    return OverSpatial(Plain(x), reduce);
+  const std::int64_t block = blocking.inner_nblks == 1 ? blocking.inner_blks[0] : 1;
+  const std::int64_t n = x.size(0), channels = x.size(1);
+  const std::int64_t h = x.dims.size() == 4 ? x.size(2) : 1, w = x.dims.back();
+  const std::int64_t sh = x.dims.size() == 4 ? blocking.strides[2] : 0, sw = blocking.strides[x.dims.size() - 1];
+  Tensor y({n, channels});
+  std::vector<double> acc(static_cast<std::size_t>(block));
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t c0 = 0; c0 < channels; c0 += block) {
+      const float* base = x.data.data() + d.offset0 + i * blocking.strides[0] + (c0 / block) * blocking.strides[1];
+      const std::int64_t in_block = std::min(block, channels - c0);
+      reduce.Start(acc);
+      for (std::int64_t r = 0; r < h; ++r)
+        for (std::int64_t c = 0; c < w; ++c) {
+          const float* v = base + r * sh + c * sw;
+          for (std::int64_t k = 0; k < in_block; ++k) reduce.Add(acc[static_cast<std::size_t>(k)], v[k]);
+        }
+      for (std::int64_t k = 0; k < in_block; ++k)
+        y.data[static_cast<std::size_t>(i * channels + c0 + k)] =
+            static_cast<float>(reduce.Result(acc[static_cast<std::size_t>(k)], h * w));
+    }
   return y;
 }
+
+struct Mean {
+  void Start(std::vector<double>& acc) const { std::fill(acc.begin(), acc.end(), 0.0); }
+  void Add(double& acc, float v) const { acc += v; }
+  double Result(double acc, std::int64_t count) const { return acc / static_cast<double>(count); }
+};
+
+struct Max {
+  void Start(std::vector<double>& acc) const {
+    std::fill(acc.begin(), acc.end(), -std::numeric_limits<double>::infinity());
+  }
+  void Add(double& acc, float v) const { acc = std::max(acc, static_cast<double>(v)); }
+  double Result(double acc, std::int64_t) const { return acc; }
+};
 }  // namespace
 
-Tensor SpatialMean(const Tensor& x) {
-  return OverSpatial(x, [](const float* v, std::int64_t n) {
-    double sum = 0;
-    for (std::int64_t i = 0; i < n; ++i) sum += v[i];
-    return static_cast<float>(sum / static_cast<double>(n));
-  });
-}
+Tensor SpatialMean(const Tensor& x) { return OverSpatial(x, Mean{}); }
 
-Tensor SpatialMax(const Tensor& x) {
-  return OverSpatial(x, [](const float* v, std::int64_t n) { return *std::max_element(v, v + n); });
-}
+Tensor SpatialMax(const Tensor& x) { return OverSpatial(x, Max{}); }
 
 Dense::Dense(std::int64_t out, std::int64_t in, std::vector<float> weight, std::vector<float> bias, Activation act)
     : out_(out), in_(in), weight_(std::move(weight)), bias_(std::move(bias)), act_(act) {}
 
-Tensor Dense::Run(const Tensor& x) const {
+Tensor Dense::Run(const Tensor& in_layout) const {
+  const Tensor x = Plain(in_layout);
   const Dims in_dims{x.size(0), in_}, out_dims{x.size(0), out_};
   if (static_cast<std::int64_t>(x.numel()) != x.size(0) * in_)
     throw InputError("inference: a dense layer of " + std::to_string(in_) + " inputs got " +
