@@ -146,15 +146,17 @@ Conv::Conv(Dims weight_dims, std::vector<float> weight, std::vector<float> bias,
   }
 }
 
-Tensor Conv::Run(const Tensor& x) const {
+Tensor Conv::Run(const Tensor& x) const { return Run(x, pad_, pad_); }
+
+Tensor Conv::Run(const Tensor& x, const Dims& pad_l, const Dims& pad_r) const {
   const std::size_t spatial = dims_.size() - 2;
   Dims out_dims{x.size(0), dims_[0]};
-  for (std::size_t s = 0; s < spatial; ++s) out_dims.push_back(x.size(2 + s) + 2 * pad_[s] - dims_[2 + s] + 1);
+  for (std::size_t s = 0; s < spatial; ++s) out_dims.push_back(x.size(2 + s) + pad_l[s] + pad_r[s] - dims_[2 + s] + 1);
   const Dims stride(spatial, 1);
   // Weights and output in the layouts the fastest kernel for this input wants.
   const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                             LayoutOf(x), Any(dims_), Desc({dims_[0]}), Any(out_dims), stride, pad_,
-                                             pad_);
+                                             LayoutOf(x), Any(dims_), Desc({dims_[0]}), Any(out_dims), stride, pad_l,
+                                             pad_r);
   const dnnl::convolution_forward::primitive_desc pd(desc, WithActivation(act_), Cpu());
   Tensor y(out_dims, pd.dst_desc());
   const memory weights = InLayout(Wrap(dims_, weight_.data()), pd.weights_desc());  // kilobytes
@@ -210,46 +212,59 @@ Tensor AdaptiveAvgPool(const Tensor& in_layout, const Dims& out) {
 }
 
 namespace {
-// Per sample and channel, `reduce` over all spatial positions ([N, C, ...] -> row-major
-// [N, C]), read in place in the tensor's layout: row-major or channels in blocks (nCw8c,
-// nChw16c ...: what the convolutions write). oneDNN's own reduction has no fast kernel
-// for these here (a reference loop, 60 ms on the MSD convnet's first map). Values in
-// double: `reduce` gets each channel's values in order and returns its result.
+// A layout that is row-major, or row-major with the channels (dimension 1) in blocks of
+// `block` innermost (nCw8c, nChw16c ...: what the convolutions write): where element
+// (n, c, ..., w) lies. Other layouts are not one.
+struct ChannelBlocks {
+  std::int64_t block = 1, offset0 = 0;
+  std::vector<std::int64_t> strides;
+  static bool Of(const memory::desc& layout, ChannelBlocks& out) {
+    const dnnl_memory_desc_t& d = layout.data;
+    const auto& b = d.format_desc.blocking;
+    if (d.format_kind != dnnl_blocked || b.inner_nblks > 1 || (b.inner_nblks == 1 && b.inner_idxs[0] != 1))
+      return false;
+    out.block = b.inner_nblks == 1 ? b.inner_blks[0] : 1;
+    out.offset0 = d.offset0;
+    out.strides.assign(b.strides, b.strides + d.ndims);
+    return true;
+  }
+  // The first of sample n's channel block holding channel c, at row r (0 for 1D), column w.
+  std::int64_t At(std::int64_t n, std::int64_t c, std::int64_t r, std::int64_t w) const {
+    const std::size_t rank = strides.size();
+    return offset0 + n * strides[0] + (c / block) * strides[1] + (rank == 4 ? r * strides[2] : 0) +
+           w * strides[rank - 1];
+  }
+};
+
+// Per sample and channel, `reduce` over all spatial positions, in double, read in place:
+// N x C results, row-major. oneDNN's own reduction has no fast kernel for the blocked
+// layouts (a reference loop: 60 ms on the MSD convnet's first map).
 template <class Reduce>
-Tensor OverSpatial(const Tensor& x, Reduce reduce) {
-  const memory::desc layout = LayoutOf(x);
-  const dnnl_memory_desc_t& d = layout.data;
-  const auto& blocking = d.format_desc.blocking;
-  if (d.format_kind != dnnl_blocked || blocking.inner_nblks > 1 ||
-      (blocking.inner_nblks == 1 && blocking.inner_idxs[0] != 1))
-    return OverSpatial(Plain(x), reduce);
-  const std::int64_t block = blocking.inner_nblks == 1 ? blocking.inner_blks[0] : 1;
+std::vector<double> OverSpatial(const Tensor& x, Reduce reduce) {
+  ChannelBlocks l;
+  if (!ChannelBlocks::Of(LayoutOf(x), l)) return OverSpatial(Plain(x), reduce);
   const std::int64_t n = x.size(0), channels = x.size(1);
   const std::int64_t h = x.dims.size() == 4 ? x.size(2) : 1, w = x.dims.back();
-  const std::int64_t sh = x.dims.size() == 4 ? blocking.strides[2] : 0, sw = blocking.strides[x.dims.size() - 1];
-  Tensor y({n, channels});
-  std::vector<double> acc(static_cast<std::size_t>(block));
+  std::vector<double> out(static_cast<std::size_t>(n * channels));
+  std::vector<double> acc(static_cast<std::size_t>(l.block));
   for (std::int64_t i = 0; i < n; ++i)
-    for (std::int64_t c0 = 0; c0 < channels; c0 += block) {
-      const float* base = x.data.data() + d.offset0 + i * blocking.strides[0] + (c0 / block) * blocking.strides[1];
-      const std::int64_t in_block = std::min(block, channels - c0);
+    for (std::int64_t c0 = 0; c0 < channels; c0 += l.block) {
+      const std::int64_t in_block = std::min(l.block, channels - c0);
       reduce.Start(acc);
       for (std::int64_t r = 0; r < h; ++r)
         for (std::int64_t c = 0; c < w; ++c) {
-          const float* v = base + r * sh + c * sw;
+          const float* v = x.data.data() + l.At(i, c0, r, c);
           for (std::int64_t k = 0; k < in_block; ++k) reduce.Add(acc[static_cast<std::size_t>(k)], v[k]);
         }
       for (std::int64_t k = 0; k < in_block; ++k)
-        y.data[static_cast<std::size_t>(i * channels + c0 + k)] =
-            static_cast<float>(reduce.Result(acc[static_cast<std::size_t>(k)], h * w));
+        out[static_cast<std::size_t>(i * channels + c0 + k)] = acc[static_cast<std::size_t>(k)];
     }
-  return y;
+  return out;
 }
 
-struct Mean {
+struct Sum {
   void Start(std::vector<double>& acc) const { std::fill(acc.begin(), acc.end(), 0.0); }
   void Add(double& acc, float v) const { acc += v; }
-  double Result(double acc, std::int64_t count) const { return acc / static_cast<double>(count); }
 };
 
 struct Max {
@@ -257,13 +272,53 @@ struct Max {
     std::fill(acc.begin(), acc.end(), -std::numeric_limits<double>::infinity());
   }
   void Add(double& acc, float v) const { acc = std::max(acc, static_cast<double>(v)); }
-  double Result(double acc, std::int64_t) const { return acc; }
 };
+
+Tensor PerChannel(const Tensor& x, const std::vector<double>& values, double scale) {
+  Tensor y({x.size(0), x.size(1)});
+  for (std::size_t i = 0; i < values.size(); ++i) y.data[i] = static_cast<float>(values[i] * scale);
+  return y;
+}
 }  // namespace
 
-Tensor SpatialMean(const Tensor& x) { return OverSpatial(x, Mean{}); }
+std::vector<double> SpatialSums(const Tensor& x) { return OverSpatial(x, Sum{}); }
 
-Tensor SpatialMax(const Tensor& x) { return OverSpatial(x, Max{}); }
+Tensor SpatialMean(const Tensor& x) {
+  return PerChannel(x, SpatialSums(x),
+                    1.0 / static_cast<double>(x.size(x.dims.size() - 1) * (x.dims.size() == 4 ? x.size(2) : 1)));
+}
+
+Tensor SpatialMax(const Tensor& x) { return PerChannel(x, OverSpatial(x, Max{}), 1.0); }
+
+memory::desc LayoutLike(const memory::desc& like, const Dims& dims) {
+  ChannelBlocks l;
+  if (!ChannelBlocks::Of(like, l) || dims.size() < 3 || dims.size() > 4) return {};
+  using tag = memory::format_tag;
+  const bool four = dims.size() == 4;
+  tag t = four ? tag::abcd : tag::abc;
+  if (l.block == 8) t = four ? tag::aBcd8b : tag::aBc8b;
+  if (l.block == 16) t = four ? tag::aBcd16b : tag::aBc16b;
+  if (l.block != 1 && l.block != 8 && l.block != 16) return {};
+  const memory::desc out(dims, memory::data_type::f32, t);
+  ChannelBlocks check;
+  if (!ChannelBlocks::Of(out, check) || check.block != l.block) return {};
+  return out;
+}
+
+void CopyColumns(const Tensor& from, Tensor& to, std::int64_t at) {
+  ChannelBlocks f, t;
+  if (!ChannelBlocks::Of(LayoutOf(from), f) || !ChannelBlocks::Of(LayoutOf(to), t) || f.block != t.block ||
+      f.strides.back() != f.block || t.strides.back() != t.block)
+    throw ModelError("inference: tensors of other layouts cannot be joined");
+  const std::int64_t rows = from.dims.size() == 4 ? from.size(2) : 1, cols = from.dims.back();
+  const std::int64_t channel_blocks = (from.size(1) + f.block - 1) / f.block;
+  // Per sample, channel block and row, the columns' values lie end to end in both.
+  for (std::int64_t n = 0; n < from.size(0); ++n)
+    for (std::int64_t cb = 0; cb < channel_blocks; ++cb)
+      for (std::int64_t r = 0; r < rows; ++r)
+        std::copy_n(from.data.data() + f.At(n, cb * f.block, r, 0), cols * f.block,
+                    to.data.data() + t.At(n, cb * t.block, r, at));
+}
 
 Dense::Dense(std::int64_t out, std::int64_t in, std::vector<float> weight, std::vector<float> bias, Activation act)
     : out_(out), in_(in), weight_(std::move(weight)), bias_(std::move(bias)), act_(act) {}

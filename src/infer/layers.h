@@ -79,6 +79,8 @@ class Conv {
   Conv(std::vector<std::int64_t> weight_dims, std::vector<float> weight, std::vector<float> bias, const BatchNorm* bn,
        std::vector<std::int64_t> pad, Activation act);
   Tensor Run(const Tensor& x) const;
+  // With other padding before and after (per spatial dimension): a tile of a larger input.
+  Tensor Run(const Tensor& x, const std::vector<std::int64_t>& pad_l, const std::vector<std::int64_t>& pad_r) const;
   std::int64_t out_channels() const { return dims_[0]; }
 
  private:
@@ -96,6 +98,15 @@ Tensor AdaptiveAvgPool(const Tensor& x, const std::vector<std::int64_t>& out);
 // The mean (max) over all spatial positions: [N, C, ...] -> row-major [N, C].
 Tensor SpatialMean(const Tensor& x);
 Tensor SpatialMax(const Tensor& x);
+// The sums over all spatial positions in double, N x C (row-major).
+std::vector<double> SpatialSums(const Tensor& x);
+
+// A layout for `dims` in the format of `like` (row-major, or channels in blocks of 8 or 16:
+// what the convolutions and pools write); empty for another format.
+dnnl::memory::desc LayoutLike(const dnnl::memory::desc& like, const std::vector<std::int64_t>& dims);
+// Writes `from` into `to` from column `at` on (the last dimension; the others equal), both
+// in one such format. Throws ModelError for other layouts.
+void CopyColumns(const Tensor& from, Tensor& to, std::int64_t at);
 
 // A dense layer y = x W^T + b ([N, in] -> [N, out]), the activation fused.
 class Dense {

@@ -312,10 +312,15 @@ class MsdConvnet : public Body {
   Tensor Blocks(Tensor x, Tensor* features) const {
     std::vector<Tensor> means;
     for (std::size_t b = 0; b < blocks_.size(); ++b) {
+      const bool pool = !features || b + 1 < blocks_.size();
+      const Dims kernel{card_.arch.pool[2 * b], card_.arch.pool[2 * b + 1]};
+      if (b == 0 && x.size(1) == 1 && x.size(3) > kTile * kernel[1]) {
+        x = FirstBlock(x, kernel, pool, features ? &means : nullptr);
+        continue;
+      }
       x = blocks_[b].Run(x);
       if (features) means.push_back(infer::SpatialMean(x));
-      if (!features || b + 1 < blocks_.size())
-        x = infer::MaxPool(x, {card_.arch.pool[2 * b], card_.arch.pool[2 * b + 1]}, /*ceil=*/false);
+      if (pool) x = infer::MaxPool(x, kernel, /*ceil=*/false);
     }
     if (features) {
       std::int64_t total = 0;
@@ -327,6 +332,49 @@ class MsdConvnet : public Body {
     return x;
   }
 
+  // The first block (one input channel, the largest map: 32 x 96 x 1360 floats, 17 MB for
+  // 29 s) in tiles of kTile pooled columns, each with the column before and after it, so
+  // the conv's output never exists whole: only its pooled map and its per-channel sums
+  // (`means` gets the block's mean when given). The same numbers as untiled.
+  Tensor FirstBlock(const Tensor& x, const Dims& kernel, bool pool, std::vector<Tensor>* means) const {
+    const std::int64_t rows = x.size(2), cols = x.size(3), step = kTile * kernel[1];
+    std::vector<double> sums;
+    Tensor pooled;
+    for (std::int64_t t0 = 0; t0 < cols; t0 += step) {
+      const std::int64_t w = std::min(step, cols - t0);
+      Tensor tile({1, 1, rows, w + 2});  // columns t0 - 1 .. t0 + w, zeros outside the map
+      for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t c = 0; c < w + 2; ++c) {
+          const std::int64_t at = t0 - 1 + c;
+          tile.data[static_cast<std::size_t>(r * (w + 2) + c)] =
+              at >= 0 && at < cols ? x.data[static_cast<std::size_t>(r * cols + at)] : 0.0f;
+        }
+      const Tensor y = blocks_[0].Run(tile, {1, 0}, {1, 0});
+      if (means) {
+        const std::vector<double> s = infer::SpatialSums(y);
+        if (sums.empty()) sums.assign(s.size(), 0.0);
+        for (std::size_t c = 0; c < s.size(); ++c) sums[c] += s[c];
+      }
+      if (!pool || w < kernel[1]) continue;
+      const Tensor p = infer::MaxPool(y, kernel, /*ceil=*/false);
+      if (pooled.dims.empty()) {
+        const Dims dims{1, p.size(1), p.size(2), cols / kernel[1]};
+        const dnnl::memory::desc layout = infer::LayoutLike(p.layout, dims);
+        if (!layout) throw ModelError("inference: the first block's pooled map has a layout it cannot join");
+        pooled = Tensor(dims, layout);
+      }
+      infer::CopyColumns(p, pooled, t0 / kernel[1]);
+    }
+    if (means) {
+      Tensor m({1, static_cast<std::int64_t>(sums.size())});
+      for (std::size_t c = 0; c < sums.size(); ++c)
+        m.data[c] = static_cast<float>(sums[c] / static_cast<double>(rows * cols));
+      means->push_back(std::move(m));
+    }
+    return pooled;
+  }
+
+  static constexpr std::int64_t kTile = 64;
   static constexpr double kNormEps = 1e-10;
   const ModelCard& card_;
   std::int64_t n_fft_ = 512, hop_ = 256, mels_ = 96;
