@@ -30,8 +30,8 @@
 #include "genre/features/extract.h"
 #include "genre/features/gtzan_vector.h"
 #include "genre/features/mfcc_stats.h"
+#include "genre/infer/network.h"
 #include "genre/io/h5.h"
-#include "genre/model/model.h"
 #include "genre/util/atomic_file.h"
 #include "genre/util/csv.h"
 #include "genre/util/parallel.h"
@@ -435,7 +435,7 @@ int Run(int argc, char** argv) {
                     {kind, genre::TableLayout::kGtzan, &genre::GtzanColumns(), genre::kGtzanSampleRate,
                      [&](const genre::Waveform& w) { return extractor.Compute(w.samples); }});
   }
-  std::shared_ptr<const genre::Model> convnet;
+  std::shared_ptr<const genre::Network> convnet;
   std::size_t window_hop = 0;  // samples between window starts (the model's unless --window-hop)
   if (msd) {
     std::vector<std::string> looked;
@@ -447,7 +447,7 @@ int Run(int argc, char** argv) {
       return kExitModel;
     }
     try {
-      convnet = std::make_shared<const genre::Model>(genre::Model::Load(found));
+      convnet = genre::Network::Load(found);
       if (convnet->card().arch.kind != "msd-convnet")
         throw genre::FormatError(found + ": not an MSD convnet model (" + convnet->card().arch.kind + ")");
       if (kind == "msd-tags" && !convnet->card().arch.MultiLabel())
@@ -457,7 +457,7 @@ int Run(int argc, char** argv) {
       std::cerr << "genre-features: " << e.what() << "\n";
       return kExitModel;
     }
-    genre::SetTorchThreads(kind == "msd-table" ? 1 : threads);
+    genre::SetInferenceThreads(threads);  // the files one after the other (msd-table: one thread each)
     window_hop = window_hop_s > 0
                      ? static_cast<std::size_t>(std::lround(window_hop_s * convnet->card().input.front_end.sample_rate))
                      : static_cast<std::size_t>(convnet->card().input.hop);
@@ -472,7 +472,8 @@ int Run(int argc, char** argv) {
                     {kind, genre::TableLayout::kMsdConvnet, &genre::MsdConvnetColumns(),
                      convnet->card().input.front_end.sample_rate, [&](const genre::Waveform& w) {
                        std::vector<double> row = genre::MsdMfccStatistics(w.samples);
-                       const genre::Matrix f = genre::MeanFeatures(*convnet, w.samples, window_hop);
+                       genre::SetInferenceThreads(1);  // files in parallel: one thread each
+                       const genre::Matrix f = genre::MeanOfWindows(convnet->SongFeatures(w.samples, window_hop));
                        row.insert(row.end(), f.data.begin(), f.data.end());
                        return row;
                      }});
@@ -504,7 +505,7 @@ int Run(int argc, char** argv) {
     try {
       if (msd) {
         const genre::Waveform w = genre::LoadAudio(path, ro);
-        std::vector<genre::Model::WindowFeatures> windows;
+        std::vector<genre::WindowFeatures> windows;
         try {
           windows = convnet->SongFeatures(w.samples, window_hop, info.feature == kMsdTags);
         } catch (const genre::Error& e) {

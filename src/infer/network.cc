@@ -485,6 +485,12 @@ std::vector<std::vector<float>> Network::Features(const std::vector<Matrix>& win
   return out;
 }
 
+std::vector<WindowFeatures> Network::SongFeatures(const std::vector<float>& samples, std::size_t hop, bool tags) const {
+  Features({});  // refuses other architectures
+  return SongWindows(impl_->card, samples, hop, tags,
+                     [&](const Matrix& x) { return std::move((tags ? Predict({x}) : Features({x}))[0]); });
+}
+
 int SetInferenceThreads(int n) {
   const int threads = ResolveThreads(n);
   infer::SetThreads(threads);

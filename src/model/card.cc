@@ -136,6 +136,14 @@ void ValidateFit(const ArchOptions& arch, const InputSpec& input) {
                       arch.head + " head");
 }
 
+int MinWindowSamples(const ModelCard& card, bool tags) {
+  long frames = 1;
+  const std::size_t blocks = card.arch.pool.size() / 2;
+  for (std::size_t b = 0; b < blocks; ++b)
+    if (tags || b + 1 < blocks) frames *= card.arch.pool[2 * b + 1];
+  return static_cast<int>(frames * card.input.front_end.stft.hop_length);
+}
+
 int InputSpec::DecodeRate() const { return kind == "waveform+gtzan" ? kGtzanSampleRate : front_end.sample_rate; }
 
 nlohmann::json ToJson(const ModelCard& c) {

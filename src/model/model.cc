@@ -485,14 +485,6 @@ void CopyInto(torch::Tensor& to, const torch::Tensor& from, const std::string& n
 }
 }  // namespace
 
-int MinWindowSamples(const ModelCard& card, bool tags) {
-  long frames = 1;
-  const std::size_t blocks = card.arch.pool.size() / 2;
-  for (std::size_t b = 0; b < blocks; ++b)
-    if (tags || b + 1 < blocks) frames *= card.arch.pool[2 * b + 1];
-  return static_cast<int>(frames * card.input.front_end.stft.hop_length);
-}
-
 Model ImportKeras(const KerasConvnet& k, ModelCard card) {
   if (k.bn_eps != 1e-3 || k.elu_alpha != 1.0)
     throw ModelError(k.path + ": batch-norm epsilon " + std::to_string(k.bn_eps) + " / ELU alpha " +
@@ -600,34 +592,12 @@ std::vector<std::vector<float>> Model::Features(const std::vector<Matrix>& windo
 std::vector<Model::WindowFeatures> Model::SongFeatures(const std::vector<float>& samples, std::size_t hop,
                                                        bool tags) const {
   Convnet(*this, "features");
-  if (tags && !card().arch.MultiLabel())
-    throw OptionError("'" + card().name + "' has no tag output (the imported convnet has)");
-  const InputSpec& in = card().input;
-  const auto window = static_cast<std::size_t>(in.window);
-  const auto shortest = static_cast<std::size_t>(MinWindowSamples(card(), tags));
-  if (hop == 0) hop = static_cast<std::size_t>(in.hop);
-  if (hop > window)
-    throw OptionError("hop must be at most the window (" + std::to_string(window) + " samples), got " +
-                      std::to_string(hop));
-  std::vector<WindowFeatures> out;
-  ForEachClip(samples, window, hop, shortest, [&](std::size_t start, const std::vector<float>& clip) {
-    const Matrix x = PaddedWaveform(clip, shortest);
-    out.push_back({start, std::move((tags ? Predict({x}, 1) : Features({x}))[0])});
-  });
-  if (out.empty()) throw InputError("no audio samples to analyse");
-  return out;
+  return SongWindows(card(), samples, hop, tags,
+                     [&](const Matrix& x) { return std::move((tags ? Predict({x}, 1) : Features({x}))[0]); });
 }
 
 Matrix MeanFeatures(const Model& backbone, const std::vector<float>& samples, std::size_t hop) {
   return MeanOfWindows(backbone.SongFeatures(samples, hop));
-}
-
-Matrix MeanOfWindows(const std::vector<Model::WindowFeatures>& windows) {
-  if (windows.empty()) throw InputError("no windows to average");
-  Matrix x(windows.front().features.size(), 1, 0.0f);
-  for (const auto& w : windows)
-    for (std::size_t i = 0; i < x.rows; ++i) x.data[i] += w.features[i] / static_cast<float>(windows.size());
-  return x;
 }
 
 Matrix BackboneVectors(const Model& backbone, const Waveform& song, int variants, const AudioAugmentOptions& augment) {

@@ -74,4 +74,31 @@ Matrix PaddedWaveform(const std::vector<float>& samples, std::size_t at_least) {
   return x;
 }
 
+std::vector<WindowFeatures> SongWindows(const ModelCard& card, const std::vector<float>& samples, std::size_t hop,
+                                        bool tags, const std::function<std::vector<float>(const Matrix&)>& run) {
+  if (tags && !card.arch.MultiLabel())
+    throw OptionError("'" + card.name + "' has no tag output (the imported convnet has)");
+  const InputSpec& in = card.input;
+  const auto window = static_cast<std::size_t>(in.window);
+  const auto shortest = static_cast<std::size_t>(MinWindowSamples(card, tags));
+  if (hop == 0) hop = static_cast<std::size_t>(in.hop);
+  if (hop > window)
+    throw OptionError("hop must be at most the window (" + std::to_string(window) + " samples), got " +
+                      std::to_string(hop));
+  std::vector<WindowFeatures> out;
+  ForEachClip(samples, window, hop, shortest, [&](std::size_t start, const std::vector<float>& clip) {
+    out.push_back({start, run(PaddedWaveform(clip, shortest))});
+  });
+  if (out.empty()) throw InputError("no audio samples to analyse");
+  return out;
+}
+
+Matrix MeanOfWindows(const std::vector<WindowFeatures>& windows) {
+  if (windows.empty()) throw InputError("no windows to average");
+  Matrix x(windows.front().features.size(), 1, 0.0f);
+  for (const auto& w : windows)
+    for (std::size_t i = 0; i < x.rows; ++i) x.data[i] += w.features[i] / static_cast<float>(windows.size());
+  return x;
+}
+
 }  // namespace genre

@@ -35,8 +35,8 @@ cmake --build "$tmp/consumer" -j 2 >"$tmp/build.log" 2>&1 && ok || bad "consumer
 "$tmp/consumer/consumer" "$sample" >"$tmp/consumer.out" 2>&1 && ok || bad "consumer run: $(cat "$tmp/consumer.out")"
 top=$(sed -n 2p "$tmp/tree.csv" | cut -d, -f5,6 | tr ',' ' ')
 [ -n "$top" ] && [ "$(cat "$tmp/consumer.out")" = "$top" ] && ok || bad "consumer says '$(cat "$tmp/consumer.out")', genre-guess '$top'"
-# genre::genre classifies without libtorch; so does the installed genre-guess.
-for exe in "$tmp/consumer/consumer" "$bin"; do
+# genre::genre classifies without libtorch; so do the installed genre-guess and genre-features.
+for exe in "$tmp/consumer/consumer" "$bin" "$tmp/prefix/bin/genre-features"; do
   [ "$(ldd "$exe" | grep -c torch)" -eq 0 ] && ok || bad "$exe links libtorch: $(ldd "$exe" | grep torch | head -3)"
 done
 

@@ -16,6 +16,7 @@
 
 #include "genre/features/matrix.h"
 #include "genre/model/card.h"
+#include "genre/train/windows.h"
 
 namespace genre {
 
@@ -42,6 +43,11 @@ class Network {
   // msd-convnet: each waveform window's features (the 160 block averages, as Model::Features);
   // throws OptionError for other architectures.
   std::vector<std::vector<float>> Features(const std::vector<Matrix>& windows) const;
+  // msd-convnet: the features (or, with `tags`, the tag probabilities of the tagger) of a
+  // whole song at the card's rate, window by window as SongWindows cuts it (hop 0: the
+  // card's). Throws OptionError for other architectures, as SongWindows does.
+  std::vector<WindowFeatures> SongFeatures(const std::vector<float>& samples, std::size_t hop = 0,
+                                           bool tags = false) const;
 
   struct Impl;
 

@@ -97,6 +97,10 @@ struct ModelCard {
   void Validate(const std::string& where) const;
 };
 
+// Samples of the shortest window an msd-convnet card's network can take (its pools
+// need that many frames): `tags` for the tag output, else for the features.
+int MinWindowSamples(const ModelCard& card, bool tags);
+
 nlohmann::json ToJson(const ModelCard& card);
 ModelCard CardFromJson(const nlohmann::json& j, const std::string& where);  // throws FormatError
 

@@ -10,6 +10,7 @@
 #include "genre/audio/augment.h"
 #include "genre/features/matrix.h"
 #include "genre/model/card.h"
+#include "genre/train/windows.h"
 
 namespace genre {
 
@@ -55,11 +56,8 @@ class Model {
   // tagger) of a whole song (samples at the card's rate) in windows of input.window
   // samples every `hop` (0: input.hop), a last part shorter than the network's shortest
   // window (MinWindowSamples) joined to the window before it, a song shorter than that
-  // zero-padded to it. Each window's start (in samples) and values.
-  struct WindowFeatures {
-    std::size_t start = 0;
-    std::vector<float> features;
-  };
+  // zero-padded to it (SongWindows). Each window's start (in samples) and values.
+  using WindowFeatures = genre::WindowFeatures;
   std::vector<WindowFeatures> SongFeatures(const std::vector<float>& samples, std::size_t hop = 0,
                                            bool tags = false) const;
 
@@ -88,8 +86,6 @@ Model ImportKeras(const KerasConvnet& keras, ModelCard card);
 Model AttachHead(const Model& backbone, const Model& head, ModelCard card);
 // The mean of a song's window features (Model::SongFeatures) as a [features, 1] input.
 Matrix MeanFeatures(const Model& backbone, const std::vector<float>& samples, std::size_t hop = 0);
-// The mean of window features (or tags) as a [values, 1] column; throws InputError when empty.
-Matrix MeanOfWindows(const std::vector<Model::WindowFeatures>& windows);
 // What a head on the backbone reads of one song (genre-train --backbone): a
 // [features, 1 + variants] matrix, column 0 the song's MeanFeatures, then those of
 // `variants` augmented versions of its audio (AugmentAudio), each seeded by the file's
@@ -98,8 +94,5 @@ Matrix BackboneVectors(const Model& backbone, const Waveform& song, int variants
 // What identifies those vectors for the feature cache: the backbone's weights, the number
 // of variants and, with variants, their options.
 std::string BackboneVectorsId(const Model& backbone, int variants, const AudioAugmentOptions& augment);
-// Samples of the shortest window an msd-convnet card's network can take (its pools
-// need that many frames): `tags` for the tag output, else for the features.
-int MinWindowSamples(const ModelCard& card, bool tags);
 
 }  // namespace genre

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "genre/features/matrix.h"
+#include "genre/model/card.h"
 
 namespace genre {
 
@@ -36,6 +37,22 @@ std::size_t ForEachClip(const std::vector<float>& samples, std::size_t clip, std
 
 // Samples as a [1, n] waveform window, zero-padded to at least `at_least` columns.
 Matrix PaddedWaveform(const std::vector<float>& samples, std::size_t at_least);
+
+// A window of a song and what a network made of it (features, or tags), from sample `start`.
+struct WindowFeatures {
+  std::size_t start = 0;
+  std::vector<float> features;
+};
+// The windows an msd-convnet card cuts a song into (samples at its rate), each through
+// `run`: input.window samples every `hop` (0: input.hop), a last part shorter than the
+// network's shortest window (MinWindowSamples; `tags`: that of the tag output) joined to
+// the window before it, a song shorter than that zero-padded to it. Throws OptionError for
+// a hop over the window (or a card that is not an msd-convnet tagger when `tags`),
+// InputError for no samples.
+std::vector<WindowFeatures> SongWindows(const ModelCard& card, const std::vector<float>& samples, std::size_t hop,
+                                        bool tags, const std::function<std::vector<float>(const Matrix&)>& run);
+// The mean of window features (or tags) as a [values, 1] column; throws InputError when empty.
+Matrix MeanOfWindows(const std::vector<WindowFeatures>& windows);
 
 // The smallest value of x (the padding that reads as silence for log-mel).
 float MinValue(const Matrix& x);
