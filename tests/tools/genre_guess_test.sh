@@ -38,6 +38,8 @@ bin=$bin_in_tree
 GENRE_MODEL="$tmp/m.gmdl" "$bin" "$in/blues.00000.flac" --format jsonl >"$tmp/out" 2>"$tmp/err" && ok || bad "GENRE_MODEL not used"
 head -c 500 "$tmp/m.gmdl" >"$tmp/cut.gmdl"
 expect truncated-model 3 "^genre-guess: $tmp/cut.gmdl: truncated model file" -- -m "$tmp/cut.gmdl" "$in/blues.00000.flac"
+# A format_version 1 file (libtorch weights): one line saying how to convert it.
+expect v1-model 3 "^genre-guess: $data/models/mlp-v1.gmdl: model format_version 1 holds libtorch weights, which inference does not read; convert the file with 'genre-train convert OLD.gmdl NEW.gmdl'$" -- -m "$data/models/mlp-v1.gmdl" "$in/blues.00000.flac"
 expect bad-format 2 "^genre-guess: .*--format" -- "${m[@]}" "$in/blues.00000.flac" --format xml
 expect no-inputs 2 "^genre-guess: no inputs" -- "${m[@]}"
 expect stdin-twice 2 "^genre-guess: standard input can be read once" -- "${m[@]}" - -
