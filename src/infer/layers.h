@@ -1,5 +1,6 @@
 // The layers of the inference runtime (private to src/infer/): convolutions, pooling and
-// dense layers on oneDNN primitives, activations in plain NCHW / NCW float32 tensors.
+// dense layers on oneDNN primitives over float32 tensors (row-major, or oneDNN's blocked
+// layouts between convolutions and pools).
 // Each layer owns its weights (batch norm already folded in) and is const once built, so
 // one network serves many threads; a primitive is made per input shape at each call and
 // oneDNN's primitive cache makes the repeat cheap.
@@ -81,7 +82,6 @@ class Conv {
   Tensor Run(const Tensor& x) const;
   // With other padding before and after (per spatial dimension): a tile of a larger input.
   Tensor Run(const Tensor& x, const std::vector<std::int64_t>& pad_l, const std::vector<std::int64_t>& pad_r) const;
-  std::int64_t out_channels() const { return dims_[0]; }
 
  private:
   std::vector<std::int64_t> dims_, pad_;

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
-#include <map>
 
 #include "genre/error.h"
 #include "genre/features/fft.h"
 #include "genre/features/gtzan_vector.h"
+#include "genre/model/keras.h"
 #include "genre/model/tensors.h"
 #include "genre/util/parallel.h"
 #include "layers.h"
@@ -20,25 +20,11 @@ using infer::Activation;
 using infer::Tensor;
 using Dims = std::vector<std::int64_t>;
 
-// The tensors of a table by name, each taken once with the shape the card implies; what is
-// missing, of another shape or never taken is a ModelError in the words Model::Load uses.
+// The tensors of a table (TensorSet), and the layer groups genre's networks are made of.
 class Weights {
  public:
-  Weights(std::vector<NamedTensor> tensors, std::string where) : where_(std::move(where)) {
-    for (NamedTensor& t : tensors) {
-      std::string name = t.name;
-      tensors_.emplace(std::move(name), std::move(t));
-    }
-  }
-  std::vector<float> Take(const std::string& name, const Dims& shape) {
-    const auto it = tensors_.find(name);
-    if (it == tensors_.end()) throw Misfit("no " + name);
-    if (it->second.shape != shape)
-      throw Misfit(name + " is " + ShapeText(it->second.shape) + ", the card needs " + ShapeText(shape));
-    std::vector<float> values = std::move(it->second.values);
-    tensors_.erase(it);
-    return values;
-  }
+  Weights(std::vector<NamedTensor> tensors, std::string where) : set_(std::move(tensors), std::move(where)) {}
+  std::vector<float> Take(const std::string& name, const Dims& shape) { return set_.Take(name, shape); }
   infer::BatchNorm TakeBatchNorm(const std::string& prefix, std::int64_t channels, double eps) {
     infer::BatchNorm bn;
     bn.gamma = Take(prefix + ".weight", {channels});
@@ -64,16 +50,10 @@ class Weights {
     }
     return head;
   }
-  void RequireAllTaken() const {
-    if (!tensors_.empty()) throw Misfit(tensors_.begin()->first + " has no place in the network");
-  }
+  void RequireAllTaken() const { set_.RequireAllTaken(); }
 
  private:
-  ModelError Misfit(const std::string& what) const {
-    return ModelError(where_ + ": weights do not fit the model's architecture: " + what);
-  }
-  std::string where_;
-  std::map<std::string, NamedTensor> tensors_;
+  TensorSet set_;
 };
 
 Tensor RunHead(const std::vector<infer::Dense>& head, Tensor x) {
@@ -168,11 +148,25 @@ class MsdConvnet : public Body {
     amin_ = fe.db.amin;
     mels_ = fe.mel.n_mels;
     const std::int64_t bins = n_fft_ / 2 + 1;
-    stft_real_ = w.Take("stft_real", {bins, 1, n_fft_});
-    stft_imag_ = w.Take("stft_imag", {bins, 1, n_fft_});
+    const std::vector<float> real = w.Take("stft_real", {bins, 1, n_fft_});
+    const std::vector<float> imag = w.Take("stft_imag", {bins, 1, n_fft_});
     mel_ = w.Take("mel", {bins, mels_});
-    dft_ = KernelsAreHannDft();
-    if (dft_) fft_ = std::make_unique<RealFft>(static_cast<int>(n_fft_));
+    dft_ = KernelsAreHannDft(real, imag, static_cast<int>(n_fft_));
+    if (dft_) {
+      fft_ = std::make_unique<RealFft>(static_cast<int>(n_fft_));
+      window_.resize(static_cast<std::size_t>(n_fft_));
+      for (std::int64_t i = 0; i < n_fft_; ++i)
+        window_[static_cast<std::size_t>(i)] =
+            static_cast<float>(0.5 - 0.5 * std::cos(2 * M_PI * static_cast<double>(i) / static_cast<double>(n_fft_)));
+    } else {  // the kernels as [n_fft, bins] matrices, for frames [T, n_fft] x kernels
+      kernels_re_.resize(real.size());
+      kernels_im_.resize(imag.size());
+      for (std::int64_t k = 0; k < bins; ++k)
+        for (std::int64_t i = 0; i < n_fft_; ++i) {
+          kernels_re_[static_cast<std::size_t>(i * bins + k)] = real[static_cast<std::size_t>(k * n_fft_ + i)];
+          kernels_im_[static_cast<std::size_t>(i * bins + k)] = imag[static_cast<std::size_t>(k * n_fft_ + i)];
+        }
+    }
     std::int64_t in = 1, features = 0;
     for (std::size_t b = 0; b < card.arch.channels.size(); ++b) {
       const std::int64_t c = card.arch.channels[b];
@@ -227,25 +221,6 @@ class MsdConvnet : public Body {
     return RunHead(head_, std::move(joined));
   }
 
-  // The stored kernels are w[(n + 1) mod N] cos(2 pi k (n + 1) / N) (and sin, either sign),
-  // w the periodic Hann: the DFT of the frame one sample earlier, so an FFT computes them.
-  bool KernelsAreHannDft() const {
-    const std::int64_t bins = n_fft_ / 2 + 1;
-    float re_err = 0, im_plus = 0, im_minus = 0;
-    for (std::int64_t k = 0; k < bins; ++k)
-      for (std::int64_t n = 0; n < n_fft_; ++n) {
-        const double m = static_cast<double>((n + 1) % n_fft_);
-        const double win = 0.5 - 0.5 * std::cos(2 * M_PI * m / static_cast<double>(n_fft_));
-        const double arg = 2 * M_PI * static_cast<double>(k) * m / static_cast<double>(n_fft_);
-        const auto re = static_cast<float>(win * std::cos(arg)), im = static_cast<float>(win * std::sin(arg));
-        const auto at = static_cast<std::size_t>(k * n_fft_ + n);
-        re_err = std::max(re_err, std::abs(stft_real_[at] - re));
-        im_plus = std::max(im_plus, std::abs(stft_imag_[at] - im));
-        im_minus = std::max(im_minus, std::abs(stft_imag_[at] + im));
-      }
-    return re_err < 1e-5f && std::min(im_plus, im_minus) < 1e-5f;
-  }
-
   // The normalised log-mel [1, 1, mels, frames] of n samples.
   Tensor Normalised(const float* audio, std::int64_t n) const {
     const std::int64_t frames = (n + hop_ - 1) / hop_, bins = n_fft_ / 2 + 1;
@@ -255,14 +230,10 @@ class MsdConvnet : public Body {
       // Frame t: samples [t hop - n_fft/2 - 1, t hop + n_fft/2 - 1), periodic-Hann windowed.
       AlignedBuffer<double> in(static_cast<std::size_t>(n_fft_));
       AlignedBuffer<std::complex<double>> spec(static_cast<std::size_t>(bins));
-      std::vector<float> window(static_cast<std::size_t>(n_fft_));
-      for (std::int64_t i = 0; i < n_fft_; ++i)
-        window[static_cast<std::size_t>(i)] =
-            static_cast<float>(0.5 - 0.5 * std::cos(2 * M_PI * static_cast<double>(i) / static_cast<double>(n_fft_)));
       for (std::int64_t t = 0; t < frames; ++t) {
         const std::int64_t start = t * hop_ - n_fft_ / 2 - 1;
         for (std::int64_t i = 0; i < n_fft_; ++i)
-          in[static_cast<std::size_t>(i)] = sample(start + i) * window[static_cast<std::size_t>(i)];
+          in[static_cast<std::size_t>(i)] = sample(start + i) * window_[static_cast<std::size_t>(i)];
         fft_->Forward(in.data(), spec.data());
         for (std::int64_t k = 0; k < bins; ++k)
           power[static_cast<std::size_t>(t * bins + k)] =
@@ -274,14 +245,8 @@ class MsdConvnet : public Body {
       for (std::int64_t t = 0; t < frames; ++t)
         for (std::int64_t i = 0; i < n_fft_; ++i)
           framed[static_cast<std::size_t>(t * n_fft_ + i)] = sample(t * hop_ - n_fft_ / 2 + i);
-      std::vector<float> kr(static_cast<std::size_t>(n_fft_ * bins)), ki(kr.size());  // [n_fft, bins]
-      for (std::int64_t k = 0; k < bins; ++k)
-        for (std::int64_t i = 0; i < n_fft_; ++i) {
-          kr[static_cast<std::size_t>(i * bins + k)] = stft_real_[static_cast<std::size_t>(k * n_fft_ + i)];
-          ki[static_cast<std::size_t>(i * bins + k)] = stft_imag_[static_cast<std::size_t>(k * n_fft_ + i)];
-        }
-      infer::MatMul(framed.data(), kr.data(), re.data(), frames, n_fft_, bins);
-      infer::MatMul(framed.data(), ki.data(), im.data(), frames, n_fft_, bins);
+      infer::MatMul(framed.data(), kernels_re_.data(), re.data(), frames, n_fft_, bins);
+      infer::MatMul(framed.data(), kernels_im_.data(), im.data(), frames, n_fft_, bins);
       for (std::size_t i = 0; i < power.size(); ++i) power[i] = re[i] * re[i] + im[i] * im[i];
     }
     std::vector<float> mel(static_cast<std::size_t>(frames * mels_));  // [T, mels]
@@ -381,7 +346,9 @@ class MsdConvnet : public Body {
   double top_db_ = 80, amin_ = 1e-10;
   bool dft_ = false, tags_ = false, fused_ = false;
   std::unique_ptr<RealFft> fft_;
-  std::vector<float> stft_real_, stft_imag_, mel_;
+  std::vector<float> window_;                   // the periodic Hann window (FFT path)
+  std::vector<float> kernels_re_, kernels_im_;  // [n_fft, bins] (convolution path)
+  std::vector<float> mel_;
   std::vector<infer::Conv> blocks_;
   std::vector<infer::Dense> head_;
 };

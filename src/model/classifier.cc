@@ -42,13 +42,13 @@ void ClassifyOptions::Validate() const {
   RequireOption(threads >= 0, "threads", threads, ">= 0 (0: all cores)");
 }
 
-Classifier::Classifier(std::shared_ptr<const Network> network) : model_(std::move(network)) {
-  if (!model_) throw OptionError("Classifier needs a model");
-  for (const auto& m : model_->members()) members_.emplace_back(m);
+Classifier::Classifier(std::shared_ptr<const Network> network) : network_(std::move(network)) {
+  if (!network_) throw OptionError("Classifier needs a model");
+  for (const auto& m : network_->members()) members_.emplace_back(m);
 }
 
 Classification Classifier::Combine(const std::function<Classification(const Classifier&)>& classify) const {
-  const std::vector<std::string>& classes = model_->card().classes;
+  const std::vector<std::string>& classes = network_->card().classes;
   Classification c;
   c.probs.assign(classes.size(), 0.0f);
   for (const Classifier& member : members_) {
@@ -76,13 +76,13 @@ Classification Classifier::Combine(const std::function<Classification(const Clas
 }
 
 std::vector<float> Classifier::Calibrated(const std::vector<float>& probs) const {
-  const double t = model_->card().temperature;
+  const double t = network_->card().temperature;
   return t == 1.0 ? probs : ApplyTemperature(probs, t);
 }
 
 Classification Classifier::Slide(std::size_t columns, const std::function<Matrix(std::size_t, std::size_t)>& window,
                                  double seconds_per_column, double duration_s, const ClassifyOptions& o) const {
-  const ModelCard& card = model_->card();
+  const ModelCard& card = network_->card();
   if (o.hop < 0) throw OptionError("hop must be >= 0, got " + std::to_string(o.hop));
   const auto W = static_cast<std::size_t>(card.input.window);
   if (o.hop_s < 0) throw OptionError("hop must be >= 0 seconds");
@@ -101,7 +101,7 @@ Classification Classifier::Slide(std::size_t columns, const std::function<Matrix
   for (std::size_t b = 0; b < starts.size(); b += kBatch) {
     std::vector<Matrix> windows;
     for (std::size_t i = b; i < std::min(starts.size(), b + kBatch); ++i) windows.push_back(window(starts[i], W));
-    const auto probs = model_->Predict(windows, kNetBatch);
+    const auto probs = network_->Predict(windows, kNetBatch);
     for (std::size_t i = 0; i < probs.size(); ++i) {
       for (std::size_t k = 0; k < c.probs.size(); ++k) c.probs[k] += probs[i][k] / static_cast<float>(starts.size());
       if (o.timeline) c.timeline.push_back({static_cast<double>(starts[b + i]) * seconds_per_column, probs[i]});
@@ -113,7 +113,7 @@ Classification Classifier::Slide(std::size_t columns, const std::function<Matrix
 
 Classification Classifier::FromInput(const Matrix& x, double seconds_per_column, double duration_s,
                                      const ClassifyOptions& o) const {
-  const float pad = PadValue(model_->card().input, x);
+  const float pad = PadValue(network_->card().input, x);
   return Slide(
       x.cols, [&](std::size_t start, std::size_t w) { return Window(x, start, w, pad); }, seconds_per_column,
       duration_s, o);
@@ -121,7 +121,7 @@ Classification Classifier::FromInput(const Matrix& x, double seconds_per_column,
 
 Classification Classifier::ClassifyStream(AudioStream& stream, const std::string& name,
                                           const ClassifyOptions& o) const {
-  const InputSpec& in = model_->card().input;
+  const InputSpec& in = network_->card().input;
   StreamingLogMel logmel(in.front_end);
   if (stream.expected_samples() > 0) logmel.Reserve(static_cast<std::size_t>(stream.expected_samples()));
   std::vector<float> block(1 << 16);
@@ -145,7 +145,7 @@ Classification Classifier::ClassifyStream(AudioStream& stream, const std::string
 
 Classification Classifier::ClassifyClips(const std::function<std::size_t(float*, std::size_t)>& read, int sample_rate,
                                          const std::string& name, const ClassifyOptions& o) const {
-  const InputSpec& in = model_->card().input;
+  const InputSpec& in = network_->card().input;
   const bool wave = in.kind == "waveform", fused = in.kind == "waveform+gtzan";
   // GTZAN vectors (and the fused waveform+gtzan windows): 30-s clips back to back, a
   // last part under 15 s joins the clip before it. Waveform models: windows of the
@@ -164,7 +164,7 @@ Classification Classifier::ClassifyClips(const std::function<std::size_t(float*,
                       std::to_string(hop));
   const std::size_t min_tail = wave ? static_cast<std::size_t>(in.min_window) : clip / 2;
   Classification c;
-  c.probs.assign(model_->card().classes.size(), 0.0f);
+  c.probs.assign(network_->card().classes.size(), 0.0f);
   std::vector<std::vector<float>> probs;
   const std::size_t total =
       ForEachClip(read, clip, hop, min_tail, [&](std::size_t start, const std::vector<float>& samples) {
@@ -180,7 +180,7 @@ Classification Classifier::ClassifyClips(const std::function<std::size_t(float*,
             w.samples = samples;
             x = InputFromAudio(w, in);
           }
-          probs.push_back(model_->Predict({x})[0]);
+          probs.push_back(network_->Predict({x})[0]);
         } catch (const Error& e) {
           if (name.empty()) throw;
           e.RethrowWithContext(name);
@@ -200,7 +200,7 @@ Classification Classifier::ClassifyAudio(const Waveform& audio, const ClassifyOp
   o.Validate();
   SetInferenceThreads(o.threads);
   if (!members_.empty()) return Combine([&](const Classifier& m) { return m.ClassifyAudio(audio, o); });
-  const InputSpec& in = model_->card().input;
+  const InputSpec& in = network_->card().input;
   if (audio.sample_rate != in.DecodeRate())
     throw InputError("audio at " + std::to_string(audio.sample_rate) + " Hz, the model reads " +
                      std::to_string(in.DecodeRate()) + " Hz");
@@ -218,7 +218,7 @@ Classification Classifier::ClassifyFile(const std::string& path, const ClassifyO
   o.Validate();
   SetInferenceThreads(o.threads);
   if (!members_.empty()) return Combine([&](const Classifier& m) { return m.ClassifyFile(path, o); });
-  const InputSpec& in = model_->card().input;
+  const InputSpec& in = network_->card().input;
   if (path != "-" && IsH5Path(path)) {
     const MsdTrack t = ReadMsdSong(path, 0);  // a file that crashes libhdf5 costs a FormatError
     Classification c;
@@ -243,14 +243,14 @@ Classification Classifier::ClassifyBytes(std::string bytes, const std::string& n
 
 AudioReadOptions Classifier::ReadOptions(const ClassifyOptions& o) const {
   AudioReadOptions read;
-  read.sample_rate = model_->card().input.DecodeRate();
+  read.sample_rate = network_->card().input.DecodeRate();
   read.offset_s = o.offset_s;
   read.duration_s = o.duration_s;
   return read;
 }
 
 Classification Classifier::ClassifyOpen(AudioStream& stream, const std::string& name, const ClassifyOptions& o) const {
-  const std::string& kind = model_->card().input.kind;
+  const std::string& kind = network_->card().input.kind;
   if (kind == "logmel" || kind == "gtzan" || kind == "waveform" || kind == "waveform+gtzan") {
     Classification c = kind == "logmel"
                            ? ClassifyStream(stream, name, o)

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 #include "genre/error.h"
 #include "genre/io/h5.h"
@@ -296,6 +297,24 @@ KerasConvnet ReadKerasConvnet(const std::string& path) {
       },
       [&](std::size_t) { return path; }, "libhdf5", {}, &h5::LibraryMutex());
   return out;
+}
+
+bool KernelsAreHannDft(const std::vector<float>& real, const std::vector<float>& imag, int n_dft) {
+  const std::size_t n_fft = static_cast<std::size_t>(n_dft), bins = n_fft / 2 + 1;
+  if (real.size() != bins * n_fft || imag.size() != real.size()) return false;
+  float re_err = 0, im_plus = 0, im_minus = 0;
+  for (std::size_t k = 0; k < bins; ++k)
+    for (std::size_t n = 0; n < n_fft; ++n) {
+      const double m = static_cast<double>((n + 1) % n_fft);
+      const double win = 0.5 - 0.5 * std::cos(2 * M_PI * m / static_cast<double>(n_fft));
+      const double arg = 2 * M_PI * static_cast<double>(k) * m / static_cast<double>(n_fft);
+      const auto re = static_cast<float>(win * std::cos(arg)), im = static_cast<float>(win * std::sin(arg));
+      const std::size_t at = k * n_fft + n;
+      re_err = std::max(re_err, std::abs(real[at] - re));
+      im_plus = std::max(im_plus, std::abs(imag[at] - im));
+      im_minus = std::max(im_minus, std::abs(imag[at] + im));
+    }
+  return re_err < 1e-5f && std::min(im_plus, im_minus) < 1e-5f;
 }
 
 }  // namespace genre

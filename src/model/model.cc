@@ -141,17 +141,12 @@ MsdConvnetImpl::MsdConvnetImpl(const ModelCard& card) : NetImpl(card) {
   }
 }
 
-// The flipped kapre kernels are w[(n + 1) mod N] cos(2 pi k (n + 1) / N) (and sin), w the
-// periodic Hann: the DFT of the frame one sample earlier.
 bool MsdConvnetImpl::KernelsAreHannDft() const {
-  const torch::Tensor n = torch::arange(n_fft, torch::kFloat64), k = torch::arange(n_fft / 2 + 1, torch::kFloat64);
-  const torch::Tensor m = torch::remainder(n + 1, n_fft);
-  const torch::Tensor w = 0.5 - 0.5 * torch::cos(2 * M_PI * m / n_fft);
-  const torch::Tensor arg = 2 * M_PI * torch::outer(k, m) / n_fft;
-  const torch::Tensor re = (w * torch::cos(arg)).to(torch::kFloat32), im = (w * torch::sin(arg)).to(torch::kFloat32);
-  const torch::Tensor r = stft_real.squeeze(1), i = stft_imag.squeeze(1);
-  return (r - re).abs().max().item<float>() < 1e-5f &&
-         torch::minimum((i - im).abs().max(), (i + im).abs().max()).item<float>() < 1e-5f;
+  auto values = [](const torch::Tensor& t) {
+    const torch::Tensor c = t.contiguous();
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  };
+  return genre::KernelsAreHannDft(values(stft_real), values(stft_imag), n_fft);
 }
 
 torch::Tensor MsdConvnetImpl::Normalised(const torch::Tensor& audio) {
@@ -282,28 +277,19 @@ std::vector<std::pair<std::string, torch::Tensor>> Tensors(torch::nn::Module& ne
 
 std::vector<std::int64_t> Shape(const torch::Tensor& t) { return t.sizes().vec(); }
 
-ModelError Misfit(const std::string& where, const std::string& what) {
-  return ModelError(where + ": weights do not fit the model's architecture: " + what);
-}
-
-// Every parameter and floating-point buffer of `net` from the tensor of its name; throws
-// ModelError naming `where` for one missing, of another shape or not finite, and for a
-// tensor with no place in the network.
-void AssignTensors(torch::nn::Module& net, const std::vector<NamedTensor>& from, const std::string& where) {
-  std::vector<bool> used(from.size(), false);
+// Every parameter and floating-point buffer of `net` from the tensor of its name (TensorSet:
+// ModelError naming `where` for one missing, of another shape, or left over); values that
+// are not finite are refused too.
+void AssignTensors(torch::nn::Module& net, std::vector<NamedTensor> from, const std::string& where) {
+  TensorSet set(std::move(from), where);
   torch::NoGradGuard no_grad;
   for (auto& [name, t] : Tensors(net)) {
-    const auto it = std::find_if(from.begin(), from.end(), [&](const NamedTensor& n) { return n.name == name; });
-    if (it == from.end()) throw Misfit(where, "no " + name);
-    used[static_cast<std::size_t>(it - from.begin())] = true;
-    if (Shape(t) != it->shape)
-      throw Misfit(where, name + " is " + ShapeText(it->shape) + ", the card needs " + ShapeText(Shape(t)));
-    if (!std::all_of(it->values.begin(), it->values.end(), [](float v) { return std::isfinite(v); }))
+    std::vector<float> values = set.Take(name, Shape(t));
+    if (!std::all_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); }))
       throw ModelError(where + ": weights " + name + " hold NaN or infinite values");
-    t.copy_(torch::from_blob(const_cast<float*>(it->values.data()), it->shape, torch::kFloat32));
+    t.copy_(torch::from_blob(values.data(), t.sizes(), torch::kFloat32));
   }
-  for (std::size_t i = 0; i < from.size(); ++i)
-    if (!used[i]) throw Misfit(where, from[i].name + " has no place in the network");
+  set.RequireAllTaken();
 }
 
 // A format_version 1 file's weights: a libtorch archive.
@@ -319,14 +305,14 @@ void LoadArchive(NetImpl& net, const std::string& bytes, const std::string& wher
     std::size_t i = 0;
     for (const auto& p : net.named_parameters()) {
       if (Shape(p.value()) != expected[i].second)
-        throw Misfit(where, p.key() + " is " + ShapeText(Shape(p.value())) + ", the card needs " +
-                                ShapeText(expected[i].second));
+        throw WeightsMisfit(where, p.key() + " is " + ShapeText(Shape(p.value())) + ", the card needs " +
+                                       ShapeText(expected[i].second));
       ++i;
     }
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
     if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
-    throw Misfit(where, what);
+    throw WeightsMisfit(where, what);
   } catch (const std::exception& e) {  // Misfit above, or the archive reader's own
     if (dynamic_cast<const ModelError*>(&e)) throw;
     throw ModelError(where + ": weights cannot be read: " + e.what());

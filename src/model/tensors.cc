@@ -151,4 +151,28 @@ std::vector<NamedTensor> ReadTensorTable(const std::string& bytes, const std::st
   return tensors;
 }
 
+ModelError WeightsMisfit(const std::string& where, const std::string& what) {
+  return ModelError(where + ": weights do not fit the model's architecture: " + what);
+}
+
+TensorSet::TensorSet(std::vector<NamedTensor> tensors, std::string where)
+    : where_(std::move(where)), tensors_(std::move(tensors)), taken_(tensors_.size(), false) {
+  for (std::size_t i = 0; i < tensors_.size(); ++i) index_.emplace(tensors_[i].name, i);
+}
+
+std::vector<float> TensorSet::Take(const std::string& name, const std::vector<std::int64_t>& shape) {
+  const auto it = index_.find(name);
+  if (it == index_.end() || taken_[it->second]) throw WeightsMisfit(where_, "no " + name);
+  NamedTensor& t = tensors_[it->second];
+  if (t.shape != shape)
+    throw WeightsMisfit(where_, name + " is " + ShapeText(t.shape) + ", the card needs " + ShapeText(shape));
+  taken_[it->second] = true;
+  return std::move(t.values);
+}
+
+void TensorSet::RequireAllTaken() const {
+  for (std::size_t i = 0; i < tensors_.size(); ++i)
+    if (!taken_[i]) throw WeightsMisfit(where_, tensors_[i].name + " has no place in the network");
+}
+
 }  // namespace genre

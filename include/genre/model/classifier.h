@@ -57,7 +57,7 @@ struct Classification {
 class Classifier {
  public:
   explicit Classifier(std::shared_ptr<const Network> network);
-  const Network& network() const { return *model_; }
+  const Network& network() const { return *network_; }
 
   // An audio file, "-" (standard input) or an MSD .h5 track file (models trained
   // on MSD features only). Errors name the file. Thread-safe (an MSD file is read in
@@ -88,7 +88,7 @@ class Classifier {
   std::vector<float> Calibrated(const std::vector<float>& probs) const;
   // An ensemble: the mean of its members' results (`classify` runs one member).
   Classification Combine(const std::function<Classification(const Classifier&)>& classify) const;
-  std::shared_ptr<const Network> model_;
+  std::shared_ptr<const Network> network_;
   std::vector<Classifier> members_;  // an ensemble's
 };
 

@@ -35,6 +35,12 @@ struct KerasConvnet {  // a new field must be carried by Packed/Unpacked too (ke
   const NamedTensor& Tensor(const std::string& name) const;  // throws FormatError
 };
 
+// Whether STFT kernels ([n_dft/2+1, 1, n_dft] each, as KerasConvnet holds them) are the
+// periodic-Hann DFT: real w[(n + 1) mod N] cos(2 pi k (n + 1) / N), imaginary the sine of
+// either sign (the DFT of the frame one sample earlier), within 1e-5. Then an FFT computes
+// the STFT (the networks check this once, at load or their first pass).
+bool KernelsAreHannDft(const std::vector<float>& real, const std::vector<float>& imag, int n_dft);
+
 // Throws ModelError: unreadable, not a Keras model, or a layer or setting this reader
 // does not support (one line naming the file, the layer and the setting). The file is read
 // in a reader process (genre/util/isolate.h): a damaged file that crashes or hangs libhdf5

@@ -16,8 +16,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
+
+#include "genre/error.h"
 
 namespace genre {
 
@@ -29,6 +32,28 @@ struct NamedTensor {
 
 // "[2x3x3]" ("[]" for a scalar), for messages.
 std::string ShapeText(const std::vector<std::int64_t>& shape);
+
+// "WHERE: weights do not fit the model's architecture: WHAT": what loading a network says
+// of weights that are missing, of another shape or left over.
+ModelError WeightsMisfit(const std::string& where, const std::string& what);
+
+// The tensors of a table by name, for filling a network (libtorch's or the inference
+// runtime's): each taken once, with the shape the network needs. Take throws WeightsMisfit
+// for a tensor missing ("no NAME") or of another shape ("NAME is [..], the card needs [..]");
+// RequireAllTaken for the first one, in table order, never taken ("NAME has no place in the
+// network").
+class TensorSet {
+ public:
+  TensorSet(std::vector<NamedTensor> tensors, std::string where);
+  std::vector<float> Take(const std::string& name, const std::vector<std::int64_t>& shape);
+  void RequireAllTaken() const;
+
+ private:
+  std::string where_;
+  std::vector<NamedTensor> tensors_;
+  std::vector<bool> taken_;
+  std::map<std::string, std::size_t> index_;
+};
 
 // Throws ModelError naming the tensor: an empty, too long or repeated name, a rank over 8,
 // a negative dimension, values that do not fill the shape, a value that is NaN or infinite.
