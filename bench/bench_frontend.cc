@@ -1,18 +1,25 @@
 // Front-end speed on one thread:
 //   build/bench/bench_frontend            (all)
 //   build/bench/bench_frontend --benchmark_filter=Pipeline
+//   bench/compare_bench.sh OLD/bench_frontend build/bench/bench_frontend   (two builds, one run)
 // Inputs: tests/data/inputs/blues.00000.flac (30 s, 22050 Hz mono, a real GTZAN clip)
 // and a 30-s 44.1-kHz stereo 16-bit FLAC written at start-up (resampling path).
 #include <benchmark/benchmark.h>
+#include <dnnl.h>
+#include <fftw3.h>
+#include <omp.h>
 #include <sndfile.h>
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "genre/audio/audio_reader.h"
+#include "genre/features/fft.h"
 #include "genre/features/frontend.h"
 
 namespace {
@@ -60,6 +67,19 @@ void BM_Decode_22k_mono_30s(benchmark::State& state) {
 }
 BENCHMARK(BM_Decode_22k_mono_30s)->Unit(benchmark::kMillisecond);
 
+// The same decode with the encoded file already in memory (libsndfile's virtual I/O): what
+// the file reads themselves cost (libsndfile reads 8 KB at a time and seeks between).
+void BM_DecodeFromMemory_22k_mono_30s(benchmark::State& state) {
+  std::ifstream in(kClip, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (auto _ : state) {
+    genre::AudioStream s = genre::AudioStream::FromMemory(bytes, kClip);
+    benchmark::DoNotOptimize(genre::ReadAll(s));
+  }
+  SetAudioSeconds(state, 30);
+}
+BENCHMARK(BM_DecodeFromMemory_22k_mono_30s)->Unit(benchmark::kMillisecond);
+
 void BM_DecodeResample_44k_stereo_30s(benchmark::State& state) {
   const std::string& path = StereoClip();
   for (auto _ : state) benchmark::DoNotOptimize(genre::LoadAudio(path));
@@ -73,6 +93,80 @@ void BM_StftMelDb_30s(benchmark::State& state) {
   SetAudioSeconds(state, 30);
 }
 BENCHMARK(BM_StftMelDb_30s)->Unit(benchmark::kMillisecond);
+
+// The mel product on its own: genre's sparse bands (MelFrames, 16 frames a vector) against
+// the dense product through oneDNN's sgemm, the library's GEMM ("batched mel GEMM"):
+// [n_mels, bins] x [bins, T], most of it multiplying zeros.
+const genre::Matrix& Power() {
+  static const genre::Matrix p = genre::FrontEnd().Compute(Samples(), genre::kPower).power;  // [bins, T]
+  return p;
+}
+
+void BM_MelBands_30s(benchmark::State& state) {
+  const genre::FrontEnd fe;
+  const genre::Matrix& p = Power();
+  std::vector<float> frames(p.data.size());  // [T, bins], as the STFT produces them
+  for (std::size_t k = 0; k < p.rows; ++k)
+    for (std::size_t t = 0; t < p.cols; ++t) frames[t * p.rows + k] = p(k, t);
+  for (auto _ : state) {
+    genre::Matrix mel(static_cast<std::size_t>(fe.mel_filter_bank().n_mels()), p.cols);
+    genre::MelFrames mf(fe.mel_filter_bank(), mel);
+    for (std::size_t t = 0; t < p.cols; ++t) mf.Add(frames.data() + t * p.rows);
+    mf.Finish();
+    benchmark::DoNotOptimize(mel.data.data());
+  }
+  SetAudioSeconds(state, 30);
+}
+BENCHMARK(BM_MelBands_30s)->Unit(benchmark::kMillisecond);
+
+void BM_MelDenseSgemm_30s(benchmark::State& state) {
+  omp_set_num_threads(1);
+  const genre::FrontEnd fe;
+  const genre::Matrix& p = Power();
+  const genre::Matrix basis = fe.mel_filter_bank().Dense();
+  genre::Matrix mel(basis.rows, p.cols);
+  const auto M = static_cast<dnnl_dim_t>(basis.rows), N = static_cast<dnnl_dim_t>(p.cols),
+             K = static_cast<dnnl_dim_t>(p.rows);
+  for (auto _ : state) {
+    if (dnnl_sgemm('N', 'N', M, N, K, 1.0f, basis.data.data(), K, p.data.data(), N, 0.0f, mel.data.data(), N) !=
+        dnnl_success)
+      state.SkipWithError("dnnl_sgemm failed");
+    benchmark::DoNotOptimize(mel.data.data());
+  }
+  SetAudioSeconds(state, 30);
+}
+BENCHMARK(BM_MelDenseSgemm_30s)->Unit(benchmark::kMillisecond);
+
+// The STFT's transforms alone, a clip's worth (1,293 of 2048 points): FFTW in float64, as
+// the front end runs them (librosa's numpy FFT is float64), against FFTW's single precision.
+void BM_Fft2048Double_30s(benchmark::State& state) {
+  const genre::RealFft fft(2048);
+  genre::AlignedBuffer<double> in(2048);
+  genre::AlignedBuffer<std::complex<double>> out(1025);
+  for (std::size_t i = 0; i < 2048; ++i) in[i] = Samples()[i];
+  for (auto _ : state) {
+    for (int t = 0; t < 1293; ++t) fft.Forward(in.data(), out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  SetAudioSeconds(state, 30);
+}
+BENCHMARK(BM_Fft2048Double_30s)->Unit(benchmark::kMillisecond);
+
+void BM_Fft2048Float_30s(benchmark::State& state) {
+  float* in = fftwf_alloc_real(2048);
+  fftwf_complex* out = fftwf_alloc_complex(1025);
+  const fftwf_plan plan = fftwf_plan_dft_r2c_1d(2048, in, out, FFTW_ESTIMATE);
+  for (std::size_t i = 0; i < 2048; ++i) in[i] = Samples()[i];
+  for (auto _ : state) {
+    for (int t = 0; t < 1293; ++t) fftwf_execute(plan);
+    benchmark::DoNotOptimize(out);
+  }
+  fftwf_destroy_plan(plan);
+  fftwf_free(out);
+  fftwf_free(in);
+  SetAudioSeconds(state, 30);
+}
+BENCHMARK(BM_Fft2048Float_30s)->Unit(benchmark::kMillisecond);
 
 void BM_MfccFromLogMel_30s(benchmark::State& state) {
   const genre::FrontEnd fe;

@@ -1,8 +1,10 @@
 #include "genre/audio/audio_reader.h"
 
+#include <fcntl.h>
 #include <sndfile.h>
 #include <soxr.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -58,6 +60,54 @@ struct MemoryFile {
   }
   static sf_count_t Write(const void*, sf_count_t, void*) { return 0; }
   static sf_count_t Tell(void* self) { return static_cast<MemoryFile*>(self)->pos; }
+};
+
+// A file read through libsndfile's virtual I/O in 256-KB blocks: libsndfile's own file
+// I/O reads 8 KB at a time with a seek between (about 570 system calls for a 30-s FLAC,
+// 0.7 ms of its 6-ms decode).
+class BufferedFile {
+ public:
+  BufferedFile(int fd, sf_count_t length) : fd_(fd), length_(length), buffer_(kBlock) {}
+  ~BufferedFile() { ::close(fd_); }
+  BufferedFile(const BufferedFile&) = delete;
+  BufferedFile& operator=(const BufferedFile&) = delete;
+
+  static sf_count_t Length(void* self) { return static_cast<BufferedFile*>(self)->length_; }
+  static sf_count_t Seek(sf_count_t offset, int whence, void* self) {
+    auto* f = static_cast<BufferedFile*>(self);
+    const sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? f->pos_ : f->length_;
+    if (base + offset < 0) return -1;
+    f->pos_ = base + offset;
+    return f->pos_;
+  }
+  // Short only at the end of the file or on a read error (libsndfile then reports it).
+  static sf_count_t Read(void* ptr, sf_count_t count, void* self) {
+    auto* f = static_cast<BufferedFile*>(self);
+    auto* out = static_cast<char*>(ptr);
+    sf_count_t done = 0;
+    while (done < count) {
+      if (f->pos_ < f->start_ || f->pos_ >= f->start_ + f->filled_) {  // refill at pos_
+        const ssize_t got = ::pread(f->fd_, f->buffer_.data(), f->buffer_.size(), static_cast<off_t>(f->pos_));
+        if (got < 0 && errno == EINTR) continue;
+        f->start_ = f->pos_;
+        f->filled_ = got > 0 ? got : 0;
+        if (got <= 0) break;
+      }
+      const sf_count_t n = std::min(count - done, f->start_ + f->filled_ - f->pos_);
+      std::memcpy(out + done, f->buffer_.data() + (f->pos_ - f->start_), static_cast<std::size_t>(n));
+      done += n;
+      f->pos_ += n;
+    }
+    return done;
+  }
+  static sf_count_t Write(const void*, sf_count_t, void*) { return 0; }
+  static sf_count_t Tell(void* self) { return static_cast<BufferedFile*>(self)->pos_; }
+
+ private:
+  static constexpr std::size_t kBlock = 256 * 1024;
+  int fd_;
+  sf_count_t length_, pos_ = 0, start_ = 0, filled_ = 0;  // the buffer holds [start_, start_ + filled_)
+  std::vector<char> buffer_;
 };
 
 std::string FormatName(int format) {
@@ -176,6 +226,7 @@ struct AudioStream::Impl {
   AudioInfo info;
   AudioReadOptions options;
   std::unique_ptr<MemoryFile> memory;  // outlives sf when reading from memory
+  std::unique_ptr<BufferedFile> file;  // outlives sf when reading a file
   SndfilePtr sf;
   int sf_format = 0;  // SF_INFO.format of the open file
   int out_rate = 0;
@@ -368,15 +419,22 @@ AudioStream::AudioStream(const std::string& path, const AudioReadOptions& option
   if (::stat(path.c_str(), &st) != 0) throw IoError(path + ": cannot open: " + std::strerror(errno));
   if (S_ISDIR(st.st_mode)) throw IoError(path + ": is a directory, not an audio file");
   if (st.st_size == 0) throw FormatError(path + ": empty file (0 bytes)");
-  FILE* probe = std::fopen(path.c_str(), "rb");
-  if (!probe) throw IoError(path + ": cannot open: " + std::strerror(errno));
-  std::fclose(probe);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError(path + ": cannot open: " + std::strerror(errno));
 
   auto impl = std::make_unique<Impl>();
+  impl->file = std::make_unique<BufferedFile>(fd, static_cast<sf_count_t>(st.st_size));
   impl->info.path = path;
   impl->options = options;
   SF_INFO sfi{};
-  impl->sf.reset(sf_open(path.c_str(), SFM_READ, &sfi));
+  SF_VIRTUAL_IO vio{&BufferedFile::Length, &BufferedFile::Seek, &BufferedFile::Read, &BufferedFile::Write,
+                    &BufferedFile::Tell};
+  impl->sf.reset(sf_open_virtual(&vio, SFM_READ, &sfi, impl->file.get()));
+  if (!impl->sf) {  // libsndfile also guesses some formats from a file's name: let it try
+    impl->file.reset();
+    sfi = SF_INFO{};
+    impl->sf.reset(sf_open(path.c_str(), SFM_READ, &sfi));
+  }
   if (!impl->sf) throw FormatError(path + ": not a readable audio file (" + OpenFailure() + ")");
   impl->Open(sfi, static_cast<std::int64_t>(st.st_size));
   impl_ = std::move(impl);

@@ -113,11 +113,37 @@ Matrix MelFilterBank::Dense() const {
   return d;
 }
 
-void MelFilterBank::Apply(const float* spectrum, float* mel, std::size_t mel_stride) const {
+void MelFilterBank::Apply(const float* spectra, std::size_t frames, float* mel, std::size_t mel_stride) const {
+  static_assert(kLanes == 16, "kernels::DotLanes16");
+  float acc[kLanes];
   for (std::size_t m = 0; m < bands_.size(); ++m) {
     const Band& b = bands_[m];
-    mel[m * mel_stride] = static_cast<float>(Dot(b.weights.data(), spectrum + b.first, b.weights.size()));
+    kernels::DotLanes16(b.weights.data(), b.weights.size(), spectra + static_cast<std::size_t>(b.first) * kLanes, acc);
+    std::copy_n(acc, std::min(frames, kLanes), mel + m * mel_stride);
   }
+}
+
+MelFrames::MelFrames(const MelFilterBank& bank, Matrix& mel)
+    : bank_(bank),
+      mel_(mel),
+      frames_(static_cast<std::size_t>(bank.n_bins()) * MelFilterBank::kLanes, 0.0f),
+      block_(frames_.size(), 0.0f) {}
+
+void MelFrames::Add(const float* power) {
+  const auto bins = static_cast<std::size_t>(bank_.n_bins());
+  std::copy_n(power, bins, frames_.data() + lanes_ * bins);
+  if (++lanes_ == MelFilterBank::kLanes) Finish();
+}
+
+void MelFrames::Finish() {
+  if (lanes_ == 0) return;
+  if (done_ + lanes_ > mel_.cols) throw OptionError("MelFrames: more frames than the mel spectrogram has");
+  // [kLanes, bins] -> [bins, kLanes] (a frame written straight into its lane touches a
+  // cache line per bin; lanes past lanes_ hold older frames, never written out).
+  kernels::Transpose16(frames_.data(), static_cast<std::size_t>(bank_.n_bins()), block_.data());
+  bank_.Apply(block_.data(), lanes_, mel_.data.data() + done_, mel_.cols);
+  done_ += lanes_;
+  lanes_ = 0;
 }
 
 Matrix PowerToDb(const Matrix& power, const DbOptions& options) {
@@ -222,6 +248,7 @@ FeatureSet FrontEnd::Compute(std::span<const float> y, unsigned features) const 
     const double power = options_.power;
     const float rolloff_share = static_cast<float>(options_.spectral.rolloff_percent);
     const double* spec_d = reinterpret_cast<const double*>(spec.data());
+    MelFrames mel_frames(mel_, mel);
     for (std::size_t t = 0; t < T; ++t) {
       const std::ptrdiff_t start = static_cast<std::ptrdiff_t>(t) * hop - offset;
       const float* x = kernels::FrameAt(y, start, n_fft, so.pad_mode, raw.data());
@@ -238,7 +265,7 @@ FeatureSet FrontEnd::Compute(std::span<const float> y, unsigned features) const 
         }
         if (features & kPower)
           for (std::size_t k = 0; k < bins; ++k) out.power(k, t) = pw[k];
-        if (want_mel) mel_.Apply(pw.data(), mel.data.data() + t, T);
+        if (want_mel) mel_frames.Add(pw.data());
       }
       if (want_spectral)
         kernels::SpectralShape(mag.data(), bins, freqs_.data(), rolloff_share,
@@ -246,6 +273,7 @@ FeatureSet FrontEnd::Compute(std::span<const float> y, unsigned features) const 
                                (features & kBandwidth) ? &out.bandwidth(0, t) : nullptr,
                                (features & kRolloff) ? &out.rolloff(0, t) : nullptr, scratch.data());
     }
+    if (want_mel) mel_frames.Finish();
   }
 
   if (features & kRms) {
@@ -280,7 +308,8 @@ FeatureSet FrontEnd::Compute(std::span<const float> y, unsigned features) const 
 
   if (want_mel) {
     if (features & (kLogMel | kMfcc)) {
-      Matrix logmel = PowerToDb(mel, options_.db);
+      Matrix logmel = (features & kMel) ? mel : std::move(mel);  // a copy only when mel is kept
+      PowerToDbInPlace(logmel, options_.db);
       if (features & kMfcc) out.mfcc = MfccFromLogMel(logmel);
       if (features & kLogMel) out.logmel = std::move(logmel);
     }

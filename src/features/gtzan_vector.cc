@@ -304,6 +304,7 @@ std::vector<double> GtzanExtractor::Compute(std::span<const float> y, GtzanTimin
     AlignedBuffer<std::complex<double>> x(bins);
     std::vector<float> raw(kNfft), power(bins), scratch(bins);
     const double* xd = reinterpret_cast<const double*>(x.data());
+    MelFrames mel_frames(front_end_.mel_filter_bank(), mel);
     for (std::size_t t = 0; t < T; ++t) {
       const std::ptrdiff_t start = static_cast<std::ptrdiff_t>(t) * kHop - kNfft / 2;
       const float* src = kernels::FrameAt(y, start, kNfft, PadMode::kReflect, raw.data());
@@ -314,10 +315,11 @@ std::vector<double> GtzanExtractor::Compute(std::span<const float> y, GtzanTimin
       float* m = mag.row(t);
       kernels::MagnitudeSpectrum(xd, m, bins);
       for (std::size_t k = 0; k < bins; ++k) power[k] = m[k] * m[k];
-      front_end_.mel_filter_bank().Apply(power.data(), mel.data.data() + t, T);
+      mel_frames.Add(power.data());
       kernels::SpectralShape(m, bins, freqs.data(), 0.85f, &centroid[t], &bandwidth[t], &rolloff[t], scratch.data());
       CollectPeaks(power.data(), bins, kGtzanSampleRate, kNfft, peaks);
     }
+    mel_frames.Finish();
   }
   tm.stft = Seconds(clock);
 

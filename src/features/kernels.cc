@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace genre::kernels {
@@ -33,6 +34,35 @@ GENRE_SIMD_CLONES double Dot(const float* w, const float* s, std::size_t n) {
   double tail = 0;
   for (; j < n; ++j) tail += static_cast<double>(w[j]) * static_cast<double>(s[j]);
   return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])) + tail;
+}
+
+GENRE_SIMD_CLONES void DotLanes16(const float* w, std::size_t n, const float* s, float* acc) {
+  // Vectors across the lanes (GCC / Clang vector extensions): left to itself the
+  // vectoriser runs along j and shuffles.
+  using F8 = float __attribute__((vector_size(32)));
+  F8 a0 = {}, a1 = {};
+  for (std::size_t j = 0; j < n; ++j) {
+    F8 s0, s1;
+    std::memcpy(&s0, s + j * 16, sizeof s0);
+    std::memcpy(&s1, s + j * 16 + 8, sizeof s1);
+    const F8 wj = F8{} + w[j];
+    a0 += wj * s0;
+    a1 += wj * s1;
+  }
+  std::memcpy(acc, &a0, sizeof a0);
+  std::memcpy(acc + 8, &a1, sizeof a1);
+}
+
+GENRE_SIMD_CLONES void Transpose16(const float* src, std::size_t n, float* dst) {
+  const std::size_t body = n - n % 16;
+  for (std::size_t k0 = 0; k0 < body; k0 += 16) {
+    float tile[16][16];
+    for (std::size_t r = 0; r < 16; ++r) std::memcpy(tile[r], src + r * n + k0, sizeof tile[r]);
+    for (std::size_t k = 0; k < 16; ++k)
+      for (std::size_t r = 0; r < 16; ++r) dst[(k0 + k) * 16 + r] = tile[r][k];
+  }
+  for (std::size_t k = body; k < n; ++k)
+    for (std::size_t r = 0; r < 16; ++r) dst[k * 16 + r] = src[r * n + k];
 }
 
 GENRE_SIMD_CLONES void Axpy(double d, const float* x, double* acc, std::size_t n) {

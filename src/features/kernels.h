@@ -26,6 +26,10 @@ void PowerSpectrum(const double* spec, float* out, std::size_t bins);
 void MagnitudeSpectrum(const double* spec, float* out, std::size_t bins);
 // sum_j w[j] * s[j] in float64 with eight partial sums (vectorises without -ffast-math).
 double Dot(const float* w, const float* s, std::size_t n);
+// acc[l] = sum_j w[j] * s[j * 16 + l] for the 16 lanes l, each summed in order in float32.
+void DotLanes16(const float* w, std::size_t n, const float* s, float* acc);
+// dst[k * 16 + r] = src[r * n + k] for 16 rows r of n values, in 16 x 16 tiles.
+void Transpose16(const float* src, std::size_t n, float* dst);
 // acc[t] += d * x[t]
 void Axpy(double d, const float* x, double* acc, std::size_t n);
 

@@ -217,6 +217,17 @@ TEST_CASE("decoding from memory (the stdin path) equals decoding the file", "[au
   CHECK(got == from_file.samples);
   CHECK(s.info().path == "-");
   CHECK(s.info().format == "WAV");
+  // Files are read in 256-KB blocks (BufferedFile): a 2.3-MB FLAC read whole and from a
+  // seek to 17.3 s crosses several, and equals the same bytes decoded from memory.
+  for (const double offset : {0.0, 17.3}) {
+    const auto flac = test::Input("blues.00000.flac");
+    AudioReadOptions o;
+    o.offset_s = offset;
+    AudioStream m = AudioStream::FromMemory(test::ReadBytes(flac), "-", o);
+    const Waveform file = LoadAudio(flac.string(), o);
+    CHECK(ReadAll(m).samples == file.samples);
+    CHECK(file.samples.size() == 661794 - static_cast<std::size_t>(offset * 22050));  // soxi -s: 661794
+  }
 }
 
 TEST_CASE("a WAV streamed to a pipe (placeholder data length) still decodes", "[audio]") {

@@ -146,6 +146,37 @@ TEST_CASE("mel scale and dB conversions match librosa's formulas", "[features]")
   CHECK(rel.data[2] == Approx(-120.0));
 }
 
+TEST_CASE("the mel bands of a frame are the dense product, whatever its place in a block", "[features]") {
+  const FrontEnd fe;
+  const MelFilterBank& bank = fe.mel_filter_bank();
+  const Matrix dense = bank.Dense();  // [n_mels, bins]
+  const auto bins = static_cast<std::size_t>(bank.n_bins()), mels = static_cast<std::size_t>(bank.n_mels());
+  const std::size_t T = 37;  // two whole blocks of 16 and a partial one
+  std::vector<float> power = Noise(T * bins, 7);
+  for (float& v : power) v = v * v;
+  Matrix mel(mels, T);
+  MelFrames frames(bank, mel);
+  for (std::size_t t = 0; t < T; ++t) frames.Add(power.data() + t * bins);
+  frames.Finish();
+  double worst = 0;
+  for (std::size_t m = 0; m < mels; ++m)
+    for (std::size_t t = 0; t < T; ++t) {
+      double want = 0;
+      for (std::size_t k = 0; k < bins; ++k) want += static_cast<double>(dense(m, k)) * power[t * bins + k];
+      worst = std::max(worst, std::abs(mel(m, t) - want) / std::max(want, 1e-12));
+    }
+  CHECK(worst < 1e-5);
+  // Frame 20 alone (lane 0 of a partial block) gives the same bits as in lane 4 above.
+  Matrix one(mels, 1);
+  MelFrames single(bank, one);
+  single.Add(power.data() + 20 * bins);
+  single.Finish();
+  for (std::size_t m = 0; m < mels; ++m) CHECK(one(m, 0) == mel(m, 20));
+  // More frames than the spectrogram holds is a programming error, never a write past it.
+  single.Add(power.data());
+  CHECK_THROWS_AS(single.Finish(), OptionError);
+}
+
 TEST_CASE("MFCC of a flat log-mel column is all in coefficient 0", "[features]") {
   const FrontEnd fe;
   Matrix logmel(128, 3, -20.0f);

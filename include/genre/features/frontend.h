@@ -51,8 +51,12 @@ class MelFilterBank {
   int n_mels() const { return static_cast<int>(bands_.size()); }
   int n_bins() const { return n_bins_; }
   Matrix Dense() const;  // [n_mels, n_fft/2 + 1], float32 as librosa returns it
-  // mel[m] = sum_k W[m, k] spectrum[k]; spectrum has n_bins() values.
-  void Apply(const float* spectrum, float* mel, std::size_t mel_stride) const;
+  // The bands of up to kLanes frames at once, vectorised across frames: spectra[k * kLanes + l]
+  // is bin k of frame l, and mel(m, l) = sum_k W[m, k] spectra(k, l) goes to
+  // mel[m * mel_stride + l] for l < frames. Each value is summed over its band's bins in
+  // order, in float32 as librosa's product is: a frame's bands do not depend on its lane.
+  static constexpr std::size_t kLanes = 16;
+  void Apply(const float* spectra, std::size_t frames, float* mel, std::size_t mel_stride) const;
 
  private:
   struct Band {
@@ -61,6 +65,22 @@ class MelFilterBank {
   };
   int n_bins_;
   std::vector<Band> bands_;
+};
+
+// Fills a mel spectrogram [n_mels, T] frame by frame: Add the power spectra of frames 0, 1,
+// ... in order, then Finish (MelFilterBank::Apply on blocks of kLanes frames).
+class MelFrames {
+ public:
+  MelFrames(const MelFilterBank& bank, Matrix& mel);
+  void Add(const float* power);  // the next frame's n_bins() values
+  void Finish();                 // the last, partial block
+
+ private:
+  const MelFilterBank& bank_;
+  Matrix& mel_;
+  std::vector<float> frames_;  // [kLanes, n_bins]: the frames of a block as added
+  std::vector<float> block_;   // [n_bins, kLanes]: the same, for Apply
+  std::size_t done_ = 0, lanes_ = 0;
 };
 
 // Slaney (or HTK) mel scale, in float64 exactly as librosa computes it.
