@@ -2,7 +2,8 @@
 # Sets up and runs the whole test suite from a fresh clone on Debian 12:
 #   1. installs the Debian packages the build needs (scripts/install-deps.sh, idempotent),
 #      and checks that every C++ file is as clang-format (.clang-format) writes it,
-#   2. builds (Release) and runs every test (ctest: fast + slow),
+#   2. builds (Release) and runs every test (ctest: fast + slow + the page in headless
+#      chromium, which must run here: GENRE_REQUIRE_BROWSER=1),
 #   3. rebuilds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the fast tests,
 #   4. builds the libFuzzer harnesses (clang), replays every committed corpus and regression
 #      input, and fuzzes each harness but msd for 20 s (bench/fuzz.sh; msd: see there).
@@ -19,7 +20,7 @@ find src include tools tests fuzz bench \( -name '*.cc' -o -name '*.h' \) -print
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$jobs"
-ctest --test-dir build --output-on-failure -j"$jobs"
+GENRE_REQUIRE_BROWSER=1 ctest --test-dir build --output-on-failure -j"$jobs"
 
 if [ "${GENRE_SKIP_SANITIZE:-0}" != 1 ]; then
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGENRE_SANITIZE=ON -DGENRE_BUILD_BENCH=OFF

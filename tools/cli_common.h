@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -61,6 +62,14 @@ inline std::string FindBundledModel(const std::string& name, std::vector<std::st
     if (fs::is_regular_file(candidate)) return candidate.lexically_normal().string();
   }
   return "";
+}
+
+// The model a tool classifies with: `given` (--model), then $GENRE_MODEL, then the bundled
+// default.gmdl (FindBundledModel; `looked` gets the places tried). "" when none.
+inline std::string FindModel(const std::string& given, std::vector<std::string>& looked) {
+  if (!given.empty()) return given;
+  if (const char* env = std::getenv("GENRE_MODEL"); env && *env) return env;
+  return FindBundledModel("default.gmdl", looked);
 }
 
 // "a, b, c": the places FindBundledModel looked, for a message.

@@ -27,6 +27,7 @@
 #include "cli_common.h"
 #include "genre/data/dataset.h"
 #include "genre/error.h"
+#include "genre/model/classification_json.h"
 #include "genre/model/classifier.h"
 #include "genre/util/csv.h"
 #include "genre/util/parallel.h"
@@ -39,20 +40,7 @@ using genre::kExitOk, genre::kExitUsage, genre::kExitModel;
 constexpr int kExitFailed = genre::kExitPartial;
 constexpr const char* kVersion = GENRE_VERSION;  // from CMake's project()
 
-struct Record {
-  std::string path;
-  std::string error;  // empty: ok
-  genre::Classification result;
-  double elapsed_ms = 0;
-};
-
-// --model, then $GENRE_MODEL, then the bundled model beside the executable
-// (genre_cli::FindBundledModel).
-std::string FindModel(const std::string& given, std::vector<std::string>& looked) {
-  if (!given.empty()) return given;
-  if (const char* env = std::getenv("GENRE_MODEL"); env && *env) return env;
-  return genre_cli::FindBundledModel("default.gmdl", looked);
-}
+using Record = genre::ClassifiedSong;
 
 // Expands folders (recursively, sorted, audio and .h5 files only); files stay as given.
 // A folder that cannot be listed is reported in `errors` and skipped.
@@ -74,63 +62,15 @@ std::vector<std::string> Expand(const std::vector<std::string>& inputs, std::vec
   return out;
 }
 
-std::vector<std::pair<std::string, float>> Ranked(const genre::Classification& c,
-                                                  const std::vector<std::string>& classes) {
-  std::vector<std::pair<std::string, float>> r;
-  for (std::size_t k = 0; k < classes.size(); ++k) r.emplace_back(classes[k], c.probs[k]);
-  std::stable_sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-  return r;
-}
-
-double PeakDbfs(const genre::Classification& c) { return 20.0 * std::log10(static_cast<double>(c.peak)); }
-
 // The table's line for a silent song (it names no genre).
 std::string SilentNote(const genre::Classification& c, double floor_dbfs) {
   char buf[160];
   if (c.peak > 0)
     std::snprintf(buf, sizeof buf, "  silent: the loudest sample is %.1f dBFS, below %.0f dBFS: no genre named\n",
-                  PeakDbfs(c), floor_dbfs);
+                  genre::PeakDbfs(c), floor_dbfs);
   else
     std::snprintf(buf, sizeof buf, "  silent: every sample is zero: no genre named\n");
   return buf;
-}
-
-nlohmann::json ToJson(const Record& r, const genre::ModelCard& card, int top, bool timeline) {
-  nlohmann::json j = {{"path", r.path},
-                      {"status", r.error.empty() ? "ok" : "error"},
-                      {"model", card.name},
-                      {"elapsed_ms", r.elapsed_ms}};
-  if (!r.error.empty()) {
-    j["error"] = r.error;
-    return j;
-  }
-  nlohmann::json top_list = nlohmann::json::array(), all = nlohmann::json::object();
-  const auto ranked = Ranked(r.result, card.classes);
-  if (!r.result.silent) {  // a silent song gets no genre and no probabilities
-    for (std::size_t i = 0; i < ranked.size(); ++i)
-      if (static_cast<int>(i) < top) top_list.push_back({{"genre", ranked[i].first}, {"confidence", ranked[i].second}});
-    for (std::size_t k = 0; k < card.classes.size(); ++k) all[card.classes[k]] = r.result.probs[k];
-  }
-  j["top"] = top_list;
-  j["probabilities"] = all;
-  j["duration_s"] = r.result.duration_s;
-  j["windows"] = r.result.windows;
-  j["silent"] = r.result.silent;
-  if (r.result.peak > 0)
-    j["peak_dbfs"] = PeakDbfs(r.result);
-  else if (r.result.peak == 0)
-    j["peak_dbfs"] = nullptr;  // digital silence
-  if (timeline && !r.result.silent) {
-    nlohmann::json t = nlohmann::json::array();
-    for (const auto& w : r.result.timeline) {
-      const auto best = std::max_element(w.probs.begin(), w.probs.end()) - w.probs.begin();
-      t.push_back({{"start_s", w.start_s},
-                   {"genre", card.classes[static_cast<std::size_t>(best)]},
-                   {"confidence", w.probs[static_cast<std::size_t>(best)]}});
-    }
-    j["timeline"] = t;
-  }
-  return j;
 }
 
 void PrintTable(std::ostream& os, const Record& r, const genre::ModelCard& card, int top, bool timeline,
@@ -151,7 +91,7 @@ void PrintTable(std::ostream& os, const Record& r, const genre::ModelCard& card,
   for (const std::string& c : card.classes) width = std::max(width, c.size());
   std::snprintf(buf, sizeof buf, "  rank  %-*s  confidence\n", static_cast<int>(width), "genre");
   os << buf;
-  const auto ranked = Ranked(r.result, card.classes);
+  const auto ranked = genre::RankedGenres(r.result, card.classes);
   for (int i = 0; i < top && i < static_cast<int>(ranked.size()); ++i) {
     const auto& [genre, p] = ranked[static_cast<std::size_t>(i)];
     std::string bar;
@@ -184,7 +124,7 @@ void PrintDelimited(std::ostream& os, const Record& r, const genre::ModelCard& c
   };
   os << field(r.path) << sep << (r.error.empty() ? "ok" : "error");
   if (r.error.empty()) {
-    const auto ranked = Ranked(r.result, card.classes);
+    const auto ranked = genre::RankedGenres(r.result, card.classes);
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.3f", r.result.duration_s);
     os << sep << buf << sep << r.result.windows << sep;
@@ -259,7 +199,7 @@ int Run(int argc, char** argv) {
 
   // The model: from the file, with the front end it was trained with.
   std::vector<std::string> looked;
-  const std::string found = FindModel(model_path, looked);
+  const std::string found = genre_cli::FindModel(model_path, looked);
   if (found.empty()) {
     std::cerr << "genre-guess: no model: give --model PATH or set GENRE_MODEL (no default model at "
               << genre_cli::Joined(looked) << ")\n";
@@ -363,9 +303,9 @@ int Run(int argc, char** argv) {
     if (format == "table")
       PrintTable(std::cout, r, card, top, timeline, co.silence_dbfs);
     else if (format == "jsonl")
-      std::cout << ToJson(r, card, top, timeline).dump() << "\n";
+      std::cout << genre::ToJson(r, card, top, timeline).dump() << "\n";
     else if (format == "json")
-      all.push_back(ToJson(r, card, top, timeline));
+      all.push_back(genre::ToJson(r, card, top, timeline));
     else
       PrintDelimited(std::cout, r, card, format == "csv" ? ',' : '\t');
     std::cout.flush();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
+#include <optional>
 
 #include "genre/data/dataset.h"
 #include "genre/data/msd.h"
@@ -40,6 +41,33 @@ void ClassifyOptions::Validate() const {
   RequireOption(hop_s >= 0 && std::isfinite(hop_s), "hop", hop_s, "> 0 seconds (0: the model's)");
   RequireOption(silence_dbfs >= -200 && silence_dbfs <= 0, "silence", silence_dbfs, "in [-200, 0] dBFS");
   RequireOption(threads >= 0, "threads", threads, ">= 0 (0: all cores)");
+  RequireOption(picture_columns <= 4096, "picture_columns", picture_columns, "in [0, 4096] (0: no picture)");
+}
+
+Spectrogram PictureOf(const Matrix& fm, double seconds_per_frame, std::size_t max_columns) {
+  Spectrogram p;
+  if (fm.rows == 0 || fm.cols == 0 || max_columns == 0) return p;
+  p.bands = fm.cols;
+  p.columns = std::min(max_columns, fm.rows);
+  p.seconds_per_column = seconds_per_frame * static_cast<double>(fm.rows) / static_cast<double>(p.columns);
+  const auto [low, high] = std::minmax_element(fm.data.begin(), fm.data.end());
+  p.max_db = *high;
+  p.min_db = p.max_db - 80.0f;
+  p.pixels.assign(p.bands * p.columns, 0);
+  if (*high - *low < 1e-3f) return p;  // flat (digital silence: every frame at the reference): black
+  std::vector<double> sum(p.bands);
+  for (std::size_t c = 0; c < p.columns; ++c) {
+    const std::size_t first = c * fm.rows / p.columns, last = (c + 1) * fm.rows / p.columns;
+    std::fill(sum.begin(), sum.end(), 0.0);
+    for (std::size_t f = first; f < last; ++f)
+      for (std::size_t b = 0; b < p.bands; ++b) sum[b] += fm(f, b);
+    for (std::size_t b = 0; b < p.bands; ++b) {
+      const double db = sum[b] / static_cast<double>(last - first);
+      const double level = std::clamp((db - p.min_db) / (p.max_db - p.min_db), 0.0, 1.0);
+      p.pixels[b * p.columns + c] = static_cast<std::uint8_t>(std::lround(255.0 * level));
+    }
+  }
+  return p;
 }
 
 Classifier::Classifier(std::shared_ptr<const Network> network) : network_(std::move(network)) {
@@ -61,6 +89,7 @@ Classification Classifier::Combine(const std::function<Classification(const Clas
     c.duration_s = std::max(c.duration_s, m.duration_s);
     c.peak = std::max(c.peak, m.peak);  // the same audio: every member saw this peak
     c.silent = m.silent;
+    if (c.picture.pixels.empty()) c.picture = std::move(m.picture);
     if (m.windows > c.windows) {
       c.windows = m.windows;
       c.timeline.clear();
@@ -137,10 +166,12 @@ Classification Classifier::ClassifyStream(AudioStream& stream, const std::string
   if (fm.cols != static_cast<std::size_t>(in.rows))
     throw InputError(name + ": input has " + std::to_string(fm.cols) + " rows, the model " + std::to_string(in.rows));
   const float pad = PadValue(in, fm);
-  return Slide(
-      fm.rows, [&](std::size_t start, std::size_t w) { return WindowOfFrames(fm, start, w, pad); },
-      static_cast<double>(in.front_end.stft.hop_length) / in.front_end.sample_rate,
+  const double per_frame = static_cast<double>(in.front_end.stft.hop_length) / in.front_end.sample_rate;
+  Classification c = Slide(
+      fm.rows, [&](std::size_t start, std::size_t w) { return WindowOfFrames(fm, start, w, pad); }, per_frame,
       static_cast<double>(logmel.samples()) / in.front_end.sample_rate, o);
+  if (o.picture_columns > 0) c.picture = PictureOf(fm, per_frame, o.picture_columns);
+  return c;
 }
 
 Classification Classifier::ClassifyClips(const std::function<std::size_t(float*, std::size_t)>& read, int sample_rate,
@@ -252,10 +283,24 @@ AudioReadOptions Classifier::ReadOptions(const ClassifyOptions& o) const {
 Classification Classifier::ClassifyOpen(AudioStream& stream, const std::string& name, const ClassifyOptions& o) const {
   const std::string& kind = network_->card().input.kind;
   if (kind == "logmel" || kind == "gtzan" || kind == "waveform" || kind == "waveform+gtzan") {
-    Classification c = kind == "logmel"
-                           ? ClassifyStream(stream, name, o)
-                           : ClassifyClips([&](float* out, std::size_t max) { return stream.Read(out, max); },
-                                           stream.sample_rate(), name, o);
+    if (kind == "logmel") return WithPeak(ClassifyStream(stream, name, o), stream.peak(), o);
+    // The other kinds read samples: the picture's log-mel (the card's front end, centred
+    // with zero padding as StreamingLogMel needs) is computed from them as they pass.
+    std::optional<StreamingLogMel> picture;
+    FrontEndOptions fe = network_->card().input.front_end;
+    fe.stft.center = true;
+    fe.stft.pad_mode = PadMode::kConstant;
+    if (o.picture_columns > 0 && fe.sample_rate == stream.sample_rate()) picture.emplace(fe);
+    Classification c = ClassifyClips(
+        [&](float* out, std::size_t max) {
+          const std::size_t n = stream.Read(out, max);
+          if (picture) picture->Push(std::span<const float>(out, n));
+          return n;
+        },
+        stream.sample_rate(), name, o);
+    if (picture && picture->samples() >= static_cast<std::size_t>(fe.stft.n_fft))
+      c.picture =
+          PictureOf(picture->Finish(), static_cast<double>(fe.stft.hop_length) / fe.sample_rate, o.picture_columns);
     return WithPeak(std::move(c), stream.peak(), o);  // the peak once the stream is read
   }
   const Waveform audio = ReadAll(stream);

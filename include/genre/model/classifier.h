@@ -12,6 +12,7 @@
 // each member on the song and averages their song probabilities.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,10 +33,26 @@ struct ClassifyOptions {
   double silence_dbfs = -70;  // a song whose loudest sample stays below this level is silent
   int threads = 1;            // the network's threads within one song (0: all cores); the calling
                               // thread's (SetInferenceThreads), set at each call
+  std::size_t picture_columns = 0;  // > 0: also a log-mel picture of the analysed audio at most
+                                    // this many columns wide (Classification::picture); <= 4096
 
   // Throws OptionError naming the field, its value and the allowed range.
   void Validate() const;
 };
+
+// A log-mel spectrogram of the analysed audio for people to look at (genre-serve's page):
+// the model's own front end, each column the mean of its frames, 8 bits a pixel.
+struct Spectrogram {
+  std::size_t bands = 0, columns = 0;
+  double seconds_per_column = 0;
+  float min_db = 0, max_db = 0;      // the dB of pixel 0 (and below) and of pixel 255
+  std::vector<std::uint8_t> pixels;  // [bands][columns], band 0 the lowest
+};
+
+// The picture of a frame-major log-mel [frames, bands] (dB): at most `max_columns` columns,
+// each the mean of its frames; max_db the largest value, min_db 80 dB below it; a flat
+// input (silence) all 0.
+Spectrogram PictureOf(const Matrix& log_mel_frames, double seconds_per_frame, std::size_t max_columns);
 
 struct WindowProbabilities {
   double start_s = 0;
@@ -52,6 +69,7 @@ struct Classification {
   // song is `silent`: the probabilities say nothing about it and tools name no genre.
   float peak = -1;
   bool silent = false;
+  Spectrogram picture;  // when ClassifyOptions::picture_columns > 0 (not for MSD features)
 };
 
 class Classifier {
