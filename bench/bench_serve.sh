@@ -2,7 +2,8 @@
 # genre-serve load benchmark, loopback only, bounded: a 30-s clip uploaded back to back by
 # 1, 2 and 8 concurrent clients (each level: at most REQUESTS requests or SECONDS seconds);
 # prints requests per second and latency p50 / p99 (ms, answered requests), and the
-# server's peak RSS. The clip: the first GTZAN blues clip of ../shared/data, else the three
+# server's peak RSS; and, as the baseline in the same run, a cold `genre-guess` process per
+# clip (20 in a row, and 2 at a time), which is what a script without the server pays. The clip: the first GTZAN blues clip of ../shared/data, else the three
 # bundled 10-s samples joined by sox.
 #
 #   bench/bench_serve.sh [build] [MODEL] [REQUESTS=60] [SECONDS=60] [JOBS=0 (all cores)]
@@ -40,3 +41,11 @@ pkill -INT -P "$server"  # genre-serve, under /usr/bin/time
 wait "$server" || true
 server=
 echo "server peak RSS: $(($(cat "$tmp/rss") / 1024)) MB"
+# Baseline: one genre-guess process per clip.
+for c in 1 2; do
+  start=$(date +%s.%N)
+  seq 20 | xargs -P "$c" -I{} "$build/genre-guess" -m "$model" "$clip" --format csv >/dev/null
+  end=$(date +%s.%N)
+  awk -v s="$start" -v e="$end" -v c="$c" \
+    'BEGIN {printf "baseline: genre-guess, one cold process per clip, %d at a time: %6.2f clips/s (%.0f ms each)\n", c, 20/(e-s), (e-s)*1000*c/20}'
+done

@@ -283,7 +283,10 @@ AudioReadOptions Classifier::ReadOptions(const ClassifyOptions& o) const {
 Classification Classifier::ClassifyOpen(AudioStream& stream, const std::string& name, const ClassifyOptions& o) const {
   const std::string& kind = network_->card().input.kind;
   if (kind == "logmel" || kind == "gtzan" || kind == "waveform" || kind == "waveform+gtzan") {
-    if (kind == "logmel") return WithPeak(ClassifyStream(stream, name, o), stream.peak(), o);
+    if (kind == "logmel") {
+      Classification c = ClassifyStream(stream, name, o);
+      return WithPeak(std::move(c), stream.peak(), o);  // the peak once the stream is read
+    }
     // The other kinds read samples: the picture's log-mel (the card's front end, centred
     // with zero padding as StreamingLogMel needs) is computed from them as they pass.
     std::optional<StreamingLogMel> picture;

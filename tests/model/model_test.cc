@@ -404,6 +404,21 @@ TEST_CASE("a model with another front end (64 bands, 16 kHz) is served with exac
   REQUIRE(c.timeline.size() == windows.size());
   CHECK(c.timeline[1].start_s == Approx(12 * 512.0 / 16000));  // hop 12 frames at 16 kHz
   CHECK(c.duration_s == Approx(LoadAudio(audio, read).duration_s()));
+  CHECK(!c.silent);
+  CHECK(c.peak > 0.01f);
+  CHECK(c.picture.pixels.empty());  // only when asked for
+
+  // The picture (genre-serve's ?picture=1): the model's own 64-band log-mel, the same
+  // classification with it.
+  o.picture_columns = 20;
+  const Classification pictured = classifier.ClassifyFile(audio, o);
+  CHECK(pictured.probs == c.probs);
+  CHECK(pictured.peak == c.peak);
+  REQUIRE(pictured.picture.bands == 64);
+  REQUIRE(pictured.picture.columns == 20);
+  CHECK(pictured.picture.pixels.size() == 64 * 20);
+  CHECK(*std::max_element(pictured.picture.pixels.begin(), pictured.picture.pixels.end()) > 200);
+  CHECK(pictured.picture.seconds_per_column * 20 == Approx(c.duration_s).epsilon(0.05));
 
   CHECK_THROWS_WITH(classifier.ClassifyFile((dir / "none.wav").string()),
                     (dir / "none.wav").string() + ": cannot open: No such file or directory");
