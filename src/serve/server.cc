@@ -91,7 +91,7 @@ void ServeOptions::Validate() const {
   RequireOption(port >= 0 && port <= 65535, "port", port, "in [0, 65535] (0: any free port)");
   RequireOption(jobs >= 0, "jobs", jobs, ">= 0 (0: all cores)");
   RequireOption(max_upload_mb > 0 && max_upload_mb <= 4096, "max-upload-mb", max_upload_mb, "in (0, 4096] MiB");
-  RequireOption(queue >= 0 && queue <= 10000, "queue", queue, "in [0, 10000]");
+  RequireOption(queue >= 0 && queue <= 1024, "queue", queue, "in [0, 1024]");  // a thread each
   RequireOption(read_timeout_s >= 1 && read_timeout_s <= 3600, "read-timeout", read_timeout_s, "in [1, 3600] s");
   RequireOption(request_timeout_s >= 1 && request_timeout_s <= 86400, "request-timeout", request_timeout_s,
                 "in [1, 86400] s");

@@ -10,10 +10,10 @@
 //   GET  /healthz         {"status": "ok", ...}
 //
 // Errors are JSON {error, status}: 400 unreadable audio (the message genre-guess prints) or
-// a bad parameter, 404, 405 (with Allow), 413 over the upload limit (refused from its
-// Content-Length before the body is read), 415 a body that is neither audio nor multipart,
-// 408 an upload not received within the request timeout, 503 with Retry-After when every
-// worker is busy and the queue is full.
+// a bad parameter, 404, 405 (with Allow), 408 an upload not received within the request
+// timeout, 413 over the upload limit (refused from its Content-Length before the body is
+// read), 415 a body labelled text or JSON, 503 with Retry-After when every worker is busy
+// and the queue is full.
 //
 // Safety: no request names a file on the server (the page is in the binary; uploads are held
 // in memory up to the limit, their client-given names only appear in messages); read and
@@ -38,7 +38,7 @@ struct ServeOptions {
   int port = 8080;                    // TCP port, [0, 65535]; 0: any free port (Server::port tells)
   int jobs = 0;                       // songs classified at once, >= 0 (0: all cores)
   double max_upload_mb = 100;         // largest upload accepted, MiB, (0, 4096]
-  int queue = 32;                     // requests that may wait for a worker, >= 0; more get 503
+  int queue = 32;                     // requests that may wait for a worker, [0, 1024]; more get 503
   int read_timeout_s = 30;            // a client silent this long while sending is dropped, >= 1
   int write_timeout_s = 30;           // likewise while receiving the answer, >= 1
   int request_timeout_s = 120;        // an upload not received whole within this is refused (408), >= 1
