@@ -2,7 +2,8 @@
 # Installs every Debian 12 package that genre's build, tests and benchmarks need, and the
 # browser test's one npm package (tests/browser: playwright-core, from its committed
 # lockfile; it drives Debian's chromium). Idempotent: what is present is left alone and
-# nothing is fetched then.
+# nothing is fetched then. `--build-only` leaves out what only the browser test needs
+# (chromium, Node.js, playwright-core): scripts/quickstart.sh uses it.
 # Run as root (or with sudo available) on a fresh Debian 12 machine.
 set -euo pipefail
 
@@ -12,15 +13,20 @@ packages=(
   libhdf5-dev hdf5-tools
   libtorch-dev libdnnl-dev
   libcli11-dev nlohmann-json3-dev catch2
-  libcpp-httplib-dev chromium
+  libcpp-httplib-dev
   libbenchmark-dev
   clang libclang-rt-14-dev clang-format
   sox
   gnuplot-nox zlib1g-dev
 )
 
-# Node.js for the browser test: Debian's, unless a node is already installed.
-command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+build_only=0
+[ "${1:-}" = --build-only ] && build_only=1
+if [ "$build_only" = 0 ]; then
+  packages+=(chromium)
+  # Node.js for the browser test: Debian's, unless a node is already installed.
+  command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -28,6 +34,7 @@ for p in "${packages[@]}"; do
 done
 
 browser_deps() {
+  [ "$build_only" = 1 ] && return 0
   local dir
   dir="$(dirname "$0")/../tests/browser"
   if [ -d "$dir/node_modules/playwright-core" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then

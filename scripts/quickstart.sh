@@ -7,7 +7,7 @@
 #   scripts/quickstart.sh data/jazz.00004.excerpt.flac
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bash "$root/scripts/install-deps.sh" >&2
+bash "$root/scripts/install-deps.sh" --build-only >&2  # no browser: that is for the tests
 cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release >&2
 cmake --build "$root/build" -j"$(nproc)" --target genre-guess >&2
 if [ $# -eq 0 ]; then

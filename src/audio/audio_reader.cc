@@ -37,6 +37,14 @@ struct SoxrDeleter {
 };
 using SoxrPtr = std::unique_ptr<soxr, SoxrDeleter>;
 
+// libsndfile virtual I/O's seek: the position `offset` from SEEK_SET / SEEK_CUR (`pos`) /
+// SEEK_END (`length`), clamped to the end; -1 before the start.
+sf_count_t SeekTarget(sf_count_t offset, int whence, sf_count_t pos, sf_count_t length) {
+  const sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? pos : length;
+  if (base + offset < 0) return -1;
+  return std::min(base + offset, length);
+}
+
 // An encoded file held in memory, read through libsndfile's virtual I/O.
 struct MemoryFile {
   std::string bytes;
@@ -45,11 +53,9 @@ struct MemoryFile {
   static sf_count_t Length(void* self) { return static_cast<sf_count_t>(static_cast<MemoryFile*>(self)->bytes.size()); }
   static sf_count_t Seek(sf_count_t offset, int whence, void* self) {
     auto* m = static_cast<MemoryFile*>(self);
-    sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? m->pos : Length(self);
-    sf_count_t target = base + offset;
-    if (target < 0) return -1;
-    m->pos = std::min(target, Length(self));
-    return m->pos;
+    const sf_count_t target = SeekTarget(offset, whence, m->pos, Length(self));
+    if (target >= 0) m->pos = target;
+    return target;
   }
   static sf_count_t Read(void* ptr, sf_count_t count, void* self) {
     auto* m = static_cast<MemoryFile*>(self);
@@ -75,10 +81,9 @@ class BufferedFile {
   static sf_count_t Length(void* self) { return static_cast<BufferedFile*>(self)->length_; }
   static sf_count_t Seek(sf_count_t offset, int whence, void* self) {
     auto* f = static_cast<BufferedFile*>(self);
-    const sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? f->pos_ : f->length_;
-    if (base + offset < 0) return -1;
-    f->pos_ = base + offset;
-    return f->pos_;
+    const sf_count_t target = SeekTarget(offset, whence, f->pos_, f->length_);
+    if (target >= 0) f->pos_ = target;
+    return target;
   }
   // Short only at the end of the file or on a read error (libsndfile then reports it).
   static sf_count_t Read(void* ptr, sf_count_t count, void* self) {

@@ -279,26 +279,13 @@ void WriteModelFile(const std::string& path, const ModelCard& card, const std::s
 }
 
 namespace {
-// A regular file in one read into a string of its size (through a stringstream a 1.4-MB
-// model was copied three times, growing as it went); anything else (a pipe) streamed.
+// The file's bytes (ReadWholeFile); a file that cannot be read is a model problem.
 std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ModelError(path + ": cannot open: " + std::strerror(errno));
-  std::error_code ec;
-  if (std::filesystem::is_regular_file(path, ec)) {
-    const auto size = std::filesystem::file_size(path, ec);
-    if (!ec) {
-      std::string bytes(static_cast<std::size_t>(size), '\0');
-      in.read(bytes.data(), static_cast<std::streamsize>(size));
-      bytes.resize(static_cast<std::size_t>(in.gcount()));  // shorter if it shrank meanwhile
-      if (in.bad()) throw ModelError(path + ": read error");
-      return bytes;
-    }
+  try {
+    return ReadWholeFile(path);
+  } catch (const IoError& e) {
+    throw ModelError(e.what());
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw ModelError(path + ": read error");
-  return ss.str();
 }
 }  // namespace
 

@@ -186,15 +186,17 @@ void SaveCheckpoint(const std::string& path, NetImpl& net, torch::optim::Optimiz
 }
 
 State ReadCheckpoint(const std::string& path, NetImpl& net, torch::optim::Optimizer& optimizer, ModelCard& card) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CheckpointError(path + ": no checkpoint to resume from");
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
+  std::string file;
+  try {
+    file = ReadWholeFile(path);
+  } catch (const IoError&) {
+    throw CheckpointError(path + ": no checkpoint to resume from");
+  }
   torch::serialize::InputArchive archive, model, optim;
   c10::IValue state_value;
   torch::Tensor rng;
   try {
-    std::istringstream is(bytes.str());
+    std::istringstream is(std::move(file));
     archive.load_from(is);
     archive.read("state", state_value);
   } catch (const c10::Error& e) {
@@ -330,12 +332,7 @@ TrainResult Train(Model& model, const std::vector<Example>& train, const std::ve
     stopper.Restore(state.es_best, state.es_best_epoch, state.es_wait);
     plateau.Restore(state.plateau_best, state.plateau_bad);
     SetLearningRate(optimizer, state.lr);
-    if (std::filesystem::exists(best_path)) {
-      std::ifstream in(best_path, std::ios::binary);
-      std::ostringstream bytes;
-      bytes << in.rdbuf();
-      best_weights = bytes.str();
-    }
+    if (std::filesystem::exists(best_path)) best_weights = ReadWholeFile(best_path);
   }
 
   TrainResult result;

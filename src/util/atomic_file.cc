@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "genre/error.h"
 
@@ -37,6 +39,26 @@ void MakeDirectories(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (ec) throw OutputError(path + ": cannot create folder: " + ec.message());
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(path + ": cannot open: " + std::strerror(errno));
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec)) {
+    const auto size = std::filesystem::file_size(path, ec);
+    if (!ec) {
+      std::string bytes(static_cast<std::size_t>(size), '\0');
+      in.read(bytes.data(), static_cast<std::streamsize>(size));
+      bytes.resize(static_cast<std::size_t>(in.gcount()));  // shorter if it shrank meanwhile
+      if (in.bad()) throw IoError(path + ": read error");
+      return bytes;
+    }
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw IoError(path + ": read error");
+  return ss.str();
 }
 
 }  // namespace genre
