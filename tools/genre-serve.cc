@@ -36,6 +36,8 @@ int Run(int argc, char** argv) {
   app.add_option("--port", o.port, "TCP port (0: any free port, printed at start)")->capture_default_str();
   app.add_option("-j,--jobs", o.jobs, "Songs classified at once (0: all cores)")->capture_default_str();
   app.add_option("--max-upload-mb", o.max_upload_mb, "Largest upload accepted, MiB")->capture_default_str();
+  app.add_option("--max-duration", o.max_duration_s, "Seconds of audio analysed per upload at most (its start)")
+      ->capture_default_str();
   app.add_option("--queue", o.queue, "Uploads that may wait for a worker; more are told 503")->capture_default_str();
   app.add_option("--read-timeout", o.read_timeout_s, "Seconds a client may stay silent while sending")
       ->capture_default_str();

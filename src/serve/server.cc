@@ -96,6 +96,7 @@ void ServeOptions::Validate() const {
   RequireOption(request_timeout_s >= 1 && request_timeout_s <= 86400, "request-timeout", request_timeout_s,
                 "in [1, 86400] s");
   RequireOption(write_timeout_s >= 1 && write_timeout_s <= 3600, "write-timeout", write_timeout_s, "in [1, 3600] s");
+  RequireOption(max_duration_s > 0 && max_duration_s <= 86400, "max-duration", max_duration_s, "in (0, 86400] s");
   RequireOption(picture_columns >= 1 && picture_columns <= 4096, "picture-columns", picture_columns, "in [1, 4096]");
 }
 
@@ -188,6 +189,7 @@ struct Server::Impl {
     workers = ResolveThreads(options.jobs);
     public_card = PublicCard(card);
     public_card["max_upload_mb"] = options.max_upload_mb;
+    public_card["max_duration_s"] = options.max_duration_s;
     Routes();
   }
 
@@ -402,6 +404,8 @@ void Server::Impl::Classify(const httplib::Request& req, httplib::Response& res,
     RequireOption(top >= 1 && top <= 1000, "top", top, "in [1, 1000]");
     co.offset_s = NumberParam(req, "offset", 0);
     co.duration_s = NumberParam(req, "duration", -1);
+    co.Validate();
+    if (co.duration_s < 0 || co.duration_s > options.max_duration_s) co.duration_s = options.max_duration_s;
     timeline = FlagParam(req, "timeline");
     co.timeline = timeline;
     co.picture_columns = FlagParam(req, "picture") ? options.picture_columns : 0;

@@ -183,6 +183,7 @@ TEST_CASE("ServeOptions: defaults bind loopback only - every field is range-chec
   CHECK(bad([](ServeOptions& x) { x.queue = -1; }).find("queue") == 0);
   CHECK(bad([](ServeOptions& x) { x.read_timeout_s = 0; }).find("read-timeout") == 0);
   CHECK(bad([](ServeOptions& x) { x.request_timeout_s = 0; }).find("request-timeout") == 0);
+  CHECK(bad([](ServeOptions& x) { x.max_duration_s = 0; }).find("max-duration") == 0);
   CHECK(bad([](ServeOptions& x) { x.host = ""; }).find("host") == 0);
 }
 
@@ -384,6 +385,19 @@ TEST_CASE("genre-serve: every error status as JSON and the server answers after 
   REQUIRE(after);
   CHECK(after->status == 200);
   CHECK(json::parse(after->body).at("top").at(0).at("genre") == "jazz");
+}
+
+TEST_CASE("genre-serve: at most --max-duration of an upload is analysed (its start)", "[serve]") {
+  ServeOptions o;
+  o.max_duration_s = 4;
+  LiveServer s(o);
+  auto c = s.Client();
+  const std::string bytes = test::ReadBytes(Sample(kSamples[1]));  // 10 s
+  const json whole = json::parse(Upload(c, bytes)->body);
+  CHECK(whole.at("duration_s").get<double>() == Approx(4.0).margin(1e-3));
+  CHECK(json::parse(Upload(c, bytes, "?duration=2")->body).at("duration_s").get<double>() == Approx(2.0).margin(1e-3));
+  CHECK(json::parse(Upload(c, bytes, "?duration=8")->body).at("duration_s").get<double>() == Approx(4.0).margin(1e-3));
+  CHECK(json::parse(c.Get("/api/model")->body).at("max_duration_s") == 4.0);
 }
 
 TEST_CASE("genre-serve: an upload that trickles in past the request timeout gets 408", "[serve]") {

@@ -42,6 +42,8 @@ struct ServeOptions {
   int read_timeout_s = 30;            // a client silent this long while sending is dropped, >= 1
   int write_timeout_s = 30;           // likewise while receiving the answer, >= 1
   int request_timeout_s = 120;        // an upload not received whole within this is refused (408), >= 1
+  double max_duration_s = 3600;       // audio analysed per upload at most (a longer song: its start;
+                                      // a compressed hour of silence must not cost a day), (0, 86400]
   std::size_t picture_columns = 600;  // width of the spectrogram picture (?picture=1), [1, 4096]
 
   std::size_t MaxUploadBytes() const;
