@@ -400,8 +400,10 @@ void Server::Impl::Classify(const httplib::Request& req, httplib::Response& res,
   int top = 5;
   bool timeline = false;
   try {
-    top = static_cast<int>(NumberParam(req, "top", 5));
-    RequireOption(top >= 1 && top <= 1000, "top", top, "in [1, 1000]");
+    const double top_given = NumberParam(req, "top", 5);  // checked before it becomes an int
+    RequireOption(top_given >= 1 && top_given <= 1000 && std::floor(top_given) == top_given, "top",
+                  req.get_param_value("top").substr(0, 40), "a whole number in [1, 1000]");
+    top = static_cast<int>(top_given);
     co.offset_s = NumberParam(req, "offset", 0);
     co.duration_s = NumberParam(req, "duration", -1);
     co.Validate();

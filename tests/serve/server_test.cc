@@ -322,7 +322,8 @@ TEST_CASE("genre-serve: every error status as JSON and the server answers after 
   const auto nan_answer = Upload(c, Wav(nan, 12000, true));
   RequireJsonError(nan_answer, 400);
   CHECK(nan_answer->body.find("NaN") != std::string::npos);
-  for (const char* q : {"?top=0", "?top=x", "?offset=-1", "?duration=0", "?timeline=maybe", "?offset=nan"})
+  for (const char* q : {"?top=0", "?top=x", "?top=1e20", "?top=-1e300", "?top=2.5", "?offset=-1", "?duration=0",
+                        "?timeline=maybe", "?offset=nan"})
     RequireJsonError(Upload(c, good, q), 400);
   RequireJsonError(Upload(c, good, "?offset=20"), 400);  // past the 10-s clip's end
 
