@@ -1,14 +1,11 @@
 #include "genre/model/card.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <sstream>
 
 #include "genre/error.h"
 #include "genre/features/gtzan_vector.h"

@@ -194,6 +194,9 @@ struct Server::Impl {
   }
 
   void Routes();
+  // The largest request body: the upload limit and room for a multipart form's framing
+  // (boundaries, part headers).
+  std::size_t MaxBodyBytes() const { return options.MaxUploadBytes() + 64 * 1024; }
   // (status, message) when the request's Content-Length is malformed or over the limit.
   std::optional<std::pair<int, std::string>> RefusedLength(const httplib::Request& req) const;
   void Classify(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read);
@@ -235,8 +238,7 @@ void Server::Impl::Routes() {
   // request, and no idle kept-alive connection holds a thread (connections are served by a
   // bounded pool) or delays a stop. On loopback a connection costs well under a millisecond.
   http.set_keep_alive_max_count(1);
-  // A multipart body frames the file with its boundaries and headers: room for those.
-  http.set_payload_max_length(options.MaxUploadBytes() + 64 * 1024);
+  http.set_payload_max_length(MaxBodyBytes());
   // Connections are answered by workers + queue + 4 threads: enough to classify on every
   // worker, hold the queue, and still tell the next ones 503 or answer /healthz.
   const std::size_t threads = static_cast<std::size_t>(workers + options.queue + 4);
@@ -276,16 +278,17 @@ void Server::Impl::Routes() {
     return refusal->first;
   });
 
-  auto page = [](const std::string& file) {
-    return [file](const httplib::Request&, httplib::Response& res) {
-      for (const WebAsset& a : WebAssets())
-        if (file == a.path) res.set_content(a.body.data(), a.body.size(), a.content_type);
+  auto page = [](const WebAsset& a) {
+    return [&a](const httplib::Request&, httplib::Response& res) {
+      res.set_content(a.body.data(), a.body.size(), a.content_type);
       res.set_header("Cache-Control", "no-cache");
     };
   };
-  http.Get("/", page("/index.html"));
-  http.Get("/how-it-works", page("/how-it-works.html"));
-  for (const WebAsset& a : WebAssets()) http.Get(a.path, page(a.path));
+  for (const WebAsset& a : WebAssets()) {  // WebAssets() is a static table: `a` outlives the server
+    http.Get(a.path, page(a));
+    if (std::string_view(a.path) == "/index.html") http.Get("/", page(a));
+    if (std::string_view(a.path) == "/how-it-works.html") http.Get("/how-it-works", page(a));
+  }
   http.Get("/api/model",
            [this](const httplib::Request&, httplib::Response& res) { res.set_content(public_card.dump(), kJson); });
   http.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
@@ -332,7 +335,7 @@ std::optional<std::pair<int, std::string>> Server::Impl::RefusedLength(const htt
   char* end = nullptr;
   const unsigned long long n = std::strtoull(len.c_str(), &end, 10);
   if (len.empty() || *end != '\0') return std::pair{400, "malformed Content-Length: '" + len.substr(0, 20) + "'"};
-  if (n > options.MaxUploadBytes() + 64 * 1024)
+  if (n > MaxBodyBytes())
     return std::pair{413, "upload too large: " + len.substr(0, 20) + " bytes, the limit is " +
                               std::to_string(options.MaxUploadBytes()) + " bytes (--max-upload-mb)"};
   return std::nullopt;
@@ -412,7 +415,6 @@ void Server::Impl::Classify(const httplib::Request& req, httplib::Response& res,
     co.timeline = timeline;
     co.picture_columns = FlagParam(req, "picture") ? options.picture_columns : 0;
     co.threads = 1;  // songs in parallel on the workers, one thread each
-    co.Validate();
   } catch (const Error& e) {
     return SetError(res, 400, e.what());
   }
