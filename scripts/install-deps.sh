@@ -11,7 +11,7 @@ packages=(
   build-essential cmake pkg-config git
   libsndfile1-dev libsoxr-dev libfftw3-dev
   libhdf5-dev hdf5-tools
-  libtorch-dev libdnnl-dev
+  libtorch-dev libdnnl-dev libgloo-dev
   libcli11-dev nlohmann-json3-dev catch2
   libcpp-httplib-dev
   libbenchmark-dev

@@ -6,6 +6,7 @@ ExitCode ExitCodeFor(const Error& e) {
   if (dynamic_cast<const OptionError*>(&e)) return kExitUsage;
   if (dynamic_cast<const ModelError*>(&e)) return kExitModel;  // and CheckpointError
   if (dynamic_cast<const OutputError*>(&e)) return kExitOutput;
+  if (dynamic_cast<const GroupError*>(&e)) return kExitGroup;
   return kExitNoData;
 }
 
@@ -18,6 +19,7 @@ std::string KindOf(const Error& e) {
   if (dynamic_cast<const FormatError*>(&e)) return "format";
   if (dynamic_cast<const InputError*>(&e)) return "input";
   if (dynamic_cast<const OutputError*>(&e)) return "output";
+  if (dynamic_cast<const GroupError*>(&e)) return "group";
   return "error";
 }
 
@@ -29,6 +31,7 @@ void ThrowOfKind(const std::string& kind, const std::string& message) {
   if (kind == "format") throw FormatError(message);
   if (kind == "input") throw InputError(message);
   if (kind == "output") throw OutputError(message);
+  if (kind == "group") throw GroupError(message);
   throw Error(message);
 }
 

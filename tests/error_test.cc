@@ -34,6 +34,8 @@ TEST_CASE("one mapping from error type to exit code serves every tool", "[errors
   CHECK(ExitCodeFor(IoError("x")) == 5);
   CHECK(ExitCodeFor(FormatError("x")) == 5);
   CHECK(ExitCodeFor(InputError("x")) == 5);
+  CHECK(ExitCodeFor(GroupError("x")) == 6);
+  CHECK_THROWS_AS(ThrowOfKind(KindOf(GroupError("x")), "y"), GroupError);
   // The kind survives context: a checkpoint named by its run folder is still exit 3.
   try {
     CheckpointError("damaged").RethrowWithContext("run/checkpoints/last.pt");

@@ -62,6 +62,12 @@ class OutputError : public detail::ErrorKind<OutputError> {
   using ErrorKind::ErrorKind;
 };
 
+// A distributed training group failed: a peer could not join, died or did not answer
+// within the group's timeout.
+class GroupError : public detail::ErrorKind<GroupError> {
+  using ErrorKind::ErrorKind;
+};
+
 // Throws OptionError "FIELD must be RANGE, got VALUE" unless ok: the message of Validate().
 template <class T>
 void RequireOption(bool ok, const std::string& field, const T& value, const std::string& range) {
@@ -72,7 +78,7 @@ void RequireOption(bool ok, const std::string& field, const T& value, const std:
 }
 
 // An error's kind as a word ("option", "io", "format", "input", "model", "checkpoint",
-// "output"; "error" for a plain Error) and back: errors that cross a process boundary
+// "output", "group"; "error" for a plain Error) and back: errors that cross a process boundary
 // (util/isolate.h) keep their type, and so their exit code.
 std::string KindOf(const Error& e);
 [[noreturn]] void ThrowOfKind(const std::string& kind, const std::string& message);
@@ -85,6 +91,7 @@ enum ExitCode : int {
   kExitModel = 3,    // a model or checkpoint problem (ModelError, CheckpointError)
   kExitOutput = 4,   // an output could not be written (OutputError)
   kExitNoData = 5,   // no usable data (IoError, FormatError, InputError of the inputs)
+  kExitGroup = 6,    // a distributed training group failed (GroupError): a peer died or timed out
 };
 // The one mapping from an error's type to the exit code a tool ends with.
 ExitCode ExitCodeFor(const Error& e);

@@ -224,7 +224,15 @@ MsdListing ListMsdFile(const std::string& path, const IsolateOptions& options) {
 void ReadMsdSongs(const std::vector<MsdSong>& songs,
                   const std::function<void(std::size_t, MsdTrack*, const std::exception_ptr&)>& each,
                   const IsolateOptions& options) {
-  auto read = [&](std::size_t i) { return Packed(MsdFile::Open(songs[i].path).Read(songs[i].song)); };
+  // Runs in the reader process: consecutive songs of one (aggregate) file share its opening.
+  std::unique_ptr<MsdFile> open;
+  auto read = [&](std::size_t i) {
+    if (!open || open->path() != songs[i].path) {
+      open.reset();
+      open = std::make_unique<MsdFile>(MsdFile::Open(songs[i].path));
+    }
+    return Packed(open->Read(songs[i].song));
+  };
   auto done = [&](std::size_t i, const std::string& bytes, const std::exception_ptr& error) {
     if (error) return each(i, nullptr, error);
     MsdTrack t;

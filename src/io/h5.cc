@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <map>
 
 #include "genre/error.h"
 
@@ -26,7 +27,15 @@ struct File::Impl {
   // Closed here: H5::H5File's own destructor prints "H5File::~H5File - H5Fclose failed" on
   // std::cerr when a damaged file fails to close. Nothing is lost by a failed close of a file
   // read; writers call File::Close, which reports it.
+  // Datasets ReadRows opened, kept open so that HDF5's chunk cache serves the next rows
+  // (an MSD aggregate file is read song by song: its chunks hold many songs).
+  std::map<std::string, hid_t> open_datasets;
+  void CloseDatasets() {
+    for (const auto& kv : open_datasets) H5Dclose(kv.second);
+    open_datasets.clear();
+  }
   ~Impl() {
+    CloseDatasets();
     if (!owned) return;
     try {
       owned->close();
@@ -127,6 +136,7 @@ File File::Create(const std::string& path) {
 
 void File::Close() {
   if (!impl_->owned) return;
+  impl_->CloseDatasets();
   std::unique_ptr<H5::H5File> file = std::move(impl_->owned);
   try {
     file->close();
@@ -531,12 +541,18 @@ Array File::ReadRows(const std::string& dataset, std::size_t begin, std::size_t 
                       std::to_string(width) + " values are more than " + std::to_string(kMaxValues));
   a.values.resize((end - begin) * width);
   if (a.values.empty()) return a;
-  Hid ds(H5Dopen2(impl_->file().getId(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
-  Hid fspace(H5Dget_space(ds.get()), H5Sclose);
+  auto open = impl_->open_datasets.find(dataset);
+  if (open == impl_->open_datasets.end()) {
+    const hid_t id = H5Dopen2(impl_->file().getId(), dataset.c_str(), H5P_DEFAULT);
+    if (id < 0) throw FormatError(where + ": cannot open");
+    open = impl_->open_datasets.emplace(dataset, id).first;
+  }
+  const hid_t ds = open->second;
+  Hid fspace(H5Dget_space(ds), H5Sclose);
   const hsize_t start[2] = {begin, 0}, count[2] = {end - begin, width};
   H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
   Hid mspace(H5Screate_simple(static_cast<int>(shape.size()), count, nullptr), H5Sclose);
-  if (H5Dread(ds.get(), H5T_NATIVE_DOUBLE, mspace.get(), fspace.get(), H5P_DEFAULT, a.values.data()) < 0)
+  if (H5Dread(ds, H5T_NATIVE_DOUBLE, mspace.get(), fspace.get(), H5P_DEFAULT, a.values.data()) < 0)
     throw FormatError(where + ": cannot read rows");
   return a;
 }

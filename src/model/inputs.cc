@@ -8,6 +8,7 @@
 #include "genre/error.h"
 #include "genre/features/extract.h"
 #include "genre/features/gtzan_vector.h"
+#include "genre/io/h5.h"
 #include "genre/train/windows.h"
 #include "genre/util/parallel.h"
 
@@ -137,6 +138,90 @@ Matrix FusedClipInput(const std::vector<float>& clip, const InputSpec& input) {
   return x;
 }
 
+LoadedInputs::LoadedInputs(const std::vector<const Example*>& examples) : at_(examples.size(), nullptr) {
+  // Streamed examples: one Read per source, with every key of that source.
+  std::vector<const ExampleSource*> sources;
+  for (const Example* e : examples)
+    if (e->source && std::find(sources.begin(), sources.end(), e->source.get()) == sources.end())
+      sources.push_back(e->source.get());
+  std::vector<std::pair<std::size_t, std::size_t>> slot;  // example -> read_ index
+  for (const ExampleSource* source : sources) {
+    std::vector<std::size_t> keys, which;
+    for (std::size_t i = 0; i < examples.size(); ++i)
+      if (examples[i]->source.get() == source) {
+        keys.push_back(examples[i]->key);
+        which.push_back(i);
+      }
+    std::vector<Matrix> got = source->Read(keys);
+    for (std::size_t j = 0; j < which.size(); ++j) {
+      slot.emplace_back(which[j], read_.size());
+      read_.push_back(std::move(got[j]));
+    }
+  }
+  for (const auto& [i, r] : slot) at_[i] = &read_[r];
+  for (std::size_t i = 0; i < examples.size(); ++i)
+    if (!examples[i]->source) at_[i] = &examples[i]->x;
+}
+
+namespace {
+
+// MSD songs read when needed, a chunk at a time, in the reader process (util/isolate.h).
+class MsdSource : public ExampleSource {
+ public:
+  MsdSource(std::vector<MsdSong> songs, InputSpec input) : songs_(std::move(songs)), input_(std::move(input)) {}
+  std::vector<Matrix> Read(const std::vector<std::size_t>& keys) const override {
+    // In file order: consecutive songs of one file are read through one open file.
+    std::vector<std::size_t> order(keys.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      const MsdSong &x = songs_[keys[a]], &y = songs_[keys[b]];
+      return x.path != y.path ? x.path < y.path : x.song < y.song;
+    });
+    std::vector<MsdSong> want;
+    for (std::size_t i : order) want.push_back(songs_[keys[i]]);
+    std::vector<Matrix> out(keys.size());
+    std::exception_ptr first;  // thrown once the reader is done
+    ReadMsdSongs(want, [&](std::size_t k, MsdTrack* t, const std::exception_ptr& failed) {
+      if (first) return;
+      try {
+        if (failed) std::rethrow_exception(failed);
+        out[order[k]] = InputFromMsd(*t, input_);
+      } catch (...) {
+        first = std::current_exception();
+      }
+    });
+    if (first) std::rethrow_exception(first);
+    return out;
+  }
+
+ private:
+  std::vector<MsdSong> songs_;
+  InputSpec input_;
+};
+
+// Inputs read from the feature cache when needed.
+class CacheSource : public ExampleSource {
+ public:
+  CacheSource(FeatureCache cache, std::vector<std::string> paths, bool vectors)
+      : cache_(std::move(cache)), paths_(std::move(paths)), vectors_(vectors) {}
+  bool Has(std::size_t key) const { return cache_.Has(paths_[key]); }
+  std::vector<Matrix> Read(const std::vector<std::size_t>& keys) const override {
+    std::lock_guard lock(h5::LibraryMutex());
+    std::vector<Matrix> out;
+    out.reserve(keys.size());
+    for (std::size_t k : keys)
+      out.push_back(vectors_ ? cache_.LoadVector(paths_[k]) : std::move(cache_.Load(paths_[k]).logmel));
+    return out;
+  }
+
+ private:
+  FeatureCache cache_;
+  std::vector<std::string> paths_;
+  bool vectors_;
+};
+
+}  // namespace
+
 ExampleSet BuildExamples(const Dataset& d, const std::vector<std::string>& classes, const InputSpec& input,
                          const ExampleOptions& o) {
   InputRows(input);  // validates the kind
@@ -159,11 +244,22 @@ ExampleSet BuildExamples(const Dataset& d, const std::vector<std::string>& class
       msd.push_back(i);
       songs.push_back({d.tracks[i].path, d.tracks[i].song});
     }
+  // Streamed: each example's name in its source and its columns (the input is dropped).
+  std::vector<std::shared_ptr<const ExampleSource>> source(d.tracks.size());
+  std::vector<std::size_t> key(d.tracks.size(), 0), cols(d.tracks.size(), 0);
+  auto stream = [&](std::size_t i, const std::shared_ptr<const ExampleSource>& from, std::size_t k) {
+    source[i] = from;
+    key[i] = k;
+    cols[i] = x[i].cols;
+    x[i] = Matrix();
+  };
+  const auto msd_source = o.stream ? std::make_shared<const MsdSource>(songs, input) : nullptr;
   ReadMsdSongs(songs, [&](std::size_t k, MsdTrack* t, const std::exception_ptr& failed) {
     const std::size_t i = msd[k];
     try {
       if (failed) std::rethrow_exception(failed);
       x[i] = InputFromMsd(*t, input);
+      if (msd_source) stream(i, msd_source, k);
     } catch (const Error& e) {
       error[i] = e.what();
     }
@@ -197,12 +293,13 @@ ExampleSet BuildExamples(const Dataset& d, const std::vector<std::string>& class
     std::vector<std::string> files;
     for (std::size_t i : audio) files.push_back(d.tracks[i].path);
     const CacheReport report = FeatureCache::Update(o.cache, files, co);
-    const FeatureCache cache = FeatureCache::Open(o.cache, &co);
-    for (std::size_t i : audio) {
-      if (cache.Has(d.tracks[i].path))
-        x[i] = vectors ? cache.LoadVector(d.tracks[i].path) : std::move(cache.Load(d.tracks[i].path).logmel);
+    auto from = std::make_shared<const CacheSource>(FeatureCache::Open(o.cache, &co), files, vectors);
+    for (std::size_t k = 0; k < audio.size(); ++k) {
+      const std::size_t i = audio[k];
+      if (from->Has(k)) x[i] = std::move(from->Read({k})[0]);
       for (const Skipped& s : report.failed)
         if (s.path == d.tracks[i].path) error[i] = s.reason;
+      if (o.stream && error[i].empty() && !x[i].data.empty()) stream(i, from, k);
     }
   } else {
     Progress progress("features", audio.size(), o.progress);
@@ -225,12 +322,13 @@ ExampleSet BuildExamples(const Dataset& d, const std::vector<std::string>& class
   }
 
   for (std::size_t i = 0; i < d.tracks.size(); ++i) {
-    if (error[i].empty() && x[i].data.empty()) error[i] = "no features";
+    if (error[i].empty() && x[i].data.empty() && !source[i]) error[i] = "no features";
     if (!error[i].empty()) {
       out.skipped.push_back({d.tracks[i].path, error[i]});
       continue;
     }
-    out.examples.push_back({std::move(x[i]), label[i], d.tracks[i].group, d.tracks[i].path});
+    out.examples.push_back(
+        {std::move(x[i]), label[i], d.tracks[i].group, d.tracks[i].path, source[i], key[i], cols[i]});
     out.track.push_back(i);
   }
   return out;

@@ -8,6 +8,7 @@
 #include "genre/error.h"
 #include "genre/model/classifier.h"
 #include "genre/train/predictions.h"
+#include "genre/util/memory.h"
 #include "genre/util/parallel.h"
 
 namespace genre {
@@ -20,6 +21,7 @@ PreparedData PrepareData(const DatasetOptions& dataset_options, const SplitOptio
   card.classes = d.dataset.classes;
   card.input.rows = InputRows(card.input);
   d.examples = BuildExamples(d.dataset, card.classes, card.input, example_options);
+  ReleaseFreeMemory();  // what reading every input once left in the heap
   std::set<int> labels;
   for (const Example& e : d.examples.examples) labels.insert(e.label);
   if (labels.size() < 2)
@@ -48,14 +50,14 @@ SplitExamples BySplit(const PreparedData& data) {
 }
 
 RunOutcome TrainOnSplit(Model& model, const PreparedData& data, const TrainOptions& options,
-                        const EpochCallback& on_epoch) {
+                        const EpochCallback& on_epoch, ProcessGroup* group) {
   const SplitExamples s = BySplit(data);
   RunOutcome out;
   out.n_train = s.train.size();
   out.n_valid = s.valid.size();
   out.n_test = s.test.size();
-  out.result = Train(model, s.train, s.valid, options, on_epoch);
-  if (!s.test.empty() && out.result.finished) {
+  out.result = Train(model, s.train, s.valid, options, on_epoch, group);
+  if (!s.test.empty() && out.result.finished && (!group || group->rank() == 0)) {
     out.has_test = true;
     out.test = Evaluate(model, s.test);
   }

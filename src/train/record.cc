@@ -55,6 +55,7 @@ nlohmann::json ToJson(const TrainOptions& o) {
           {"balanced_sampler", o.balanced_sampler},
           {"per_genre_cap", o.per_genre_cap},
           {"windows_per_track", o.windows_per_track},
+          {"window_mb", o.window_mb},
           {"augment",
            {{"random_crop", o.augment.random_crop},
             {"gain_db", o.augment.gain_db},

@@ -8,11 +8,14 @@
 #include <sstream>
 
 #include "../model/networks.h"
+#include "distributed_tensors.h"
 #include "genre/data/split.h"
 #include "genre/error.h"
 #include "genre/features/gtzan_vector.h"
 #include "genre/train/windows.h"
 #include "genre/util/atomic_file.h"
+#include "genre/util/hash.h"
+#include "genre/util/memory.h"
 
 namespace genre {
 
@@ -31,6 +34,7 @@ void TrainOptions::Validate() const {
        "augment masks must be >= 0");
   need(!resume || !checkpoint_dir.empty(), "resume needs a checkpoint folder");
   need(stop_after >= 0, "stop_after must be >= 0");
+  need(window_mb >= 1 && window_mb <= (1 << 20), "window_mb must be in [1, 1048576], got " + std::to_string(window_mb));
   EarlyStopping check_es(early_stopping);
   PlateauScheduler check_plateau(plateau);
 }
@@ -59,28 +63,116 @@ std::vector<Matrix> Windows(const ModelCard& card, const Matrix& x) {
   return out;
 }
 
-void ComputeStandardisation(ModelCard& card, const std::vector<Example>& examples) {
-  const std::size_t rows = static_cast<std::size_t>(card.input.rows);
-  std::vector<double> sum(rows, 0.0), sq(rows, 0.0);
-  double n = 0;
-  for (const Example& e : examples) {
-    if (e.x.rows != rows)
-      throw InputError(e.path + ": input has " + std::to_string(e.x.rows) + " rows, the model " + std::to_string(rows));
-    for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t c = 0; c < e.x.cols; ++c) sum[r] += e.x(r, c);
-    n += static_cast<double>(e.x.cols);
+namespace {
+
+// Example indices in groups whose inputs take at most `window_bytes` together (at least one
+// example each): what one LoadedInputs holds at a time.
+std::vector<std::vector<std::size_t>> ByWindow(const std::vector<Example>& examples,
+                                               const std::vector<std::size_t>& which, std::size_t rows,
+                                               std::size_t window_bytes) {
+  std::vector<std::vector<std::size_t>> out;
+  std::size_t bytes = 0;
+  for (std::size_t i : which) {
+    const std::size_t b = rows * examples[i].columns() * sizeof(float);
+    if (out.empty() || (bytes + b > window_bytes && !out.back().empty())) out.emplace_back(), bytes = 0;
+    out.back().push_back(i);
+    bytes += b;
   }
+  return out;
+}
+
+std::vector<const Example*> Pointers(const std::vector<Example>& examples, const std::vector<std::size_t>& which) {
+  std::vector<const Example*> out;
+  for (std::size_t i : which) out.push_back(&examples[i]);
+  return out;
+}
+
+// Every `world`-th example from `rank` on: one worker's share.
+std::vector<std::size_t> Share(std::size_t n, int rank, int world) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = static_cast<std::size_t>(rank); i < n; i += static_cast<std::size_t>(world)) out.push_back(i);
+  return out;
+}
+
+constexpr std::size_t kEvaluationWindowBytes = 64u << 20;
+
+// Per row: sum, sum of squares (both over every column), then the column count.
+std::vector<double> StandardisationSums(const std::vector<Example>& examples, const std::vector<std::size_t>& which,
+                                        std::size_t rows, std::size_t window_bytes) {
+  std::vector<double> sums(2 * rows + 1, 0.0);
+  for (const auto& part : ByWindow(examples, which, rows, window_bytes)) {
+    const LoadedInputs in(Pointers(examples, part));
+    for (std::size_t j = 0; j < part.size(); ++j) {
+      const Matrix& x = in[j];
+      if (x.rows != rows)
+        throw InputError(examples[part[j]].path + ": input has " + std::to_string(x.rows) + " rows, the model " +
+                         std::to_string(rows));
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t c = 0; c < x.cols; ++c) {
+          sums[r] += x(r, c);
+          sums[rows + r] += static_cast<double>(x(r, c)) * x(r, c);
+        }
+      sums[2 * rows] += static_cast<double>(x.cols);
+    }
+  }
+  return sums;
+}
+
+void SetStandardisation(ModelCard& card, const std::vector<double>& sums) {
+  const std::size_t rows = static_cast<std::size_t>(card.input.rows);
+  const double n = sums[2 * rows];
   if (n == 0) throw InputError("no data to standardise");
   card.mean.assign(rows, 0.0f);
   card.stdev.assign(rows, 1.0f);
-  for (std::size_t r = 0; r < rows; ++r) card.mean[r] = static_cast<float>(sum[r] / n);
-  for (const Example& e : examples)
-    for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t c = 0; c < e.x.cols; ++c) sq[r] += (e.x(r, c) - card.mean[r]) * (e.x(r, c) - card.mean[r]);
   for (std::size_t r = 0; r < rows; ++r) {
-    const double sd = std::sqrt(sq[r] / n);
+    const double mean = sums[r] / n;
+    const double sd = std::sqrt(std::max(0.0, sums[rows + r] / n - mean * mean));
+    card.mean[r] = static_cast<float>(mean);
     card.stdev[r] = sd > 1e-6 ? static_cast<float>(sd) : 1.0f;
   }
+}
+
+// The window probabilities of each example of `which`, handed to `each(index, probs)` in
+// order; inputs read a window of examples at a time.
+template <class Each>
+void ForEachPrediction(const Model& model, const std::vector<Example>& examples, const std::vector<std::size_t>& which,
+                       std::size_t window_bytes, Each&& each) {
+  const ModelCard& card = model.card();
+  // Windows of a song's audio may differ in length: one at a time.
+  const bool audio = card.input.kind == "waveform" || card.input.kind == "waveform+gtzan";
+  for (const auto& part : ByWindow(examples, which, static_cast<std::size_t>(card.input.rows), window_bytes)) {
+    const LoadedInputs in(Pointers(examples, part));
+    for (std::size_t j = 0; j < part.size(); ++j) each(part[j], model.Predict(Windows(card, in[j]), audio ? 1 : 64));
+  }
+}
+
+// One example's window probabilities, scored against its label.
+struct ExampleScore {
+  double loss = 0;               // summed window cross-entropy
+  std::vector<int> window_pred;  // each window's best class
+  std::vector<float> mean;       // the mean of its window probabilities
+  int track_pred = 0;            // the best class of that mean
+};
+
+ExampleScore Score(const std::vector<std::vector<float>>& probs, int label, std::size_t k) {
+  ExampleScore s;
+  s.mean.assign(k, 0.0f);
+  for (const auto& p : probs) {
+    s.window_pred.push_back(static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin()));
+    s.loss -= std::log(std::max(1e-12, static_cast<double>(p[static_cast<std::size_t>(label)])));
+    for (std::size_t c = 0; c < k; ++c) s.mean[c] += p[c] / static_cast<float>(probs.size());
+  }
+  s.track_pred = static_cast<int>(std::max_element(s.mean.begin(), s.mean.end()) - s.mean.begin());
+  return s;
+}
+
+}  // namespace
+
+void ComputeStandardisation(ModelCard& card, const std::vector<Example>& examples) {
+  std::vector<std::size_t> all(examples.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  SetStandardisation(
+      card, StandardisationSums(examples, all, static_cast<std::size_t>(card.input.rows), kEvaluationWindowBytes));
 }
 
 Evaluation Evaluate(const Model& model, const std::vector<Example>& examples) {
@@ -89,22 +181,18 @@ Evaluation Evaluate(const Model& model, const std::vector<Example>& examples) {
   std::vector<int> window_truth, window_pred, track_truth, track_pred;
   Evaluation ev;
   double loss = 0;
-  for (const Example& e : examples) {
-    // Windows of a song's audio may differ in length: one at a time.
-    const bool audio = card.input.kind == "waveform" || card.input.kind == "waveform+gtzan";
-    const auto probs = model.Predict(Windows(card, e.x), audio ? 1 : 64);
-    std::vector<float> mean(k, 0.0f);
-    for (const auto& p : probs) {
-      const auto best = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
-      window_truth.push_back(e.label);
-      window_pred.push_back(best);
-      loss -= std::log(std::max(1e-12, static_cast<double>(p[static_cast<std::size_t>(e.label)])));
-      for (std::size_t c = 0; c < k; ++c) mean[c] += p[c] / static_cast<float>(probs.size());
-    }
-    track_truth.push_back(e.label);
-    track_pred.push_back(static_cast<int>(std::max_element(mean.begin(), mean.end()) - mean.begin()));
-    ev.track_probs.push_back(std::move(mean));
-  }
+  std::vector<std::size_t> all(examples.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  ForEachPrediction(model, examples, all, kEvaluationWindowBytes,
+                    [&](std::size_t i, const std::vector<std::vector<float>>& probs) {
+                      ExampleScore score = Score(probs, examples[i].label, k);
+                      loss += score.loss;
+                      window_truth.insert(window_truth.end(), probs.size(), examples[i].label);
+                      window_pred.insert(window_pred.end(), score.window_pred.begin(), score.window_pred.end());
+                      track_truth.push_back(examples[i].label);
+                      track_pred.push_back(score.track_pred);
+                      ev.track_probs.push_back(std::move(score.mean));
+                    });
   ev.windows = ComputeMetrics(window_truth, window_pred, card.classes);
   ev.tracks = ComputeMetrics(track_truth, track_pred, card.classes);
   ev.loss = window_truth.empty() ? 0.0 : loss / static_cast<double>(window_truth.size());
@@ -185,13 +273,18 @@ void SaveCheckpoint(const std::string& path, NetImpl& net, torch::optim::Optimiz
   });
 }
 
-State ReadCheckpoint(const std::string& path, NetImpl& net, torch::optim::Optimizer& optimizer, ModelCard& card) {
-  std::string file;
+std::string CheckpointBytes(const std::string& path) {
   try {
-    file = ReadWholeFile(path);
+    return ReadWholeFile(path);
   } catch (const IoError&) {
     throw CheckpointError(path + ": no checkpoint to resume from");
   }
+}
+
+// A checkpoint's bytes (read from `path`, by rank 0 of a group) into the network, the
+// optimizer and the card.
+State ReadCheckpoint(const std::string& path, std::string file, NetImpl& net, torch::optim::Optimizer& optimizer,
+                     ModelCard& card) {
   torch::serialize::InputArchive archive, model, optim;
   c10::IValue state_value;
   torch::Tensor rng;
@@ -239,9 +332,10 @@ State ReadCheckpoint(const std::string& path, NetImpl& net, torch::optim::Optimi
   return s;
 }
 
-State LoadCheckpoint(const std::string& path, NetImpl& net, torch::optim::Optimizer& optimizer, ModelCard& card) {
+State LoadCheckpoint(const std::string& path, std::string bytes, NetImpl& net, torch::optim::Optimizer& optimizer,
+                     ModelCard& card) {
   try {
-    return ReadCheckpoint(path, net, optimizer, card);
+    return ReadCheckpoint(path, std::move(bytes), net, optimizer, card);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {  // the state's JSON, its numbers
@@ -255,9 +349,89 @@ void SetLearningRate(torch::optim::Optimizer& optimizer, double lr) {
 
 }  // namespace
 
+namespace {
+
+// The sums a worker's share of the validation set scores, added up over the group: loss,
+// windows, windows right, tracks, tracks right.
+std::vector<double> ValidationSums(const Model& model, const std::vector<Example>& valid, int rank, int world,
+                                   std::size_t window_bytes) {
+  std::vector<double> s(5, 0.0);
+  const std::size_t k = model.card().classes.size();
+  ForEachPrediction(model, valid, Share(valid.size(), rank, world), window_bytes,
+                    [&](std::size_t i, const std::vector<std::vector<float>>& probs) {
+                      const ExampleScore score = Score(probs, valid[i].label, k);
+                      s[0] += score.loss;
+                      s[1] += static_cast<double>(probs.size());
+                      for (int p : score.window_pred) s[2] += p == valid[i].label;
+                      s[3] += 1;
+                      s[4] += score.track_pred == valid[i].label;
+                    });
+  return s;
+}
+
+// Every worker must train on the same examples (same files, labels and split on every
+// machine): compared by hash.
+void AgreeOnData(ProcessGroup& group, const std::vector<Example>& train, const std::vector<Example>& valid) {
+  std::string all;
+  for (const auto* set : {&train, &valid}) {
+    for (const Example& e : *set)
+      all += e.path + '\t' + std::to_string(e.label) + '\t' + std::to_string(e.columns()) + '\n';
+    all += "--\n";
+  }
+  const std::uint64_t h = HashBytes(all);
+  const double hi = static_cast<double>(h >> 32), lo = static_cast<double>(h & 0xffffffffu);
+  std::vector<double> v{hi, lo, -hi, -lo};
+  group.AllReduceMax(v);
+  if (v[0] != -v[2] || v[1] != -v[3])
+    throw InputError(group.Name() + ": the workers do not see the same training data (" + std::to_string(train.size()) +
+                     " training and " + std::to_string(valid.size()) +
+                     " validation tracks here): give every worker the same dataset, split and options");
+}
+
+// Every worker must hold the same weights after each epoch: compared by a checksum.
+void AgreeOnWeights(ProcessGroup& group, NetImpl& net, int epoch) {
+  torch::NoGradGuard no_grad;
+  double sum = 0, abs = 0;
+  for (const auto& p : net.parameters()) {
+    sum += p.sum().item<double>();
+    abs += p.abs().sum().item<double>();
+  }
+  std::vector<double> v{sum, abs, -sum, -abs};
+  group.AllReduceMax(v);
+  if (v[0] != -v[2] || v[1] != -v[3])
+    throw GroupError(group.Name() + ": the workers' weights differ after epoch " + std::to_string(epoch));
+}
+
+// Rank 0's file (or its error), on every rank. Throws that error on every rank.
+std::string FromRankZero(ProcessGroup* group, const std::function<std::string()>& read) {
+  if (!group) return read();
+  std::string mine;
+  if (group->rank() == 0) {
+    try {
+      mine = "+" + read();
+    } catch (const Error& e) {
+      mine = "-" + KindOf(e) + "\n" + e.what();
+    }
+  }
+  std::string got = group->Broadcast(mine, 0);
+  if (got.empty() || got[0] == '+') return got.erase(0, 1);
+  const auto nl = got.find('\n');
+  ThrowOfKind(got.substr(1, nl - 1), got.substr(nl + 1));
+}
+
+std::uint64_t Mix(std::uint64_t a, std::uint64_t b) { return SplitMix64(a ^ (b * 0x9e3779b97f4a7c15ull)).Next(); }
+
+}  // namespace
+
 TrainResult Train(Model& model, const std::vector<Example>& train, const std::vector<Example>& valid,
-                  const TrainOptions& o, const EpochCallback& on_epoch) {
+                  const TrainOptions& o, const EpochCallback& on_epoch, ProcessGroup* group) {
   o.Validate();
+  const int world = group ? group->size() : 1, rank = group ? group->rank() : 0;
+  if (o.batch % world != 0)
+    throw OptionError("batch must be a multiple of the workers (" + std::to_string(world) + "), got " +
+                      std::to_string(o.batch) + ": each worker computes batch / workers windows of every step");
+  const auto local_batch = static_cast<std::size_t>(o.batch / world);
+  const std::size_t window_bytes = static_cast<std::size_t>(o.window_mb) << 20;
   SetTorchThreads(o.threads);
   ModelCard& card = model.card();
   NetImpl& net = *model.impl().net;
@@ -276,22 +450,30 @@ TrainResult Train(Model& model, const std::vector<Example>& train, const std::ve
       throw InputError("the training data has a single class (" +
                        card.classes[static_cast<std::size_t>(train[0].label)] + "): nothing to learn");
   }
-  ComputeStandardisation(card, train);  // a resumed run takes the checkpoint's instead
+  if (group) AgreeOnData(*group, train, valid);
+  const auto rows = static_cast<std::size_t>(card.input.rows);
+  {  // a resumed run takes the checkpoint's instead
+    std::vector<double> sums = StandardisationSums(train, Share(train.size(), rank, world), rows, window_bytes);
+    if (group) group->AllReduceSum(sums);
+    SetStandardisation(card, sums);
+  }
   net.SetStandardisation(card);
 
-  SplitMix64 rng(o.seed ^ 0xda7a5eedull);
+  SplitMix64 rng(o.seed ^ 0xda7a5eedull);  // the same on every worker
   torch::manual_seed(o.seed);
+  if (group) BroadcastModule(*group, net);
   torch::optim::Adam optimizer(net.parameters(), torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
   EarlyStopping stopper(o.early_stopping);
   PlateauScheduler plateau(o.plateau);
   State state;
   state.lr = o.lr;
   std::string best_weights;
+  const bool writer = rank == 0 && !o.checkpoint_dir.empty();
   const std::string last_path =
       o.checkpoint_dir.empty() ? "" : (std::filesystem::path(o.checkpoint_dir) / "last.ckpt").string();
   const std::string best_path =
       o.checkpoint_dir.empty() ? "" : (std::filesystem::path(o.checkpoint_dir) / "best.ckpt").string();
-  MakeDirectories(o.checkpoint_dir);
+  if (writer) MakeDirectories(o.checkpoint_dir);
 
   // Training tracks (a per-genre cap picks a seeded subset once).
   std::vector<std::size_t> used;
@@ -310,29 +492,37 @@ TrainResult Train(Model& model, const std::vector<Example>& train, const std::ve
     std::sort(used.begin(), used.end());
   }
   const auto W = static_cast<std::size_t>(card.input.window);
-  std::vector<Sample> base;  // one entry per window a track gives per epoch
+  std::vector<std::size_t> base;  // one entry (the example) per window a track gives per epoch
   std::vector<int> base_labels;
+  std::size_t used_bytes = 0;
   for (std::size_t i : used) {
     const std::size_t n =
-        std::clamp<std::size_t>((train[i].x.cols + W - 1) / W, 1, static_cast<std::size_t>(o.windows_per_track));
-    for (std::size_t j = 0; j < n; ++j) {
-      base.push_back({i});
-      base_labels.push_back(train[i].label);
-    }
+        std::clamp<std::size_t>((train[i].columns() + W - 1) / W, 1, static_cast<std::size_t>(o.windows_per_track));
+    base.insert(base.end(), n, i);
+    base_labels.insert(base_labels.end(), n, train[i].label);
+    used_bytes += rows * train[i].columns() * sizeof(float);
   }
   std::vector<double> weights(k, 1.0);
   if (o.class_weights) weights = BalancedClassWeights(base_labels, static_cast<int>(k));
   const torch::Tensor class_weight = torch::tensor(std::vector<float>(weights.begin(), weights.end()));
-  std::vector<float> pads(train.size());
-  for (std::size_t i = 0; i < train.size(); ++i) pads[i] = PadValue(card.input, train[i].x);
+  // When every training input fits in the window, they are read once and kept.
+  std::unique_ptr<LoadedInputs> resident;
+  std::vector<std::size_t> resident_at(train.size(), 0);
+  if (used_bytes <= window_bytes) {
+    for (std::size_t j = 0; j < used.size(); ++j) resident_at[used[j]] = j;
+    resident = std::make_unique<LoadedInputs>(Pointers(train, used));
+  }
 
   if (o.resume) {
-    state = LoadCheckpoint(last_path, net, optimizer, card);
+    const std::string last = FromRankZero(group, [&] { return CheckpointBytes(last_path); });
+    const std::string best = FromRankZero(
+        group, [&] { return std::filesystem::exists(best_path) ? ReadWholeFile(best_path) : std::string(); });
+    state = LoadCheckpoint(last_path, last, net, optimizer, card);
     rng = SplitMix64(state.rng);
     stopper.Restore(state.es_best, state.es_best_epoch, state.es_wait);
     plateau.Restore(state.plateau_best, state.plateau_bad);
     SetLearningRate(optimizer, state.lr);
-    if (std::filesystem::exists(best_path)) best_weights = ReadWholeFile(best_path);
+    best_weights = best;
   }
 
   TrainResult result;
@@ -347,11 +537,14 @@ TrainResult Train(Model& model, const std::vector<Example>& train, const std::ve
       break;
     }
     const auto t0 = std::chrono::steady_clock::now();
+    // Each worker its own dropout, the same for a resumed epoch.
+    if (group)
+      torch::manual_seed(Mix(Mix(o.seed, static_cast<std::uint64_t>(epoch)), static_cast<std::uint64_t>(rank)));
     net.train();
-    std::vector<Sample> samples = base;
+    std::vector<std::size_t> samples = base;
     if (o.balanced_sampler) {
-      std::vector<std::vector<Sample>> per(k);
-      for (const Sample& s : base) per[static_cast<std::size_t>(train[s.example].label)].push_back(s);
+      std::vector<std::vector<std::size_t>> per(k);
+      for (std::size_t s : base) per[static_cast<std::size_t>(train[s].label)].push_back(s);
       std::size_t present = 0;
       for (const auto& v : per) present += !v.empty();
       samples.clear();
@@ -359,71 +552,114 @@ TrainResult Train(Model& model, const std::vector<Example>& train, const std::ve
       for (const auto& v : per)
         for (std::size_t j = 0; j < each && !v.empty(); ++j) samples.push_back(v[rng.Below(v.size())]);
     }
-    for (std::size_t i = samples.size(); i > 1; --i) std::swap(samples[i - 1], samples[rng.Below(i)]);
+    // The epoch's tracks in an order all workers share, each with its windows this epoch.
+    std::vector<std::size_t> count(train.size(), 0), tracks;
+    for (std::size_t s : samples) count[s]++;
+    for (std::size_t i : used)
+      if (count[i] > 0) tracks.push_back(i);
+    for (std::size_t i = tracks.size(); i > 1; --i) std::swap(tracks[i - 1], tracks[rng.Below(i)]);
 
-    double loss_sum = 0;
-    std::size_t correct = 0, seen = 0;
-    for (std::size_t start = 0; start < samples.size(); start += static_cast<std::size_t>(o.batch)) {
-      const std::size_t end = std::min(samples.size(), start + static_cast<std::size_t>(o.batch));
-      std::vector<Matrix> windows;
-      std::vector<long> labels;
-      for (std::size_t s = start; s < end; ++s) {
-        const Example& e = train[samples[s].example];
-        const std::size_t slack = e.x.cols > W ? e.x.cols - W : 0;
-        const std::size_t pos = o.augment.random_crop ? static_cast<std::size_t>(rng.Below(slack + 1)) : slack / 2;
-        Matrix w = Window(e.x, pos, W, pads[samples[s].example]);
-        if (card.input.kind == "logmel" && o.augment.gain_db > 0) {
-          const auto gain = static_cast<float>((2 * rng.Uniform() - 1) * o.augment.gain_db);
-          for (float& v : w.data) v += gain;
-        }
-        if (!IsSongVector(card.input)) {
-          for (int m = 0; m < o.augment.time_masks && o.augment.time_mask > 0; ++m) {
-            const std::size_t width = rng.Below(static_cast<std::uint64_t>(o.augment.time_mask) + 1);
-            const std::size_t at = rng.Below(W);
-            for (std::size_t c = at; c < std::min(W, at + width); ++c)
-              for (std::size_t r = 0; r < w.rows; ++r) w(r, c) = card.mean[r];
-          }
-          for (int m = 0; m < o.augment.freq_masks && o.augment.freq_mask > 0; ++m) {
-            const std::size_t height = rng.Below(static_cast<std::uint64_t>(o.augment.freq_mask) + 1);
-            const std::size_t at = rng.Below(w.rows);
-            for (std::size_t r = at; r < std::min(w.rows, at + height); ++r)
-              for (std::size_t c = 0; c < W; ++c) w(r, c) = card.mean[r];
-          }
-        }
-        windows.push_back(std::move(w));
-        labels.push_back(e.label);
+    double loss_sum = 0, correct = 0, seen = 0;
+    for (std::size_t a = 0; a < tracks.size();) {
+      // A chunk: consecutive tracks of at most window × workers bytes; each worker takes
+      // every world-th (a chunk not a multiple of the workers repeats its first tracks).
+      std::size_t b = a, bytes = 0;
+      while (b < tracks.size() &&
+             (b == a || bytes + rows * train[tracks[b]].columns() * sizeof(float) <= window_bytes * world))
+        bytes += rows * train[tracks[b++]].columns() * sizeof(float);
+      std::vector<std::size_t> chunk(tracks.begin() + static_cast<long>(a), tracks.begin() + static_cast<long>(b));
+      a = b;
+      for (std::size_t j = 0; chunk.size() % static_cast<std::size_t>(world); ++j) chunk.push_back(chunk[j]);
+      std::vector<std::size_t> per_worker(static_cast<std::size_t>(world), 0), mine;
+      for (std::size_t j = 0; j < chunk.size(); ++j) {
+        per_worker[j % static_cast<std::size_t>(world)] += count[chunk[j]];
+        if (static_cast<int>(j % static_cast<std::size_t>(world)) == rank) mine.push_back(chunk[j]);
       }
-      std::vector<const Matrix*> ptrs;
-      for (const Matrix& w : windows) ptrs.push_back(&w);
-      const torch::Tensor x = Batch(ptrs);
-      const torch::Tensor y = torch::tensor(labels, torch::kLong);
-      const torch::Tensor logits = net.forward(x);
-      const torch::Tensor loss = torch::nn::functional::cross_entropy(
-          logits, y, torch::nn::functional::CrossEntropyFuncOptions().weight(class_weight));
-      optimizer.zero_grad();
-      loss.backward();
-      optimizer.step();
-      loss_sum += loss.item<double>() * static_cast<double>(end - start);
-      correct += static_cast<std::size_t>(logits.argmax(1).eq(y).sum().item<long>());
-      seen += end - start;
+      std::size_t steps = 0;  // every worker takes as many steps (collectives pair up)
+      for (std::size_t n : per_worker) steps = std::max(steps, (n + local_batch - 1) / local_batch);
+      SplitMix64 local(Mix(rng.Next(), static_cast<std::uint64_t>(rank)));
+      std::unique_ptr<LoadedInputs> loaded;
+      if (!resident) loaded = std::make_unique<LoadedInputs>(Pointers(train, mine));
+      auto input = [&](std::size_t j) -> const Matrix& {
+        return resident ? (*resident)[resident_at[mine[j]]] : (*loaded)[j];
+      };
+      std::vector<float> pads(mine.size());
+      for (std::size_t j = 0; j < mine.size(); ++j) pads[j] = PadValue(card.input, input(j));
+      std::vector<std::size_t> list;  // my windows: an index into `mine` each
+      for (std::size_t j = 0; j < mine.size(); ++j) list.insert(list.end(), count[mine[j]], j);
+      for (std::size_t i = list.size(); i > 1; --i) std::swap(list[i - 1], list[local.Below(i)]);
+      if (group)  // equal batches on every worker: repeat my first windows
+        for (std::size_t j = 0; list.size() < steps * local_batch; ++j) list.push_back(list[j]);
+
+      for (std::size_t start = 0; start < list.size(); start += local_batch) {
+        const std::size_t end = std::min(list.size(), start + local_batch);
+        std::vector<Matrix> windows;
+        std::vector<long> labels;
+        for (std::size_t s = start; s < end; ++s) {
+          const Matrix& x = input(list[s]);
+          const std::size_t slack = x.cols > W ? x.cols - W : 0;
+          const std::size_t pos = o.augment.random_crop ? static_cast<std::size_t>(local.Below(slack + 1)) : slack / 2;
+          Matrix w = Window(x, pos, W, pads[list[s]]);
+          if (card.input.kind == "logmel" && o.augment.gain_db > 0) {
+            const auto gain = static_cast<float>((2 * local.Uniform() - 1) * o.augment.gain_db);
+            for (float& v : w.data) v += gain;
+          }
+          if (!IsSongVector(card.input)) {
+            for (int m = 0; m < o.augment.time_masks && o.augment.time_mask > 0; ++m) {
+              const std::size_t width = local.Below(static_cast<std::uint64_t>(o.augment.time_mask) + 1);
+              const std::size_t at = local.Below(W);
+              for (std::size_t c = at; c < std::min(W, at + width); ++c)
+                for (std::size_t r = 0; r < w.rows; ++r) w(r, c) = card.mean[r];
+            }
+            for (int m = 0; m < o.augment.freq_masks && o.augment.freq_mask > 0; ++m) {
+              const std::size_t height = local.Below(static_cast<std::uint64_t>(o.augment.freq_mask) + 1);
+              const std::size_t at = local.Below(w.rows);
+              for (std::size_t r = at; r < std::min(w.rows, at + height); ++r)
+                for (std::size_t c = 0; c < W; ++c) w(r, c) = card.mean[r];
+            }
+          }
+          windows.push_back(std::move(w));
+          labels.push_back(train[mine[list[s]]].label);
+        }
+        std::vector<const Matrix*> ptrs;
+        for (const Matrix& w : windows) ptrs.push_back(&w);
+        const torch::Tensor x = Batch(ptrs);
+        const torch::Tensor y = torch::tensor(labels, torch::kLong);
+        const torch::Tensor logits = net.forward(x);
+        const torch::Tensor loss = torch::nn::functional::cross_entropy(
+            logits, y, torch::nn::functional::CrossEntropyFuncOptions().weight(class_weight));
+        optimizer.zero_grad();
+        loss.backward();
+        if (group) AverageGradients(*group, net);
+        optimizer.step();
+        loss_sum += loss.item<double>() * static_cast<double>(end - start);
+        correct += static_cast<double>(logits.argmax(1).eq(y).sum().item<long>());
+        seen += static_cast<double>(end - start);
+      }
     }
+    ReleaseFreeMemory();  // the epoch's chunks
+    std::vector<double> train_sums{loss_sum, correct, seen};
+    if (group) group->AllReduceSum(train_sums);
     EpochStats stats;
     stats.epoch = epoch;
-    stats.train_loss = loss_sum / static_cast<double>(seen);
-    stats.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+    stats.train_loss = train_sums[0] / train_sums[2];
+    stats.train_accuracy = train_sums[1] / train_sums[2];
     stats.lr = state.lr;
     double monitored = stats.train_loss;
     if (!valid.empty()) {
-      const Evaluation ev = Evaluate(model, valid);
-      stats.valid_loss = ev.loss;
-      stats.valid_accuracy = ev.windows.accuracy;
-      stats.valid_track_accuracy = ev.tracks.accuracy;
-      monitored = ev.loss;
+      net.eval();
+      std::vector<double> v = ValidationSums(model, valid, rank, world, window_bytes);
+      if (group) group->AllReduceSum(v);
+      stats.valid_loss = v[1] > 0 ? v[0] / v[1] : 0.0;
+      stats.valid_accuracy = v[1] > 0 ? v[2] / v[1] : 0.0;
+      stats.valid_track_accuracy = v[3] > 0 ? v[4] / v[3] : 0.0;
+      monitored = stats.valid_loss;
     }
+    if (group) AgreeOnWeights(*group, net, epoch);
     stats.best = stopper.Update(monitored, epoch);
     if (stats.best) {
       best_weights = SaveWeights(net);
-      if (!best_path.empty())
+      if (writer)
         WriteAtomically(best_path, [&](const std::string& tmp) {
           std::ofstream out(tmp, std::ios::binary);
           out.write(best_weights.data(), static_cast<std::streamsize>(best_weights.size()));
@@ -433,7 +669,7 @@ TrainResult Train(Model& model, const std::vector<Example>& train, const std::ve
     state.lr = plateau.Step(monitored, state.lr);
     SetLearningRate(optimizer, state.lr);
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    stats.windows_per_second = static_cast<double>(seen) / stats.seconds;
+    stats.windows_per_second = train_sums[2] / stats.seconds;
     result.history.push_back(stats);
     state.epoch = epoch;
     state.es_best = stopper.best();
@@ -443,7 +679,7 @@ TrainResult Train(Model& model, const std::vector<Example>& train, const std::ve
     state.plateau_bad = plateau.bad_epochs();
     state.rng = rng.state();
     state.history = result.history;
-    if (!last_path.empty()) SaveCheckpoint(last_path, net, optimizer, state, card);
+    if (writer) SaveCheckpoint(last_path, net, optimizer, state, card);
     ++run_epochs;
     if (on_epoch) on_epoch(stats, o.epochs);
     if (stopper.ShouldStop()) result.stop_reason = "early stopping";

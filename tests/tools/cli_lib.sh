@@ -39,3 +39,16 @@ float_wav() {
     for ((i = 0; i < bad; i++)); do printf "$value"; done
   } >"$file"
 }
+
+# tiny_dataset INPUTS DIR: a genre folder of three genres, two clips each (symlinks to the
+# bundled inputs; distinct stems, so six groups).
+tiny_dataset() {
+  local in=$1 ds=$2 g
+  for g in blues classical metal; do mkdir -p "$ds/$g"; done
+  ln -s "$in/blues.00000.flac" "$ds/blues/blues.00000.flac"
+  ln -s "$in/synth_8k_mono.wav" "$ds/blues/blues.00099.wav"
+  ln -s "$in/classical.00001.flac" "$ds/classical/classical.00001.flac"
+  ln -s "$in/silence_3s.wav" "$ds/classical/classical.00099.wav"
+  ln -s "$in/metal.00002.flac" "$ds/metal/metal.00002.flac"
+  ln -s "$in/synth_44k_stereo.flac" "$ds/metal/metal.00099.flac"
+}

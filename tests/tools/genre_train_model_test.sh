@@ -11,15 +11,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 source "$(dirname "$0")/cli_lib.sh"
 
-# Three genres, two clips each (the second one an offset copy made by symlinks
-# to the same audio would be one group; use distinct stems).
-for g in blues classical metal; do mkdir -p "$tmp/ds/$g"; done
-ln -s "$in/blues.00000.flac" "$tmp/ds/blues/blues.00000.flac"
-ln -s "$in/synth_8k_mono.wav" "$tmp/ds/blues/blues.00099.wav"
-ln -s "$in/classical.00001.flac" "$tmp/ds/classical/classical.00001.flac"
-ln -s "$in/silence_3s.wav" "$tmp/ds/classical/classical.00099.wav"
-ln -s "$in/metal.00002.flac" "$tmp/ds/metal/metal.00002.flac"
-ln -s "$in/synth_44k_stereo.flac" "$tmp/ds/metal/metal.00099.flac"
+# Three genres, two clips each.
+tiny_dataset "$in" "$tmp/ds"
 small=(--channels 4,8 --hidden 8 --window 43 --windows-per-track 2 --valid 0 --test 0 -j 1 --log-format json)
 
 # --- a tiny run yields a loadable model ---------------------------------------------

@@ -20,7 +20,7 @@ namespace genre_train {
 
 namespace fs = std::filesystem;
 
-using genre::kExitOk, genre::kExitUsage, genre::kExitModel, genre::kExitOutput, genre::kExitNoData;
+using genre::kExitOk, genre::kExitUsage, genre::kExitModel, genre::kExitOutput, genre::kExitNoData, genre::kExitGroup;
 constexpr int kExitSkipped = genre::kExitPartial;
 inline constexpr const char* kVersion = GENRE_VERSION;
 
@@ -100,7 +100,8 @@ inline constexpr const char* kFooter =
     "Exit codes: 0 done; 1 done, some files skipped (listed on stderr); 2 usage error or\n"
     "            invalid option; 3 model or checkpoint problem (unreadable, truncated, another\n"
     "            class list or architecture; the model tool missing); 4 output could not be\n"
-    "            written; 5 no usable data (or it could not be processed).";
+    "            written; 5 no usable data (or it could not be processed); 6 a distributed\n"
+    "            training group failed (a worker died, could not join or timed out).";
 
 // The model commands and their one-line help. They run in genre-train-model (the
 // only genre-train code that links libtorch, ~0.5 s and ~150 MB at start-up):

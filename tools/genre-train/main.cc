@@ -12,6 +12,7 @@
 //   genre-train combine RUN/predictions.csv... [--out-dir DIR]
 //   genre-train calibrate RUN/predictions.csv... [--out-dir DIR]
 //   genre-train ensemble A.gmdl B.gmdl... -o ensemble.gmdl [--cv DIR/cv.json]
+//   genre-train launch --nproc N [--nnodes M --node-rank K --master-addr A --master-port P] -- train ...
 //
 // SOURCE: a genre folder tree (ROOT/<genre>/*.flac), a CSV manifest
 // (path,label[,group][,split]), an MSD .h5 file or a folder of them.
@@ -21,6 +22,7 @@
 
 #include "../cli_common.h"
 #include "common.h"
+#include "genre/util/launch.h"
 
 namespace {
 
@@ -38,6 +40,47 @@ std::string FindModelTool(std::string& looked) {
     if (::access(p.c_str(), X_OK) == 0) return p.lexically_normal().string();
   }
   return "";
+}
+
+// genre-train launch: a machine's workers of a data-parallel `train` (torchrun's way).
+void AddLaunchCommand(CLI::App* app, genre_train::Action& action) {
+  struct State {
+    genre::LaunchOptions options;
+    std::vector<std::string> command;
+  };
+  auto s = std::make_shared<State>();
+  CLI::App* launch = app->add_subcommand(
+      "launch", "Run `train` data-parallel: N worker processes here (of M machines), as torchrun does");
+  launch->add_option("--nproc", s->options.nproc, "Workers on this machine")->capture_default_str();
+  launch->add_option("--nnodes", s->options.nnodes, "Machines in the job")->capture_default_str();
+  launch->add_option("--node-rank", s->options.node_rank, "This machine, 0 .. nnodes-1 (0 serves the rendezvous)")
+      ->capture_default_str();
+  launch->add_option("--master-addr", s->options.master_addr, "Machine 0's address")->capture_default_str();
+  launch->add_option("--master-port", s->options.master_port,
+                     "Machine 0's rendezvous port (default: a free port; needed across machines)");
+  launch
+      ->add_option("--grace", s->options.grace_s,
+                   "Seconds the other workers may take to end after one failed, then SIGTERM")
+      ->capture_default_str();
+  launch->add_option("command", s->command, "-- train SOURCE... -o MODEL [train options]")->required();
+  launch->footer(
+      "Every worker runs `genre-train train ...` with RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE,\n"
+      "MASTER_ADDR and MASTER_PORT set; SIGINT/SIGTERM/SIGHUP are forwarded to them. Exit code: 0 when\n"
+      "every worker succeeded, else the first failed worker's (6 for one ended by a signal); 128+N\n"
+      "after signal N.");
+  launch->callback([s, &action] {
+    action = [s] {
+      if (s->command.empty() || s->command[0] != "train")
+        throw genre::OptionError("launch runs `train` only (got '" + (s->command.empty() ? "" : s->command[0]) +
+                                 "'): genre-train launch --nproc N -- train SOURCE... -o MODEL");
+      std::error_code ec;
+      const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+      if (ec) throw genre::IoError("launch: cannot find this program (/proc/self/exe): " + ec.message());
+      std::vector<std::string> argv{exe.string()};
+      argv.insert(argv.end(), s->command.begin(), s->command.end());
+      return genre::LaunchWorkers(s->options, argv, std::cerr);
+    };
+  });
 }
 
 }  // namespace
@@ -62,6 +105,7 @@ int main(int argc, char** argv) {
   std::string command = "genre-train";
   for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
   AddEnsembleCommands(&app, action, command);
+  AddLaunchCommand(&app, action);
   for (const ModelCommand& c : kModelCommands) app.add_subcommand(c.name, c.help)->allow_extras();  // listed in --help
   if (const int status = genre_cli::Parse(app, argc, argv, "genre-train", kExitUsage); status >= 0) return status;
   return genre_cli::Guarded("genre-train", [&] { return action ? action() : kExitUsage; });

@@ -89,6 +89,10 @@ struct ModelArgs {
     app->add_option("--windows-per-track", train.windows_per_track, "Most windows per long track per epoch")
         ->capture_default_str();
     app->add_flag("--no-augment", no_augment, "No random crops, gain or masks");
+    app->add_option("--window-mb", train.window_mb,
+                    "Most MB of training inputs in memory at once (per worker): inputs streamed from the feature "
+                    "cache or MSD files are read a chunk of tracks at a time, or once when they fit")
+        ->capture_default_str();
     app->add_option("--log-format", log_format, "text|json (one JSON object per line)")
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();
@@ -220,7 +224,7 @@ void PrintEvaluation(const genre::Evaluation& ev, const std::string& what) {
 // `dir` ("" = none; it also holds the default log-mel cache), the dataset, its
 // split and inputs. Errors go to genre_cli::Guarded (one line, the exit code of their type).
 void Prepare(ModelArgs& a, const std::string& dir, genre::ModelCard& card, genre::TrainOptions& options,
-             genre::PreparedData& data) {
+             genre::PreparedData& data, bool report = true) {
   a.data.Resolve();
   card = a.Card();
   options = a.Options();
@@ -232,7 +236,8 @@ void Prepare(ModelArgs& a, const std::string& dir, genre::ModelCard& card, genre
              : cached && !dir.empty() ? (fs::path(dir) / "features.h5").string()
                                       : "";
   eo.threads = a.data.threads;
-  eo.progress = genre::Progress::StderrIsTerminal();
+  eo.progress = report && genre::Progress::StderrIsTerminal();
+  eo.stream = true;
   if (!a.backbone.empty()) {
     auto backbone = std::make_shared<const genre::Model>(genre::Model::Load(a.backbone));
     if (backbone->card().input.front_end.sample_rate != card.input.front_end.sample_rate)
@@ -245,32 +250,81 @@ void Prepare(ModelArgs& a, const std::string& dir, genre::ModelCard& card, genre
     };
   }
   data = genre::PrepareData(a.data.dataset, a.data.split, card, eo);
-  PrintAllSkipped(data);
+  if (report) PrintAllSkipped(data);
+}
+
+// A data-parallel run's group (genre/train/distributed.h), from torchrun's environment;
+// null when this is the only worker. Its workers use their share of the cores by default.
+std::unique_ptr<genre::ProcessGroup> JoinGroup(ModelArgs& a, double timeout_s) {
+  genre::GroupOptions g = genre::GroupFromEnvironment();
+  if (!g.distributed()) return nullptr;
+  if (a.train.batch % g.world_size != 0)
+    throw genre::OptionError("--batch must be a multiple of the workers (" + std::to_string(g.world_size) + "), got " +
+                             std::to_string(a.train.batch) + ": each worker computes batch / workers windows a step");
+  g.timeout_s = timeout_s;
+  if (a.data.threads == 0) a.data.threads = std::max(1, genre::ResolveThreads(0) / g.local_world_size);
+  return genre::ProcessGroup::Join(g);
+}
+
+// Prepare for every worker of a group: the feature cache is brought up to date by rank 0
+// first, then by the first worker of each other machine (on a shared file system they find
+// it up to date), then the others read it.
+void PrepareInGroup(ModelArgs& a, const std::string& dir, genre::ModelCard& card, genre::TrainOptions& options,
+                    genre::PreparedData& data, genre::ProcessGroup* group) {
+  if (!group) return Prepare(a, dir, card, options, data);
+  constexpr double kPrepareTimeoutS = 24 * 3600;  // feature extraction may take hours
+  const int stage = group->rank() == 0 ? 0 : group->options().local_rank == 0 ? 1 : 2;
+  for (int s = 0; s < 3; ++s) {
+    if (s == stage) Prepare(a, dir, card, options, data, group->rank() == 0);
+    if (s < 2) group->Barrier(kPrepareTimeoutS);
+  }
 }
 
 // ---- train --------------------------------------------------------------------
 
 int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool resume, int stop_after,
-                 const std::string& command) {
+                 double group_timeout, const std::string& command) {
   if (run_dir.empty()) run_dir = out + ".run";
+  a.Card();  // every option checked before joining a group or reading data
+  a.Options();
+  const std::unique_ptr<genre::ProcessGroup> group = JoinGroup(a, group_timeout);
+  const bool lead = !group || group->rank() == 0;  // prints, and writes the model and the run folder
   genre::ModelCard card;
   genre::TrainOptions options;
   genre::PreparedData data;
-  Prepare(a, run_dir, card, options, data);
+  PrepareInGroup(a, run_dir, card, options, data, group.get());
   options.checkpoint_dir = (fs::path(run_dir) / "checkpoints").string();
   options.resume = resume;
   options.stop_after = stop_after;
   genre::Model model = genre::Model::Create(card, options.seed);
   EpochPrinter printer(a.log_format);
   genre::RunOutcome run;
-  genre::WriteManifest((fs::path(run_dir) / "split.csv").string(), data.dataset);
+  if (lead) genre::WriteManifest((fs::path(run_dir) / "split.csv").string(), data.dataset);
   const genre::SplitExamples s = genre::BySplit(data);
-  if (a.log_format == "text")
+  if (a.log_format == "text" && lead)
     std::cout << "training " << card.arch.kind << " (" << model.parameters() << " parameters) on " << s.train.size()
               << " tracks, validating on " << s.valid.size() << ", testing on " << s.test.size() << "; "
-              << genre::ResolveThreads(a.data.threads) << " threads\n";
-  run = genre::TrainOnSplit(model, data, options,
-                            [&](const genre::EpochStats& st, int epochs) { printer(st, epochs, ""); });
+              << genre::ResolveThreads(a.data.threads) << " threads"
+              << (group ? " in each of " + std::to_string(group->size()) + " workers" : std::string()) << "\n";
+  run = genre::TrainOnSplit(
+      model, data, options,
+      [&](const genre::EpochStats& st, int epochs) {
+        if (lead) printer(st, epochs, "");
+      },
+      group.get());
+  if (!lead) {  // one line: what this worker ended with
+    if (a.log_format == "json")
+      std::cout << nlohmann::json{{"event", "done"},
+                                  {"rank", group->rank()},
+                                  {"world_size", group->size()},
+                                  {"finished", run.result.finished},
+                                  {"weights_hash", model.WeightsHash()}}
+                       .dump()
+                << std::endl;
+    else
+      std::cout << group->Name() << ": done; weights " << model.WeightsHash() << "\n";
+    return kExitOk;
+  }
   if (!run.result.finished) {
     std::cout << "stopped after " << stop_after << " epoch(s) as asked; continue with --resume\n";
     return kExitOk;
@@ -279,6 +333,7 @@ int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool
   c.name = fs::path(out).stem().string();
   c.training = genre::TrainingJson(data, a.data.dataset, options, run,
                                    {command, a.data.split, (fs::path(run_dir) / "split.csv").string()});
+  if (group) c.training["workers"] = group->size();
   model.Save(out);
   if (!genre::WriteHistory(run_dir, run.result.history, c.name))
     std::cerr << "genre-train: note: curves.svg not drawn (gnuplot not found)\n";
@@ -289,6 +344,7 @@ int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool
                            {"stop_reason", run.result.stop_reason},
                            {"best_epoch", run.result.best_epoch},
                            {"weights_hash", model.WeightsHash()}};
+    if (group) done["rank"] = 0, done["world_size"] = group->size();
     if (run.has_test) done["test"] = genre::ToJson(run.test.tracks);
     std::cout << done.dump() << std::endl;
   } else {
@@ -493,6 +549,7 @@ void AddModelCommands(CLI::App* app, Action& action, const std::string& command)
     std::string out, run_dir, model, split = "all", eval_out, cv_out, search_out;
     bool resume = false;
     int stop_after = 0;
+    double group_timeout = 300;
     std::vector<double> lrs{1e-3, 3e-4}, dropouts{0.3, 0.5};
     std::vector<int> batches{32};
   };
@@ -505,9 +562,14 @@ void AddModelCommands(CLI::App* app, Action& action, const std::string& command)
   train->add_flag("--resume", s->resume, "Continue a stopped or killed run from its last checkpoint");
   train->add_option("--stop-after", s->stop_after, "Stop after N epochs of this run, as if killed (for tests)")
       ->group("");
+  train
+      ->add_option("--group-timeout", s->group_timeout,
+                   "Data-parallel runs (genre-train launch): seconds to wait for the other workers to join, and for "
+                   "any of them in a step, before the job ends with exit code 6")
+      ->capture_default_str();
   train->callback([s, &action, command] {
     action = [s, command] {
-      return TrainCommand(s->train_args, s->out, s->run_dir, s->resume, s->stop_after, command);
+      return TrainCommand(s->train_args, s->out, s->run_dir, s->resume, s->stop_after, s->group_timeout, command);
     };
   });
 

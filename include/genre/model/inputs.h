@@ -14,6 +14,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,10 +26,37 @@
 
 namespace genre {
 
+// Where streamed examples' inputs are read from when they are needed (the feature cache,
+// MSD files): training and evaluation then hold a bounded window of inputs, not the dataset.
+class ExampleSource {
+ public:
+  virtual ~ExampleSource() = default;
+  // The inputs named by `keys`, in that order. Throws as its files' readers do.
+  virtual std::vector<Matrix> Read(const std::vector<std::size_t>& keys) const = 0;
+};
+
 struct Example {
-  Matrix x;        // [rows, columns]
+  Matrix x;        // [rows, columns]; empty when streamed
   int label = -1;  // index into the class list
   std::string group, path;
+  std::shared_ptr<const ExampleSource> source;  // set when streamed: reads x when needed
+  std::size_t key = 0;                          // the example's name in `source`
+  std::size_t cols = 0;                         // x's columns when streamed
+  bool streamed() const { return source != nullptr; }
+  std::size_t columns() const { return source ? cols : x.cols; }
+};
+
+// The inputs of some examples while it lives: streamed ones read (one Read per source,
+// in order), the others referenced where they are.
+class LoadedInputs {
+ public:
+  explicit LoadedInputs(const std::vector<const Example*>& examples);
+  const Matrix& operator[](std::size_t i) const { return *at_[i]; }
+  std::size_t size() const { return at_.size(); }
+
+ private:
+  std::vector<Matrix> read_;
+  std::vector<const Matrix*> at_;
 };
 
 struct ExampleOptions {
@@ -39,6 +67,9 @@ struct ExampleOptions {
   std::string from_audio_id;  // what makes from_audio's output; with `cache`, its vectors are cached there
   int threads = 0;            // 0 = all cores
   bool progress = false;
+  // Leave MSD songs and cached inputs in their files: examples keep only their label and
+  // where to read them (each is read once here, to check it and count its columns).
+  bool stream = false;
 };
 
 struct ExampleSet {

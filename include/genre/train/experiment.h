@@ -39,9 +39,9 @@ struct RunOutcome {
 };
 
 // Trains `model` on the train split (valid split for early stopping) and
-// evaluates it on the test split.
+// evaluates it on the test split (with a group: on rank 0; see Train).
 RunOutcome TrainOnSplit(Model& model, const PreparedData& data, const TrainOptions& options,
-                        const EpochCallback& on_epoch = {});
+                        const EpochCallback& on_epoch = {}, ProcessGroup* group = nullptr);
 
 // Each track of data.dataset classified song by song as genre-guess does (for an ensemble,
 // which has no windows of its own); `threads` songs at a time. Tracks that fail, or whose

@@ -9,6 +9,7 @@
 
 #include "genre/model/inputs.h"
 #include "genre/model/model.h"
+#include "genre/train/distributed.h"
 #include "genre/train/metrics.h"
 #include "genre/train/report.h"
 #include "genre/train/schedule.h"
@@ -41,7 +42,10 @@ struct TrainOptions {
   std::string checkpoint_dir;  // last.ckpt every epoch, best.ckpt on each new best ("" = none)
   bool resume = false;         // continue from checkpoint_dir/last.ckpt
   int stop_after = 0;          // stop after this many epochs of this run (a simulated kill; 0 = off)
-  void Validate() const;       // throws OptionError
+  // Most MB of training inputs a worker holds at once: streamed examples (genre/model/inputs.h)
+  // are read a chunk of tracks at a time (all at once, and kept, when they fit).
+  int window_mb = 256;
+  void Validate() const;  // throws OptionError
 };
 
 struct TrainResult {
@@ -56,8 +60,16 @@ using EpochCallback = std::function<void(const EpochStats&, int epochs)>;
 // Trains `model` in place. The card's standardisation is computed from `train`. `valid` may be empty (then the training
 // loss is monitored). Throws InputError (no training examples, a single class, resume with another class list or
 // architecture), FormatError (a truncated checkpoint), IoError.
+//
+// With a `group`, every worker calls Train with the same model, examples and options, and they train one model
+// data-parallel: `batch` is the global batch (each worker computes batch / workers windows of every step; it must
+// divide); every epoch's tracks are shuffled in one order all workers share and each worker takes its share of
+// each chunk; gradients (and batch-norm statistics) are averaged by all-reduce; the initial weights are rank 0's;
+// the standardisation, the validation metrics and with them early stopping and the learning rate are computed
+// over all workers, so every worker holds the same weights (checked after each epoch) and stops together. Rank 0
+// alone writes checkpoints; a resume reads rank 0's. Throws GroupError when a worker is lost.
 TrainResult Train(Model& model, const std::vector<Example>& train, const std::vector<Example>& valid,
-                  const TrainOptions& options, const EpochCallback& on_epoch = {});
+                  const TrainOptions& options, const EpochCallback& on_epoch = {}, ProcessGroup* group = nullptr);
 
 // Fills card.mean / card.stdev from the examples (per row, over all columns).
 void ComputeStandardisation(ModelCard& card, const std::vector<Example>& examples);
