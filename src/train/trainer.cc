@@ -391,10 +391,14 @@ void AgreeOnData(ProcessGroup& group, const std::vector<Example>& train, const s
 // Every worker must hold the same weights after each epoch: compared by a checksum.
 void AgreeOnWeights(ProcessGroup& group, NetImpl& net, int epoch) {
   torch::NoGradGuard no_grad;
-  double sum = 0, abs = 0;
+  double sum = 0, abs = 0;  // in one order on every worker (libtorch's sum splits by threads)
   for (const auto& p : net.parameters()) {
-    sum += p.sum().item<double>();
-    abs += p.abs().sum().item<double>();
+    const torch::Tensor c = p.detach().contiguous();
+    const float* v = c.data_ptr<float>();
+    for (long i = 0; i < c.numel(); ++i) {
+      sum += v[i];
+      abs += std::fabs(v[i]);
+    }
   }
   std::vector<double> v{sum, abs, -sum, -abs};
   group.AllReduceMax(v);

@@ -133,7 +133,7 @@ TEST_CASE("manifests written by WriteManifest read back the same", "[data][datas
   }
 }
 
-TEST_CASE("split lists match by stem; absent ids are counted, groups follow", "[data][dataset]") {
+TEST_CASE("split lists match by stem, absent ids are counted, groups follow", "[data][dataset]") {
   test::TempDir dir;
   Link(test::Input("blues.00000.flac"), dir / "a/blues/blues.00000.flac");
   Link(test::Input("short_0.3s.wav"), dir / "b/blues/blues.00000.wav");
@@ -178,7 +178,7 @@ TEST_CASE("MSD folders: labels joined by track id, unlabelled tracks reported", 
   CHECK(d.notes.back().find("1 tracks have conflicting labels (first file wins), e.g. TRAAAAW128F429D538") == 0);
 }
 
-TEST_CASE("manifest rows name songs of an MSD file as FILE#N; a bad N is skipped, not fatal",
+TEST_CASE("manifest rows name songs of an MSD file as FILE#N, a bad N is skipped, not fatal",
           "[data][dataset][msd][errors]") {
   test::TempDir dir;
   const std::string file = test::Msd("TRAAABD128F429CF47.h5").string();

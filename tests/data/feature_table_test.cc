@@ -166,7 +166,7 @@ TEST_CASE("gtzan input: table rows as they are, audio through the extractor, not
   CHECK_THROWS_WITH(InputFromAudio(at16k, in), "the GTZAN vector needs audio at 22050 Hz, got 16000 Hz");
 }
 
-TEST_CASE("one recording through several sources is one group; folds fixed by a file follow it", "[data][split]") {
+TEST_CASE("one recording through several sources is one group, folds fixed by a file follow it", "[data][split]") {
   test::TempDir dir;
   // A table whose rows metal.00002 and rock.00016 repeat each other (one group), and
   // audio of metal.00002 (a clip) and rock.00016 (an "excerpt") in genre folders.

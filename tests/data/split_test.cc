@@ -75,7 +75,7 @@ std::vector<Split> Splits(const Dataset& d) {
 
 }  // namespace
 
-TEST_CASE("SplitMix64 is a fixed sequence; Below is in range", "[data][split]") {
+TEST_CASE("SplitMix64 is a fixed sequence, Below is in range", "[data][split]") {
   SplitMix64 a(42), b(42);
   for (int i = 0; i < 100; ++i) REQUIRE(a.Next() == b.Next());
   CHECK(SplitMix64(0).Next() == 0xE220A8397B1DCDAFull);  // SplitMix64's published first output for seed 0

@@ -95,7 +95,7 @@ TEST_CASE("every architecture predicts probabilities and survives save / load", 
   }
 }
 
-TEST_CASE("model files hold a tensor table; weights that do not fit it are refused naming the tensor",
+TEST_CASE("model files hold a tensor table, weights that do not fit it are refused naming the tensor",
           "[model][errors]") {
   test::TempDir dir;
   ModelCard card = Card("cnn2d");
@@ -424,7 +424,7 @@ TEST_CASE("a model with another front end (64 bands, 16 kHz) is served with exac
                     (dir / "none.wav").string() + ": cannot open: No such file or directory");
 }
 
-TEST_CASE("a silent song is marked silent with its peak; classify options are validated", "[model][classifier]") {
+TEST_CASE("a silent song is marked silent with its peak, classify options are validated", "[model][classifier]") {
   // Defect 5 of issue 14: 30 s of digital silence came back "classical 97 %".
   test::TempDir dir;
   ModelCard card = Card("cnn2d");

@@ -179,7 +179,7 @@ TEST_CASE("shared: features of every shared GTZAN clip agree with the published 
   CHECK(m2.correlation >= 0.99);
 }
 
-TEST_CASE("a song is analysed in 29-s windows; a short tail joins the last window, a short song is padded",
+TEST_CASE("a song is analysed in 29-s windows, a short tail joins the last window, a short song is padded",
           "[model][msd]") {
   const Model& m = Backbone();
   std::vector<float> song(12000 * 64);

@@ -45,7 +45,7 @@ void Synthetic(double sharpen, std::vector<std::vector<float>>& probs, std::vect
 
 }  // namespace
 
-TEST_CASE("ApplyTemperature: a distribution with the same argmax; T > 1 flattens, T < 1 sharpens",
+TEST_CASE("ApplyTemperature: a distribution with the same argmax, T > 1 flattens, T < 1 sharpens",
           "[train][calibration]") {
   const std::vector<float> p = {0.1f, 0.6f, 0.25f, 0.05f};
   for (double t : {0.05, 0.3, 1.0, 2.0, 20.0}) {

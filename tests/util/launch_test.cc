@@ -54,7 +54,7 @@ TEST_CASE("launch starts N workers with torchrun's environment and ends with the
   CHECK_THAT(log.str(), Catch::Contains("genre-train launch: rank 1 exited with 5\n"));
 }
 
-TEST_CASE("launch: a worker ended by a signal is exit 6; one that hangs is ended after the grace", "[util][launch]") {
+TEST_CASE("launch: a worker ended by a signal is exit 6, one that hangs is ended after the grace", "[util][launch]") {
   std::ostringstream log;
   LaunchOptions o;
   o.nproc = 2;
