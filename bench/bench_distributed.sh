@@ -37,7 +37,7 @@ echo "machine: $cores cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2
 generate() {
   local dir=$1 n=$2 params="tracks=$2 per_file=10000 segments=80 seed=1"
   if [ -f "$dir.params" ] && [ "$(cat "$dir.params")" = "$params" ]; then
-    echo "data: $dir, $n tracks (already there: $(du -sh "$dir" | cut -f1))"
+    echo "data: $dir, $n tracks (already there: $(du -shL "$dir" | cut -f1))"
     return
   fi
   rm -f "$dir.params"

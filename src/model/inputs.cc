@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <map>
 
 #include "genre/data/cache.h"
 #include "genre/data/feature_table.h"
@@ -168,17 +170,25 @@ namespace {
 // MSD songs read when needed, a chunk at a time, in the reader process (util/isolate.h).
 class MsdSource : public ExampleSource {
  public:
-  MsdSource(std::vector<MsdSong> songs, InputSpec input) : songs_(std::move(songs)), input_(std::move(input)) {}
+  // Each file's path is held once (an aggregate file holds thousands of songs).
+  MsdSource(const std::vector<MsdSong>& songs, InputSpec input) : input_(std::move(input)) {
+    std::map<std::string, std::uint32_t> index;
+    for (const MsdSong& s : songs) {
+      const auto [at, added] = index.emplace(s.path, static_cast<std::uint32_t>(files_.size()));
+      if (added) files_.push_back(s.path);
+      songs_.push_back({at->second, s.song});
+    }
+  }
   std::vector<Matrix> Read(const std::vector<std::size_t>& keys) const override {
     // In file order: consecutive songs of one file are read through one open file.
     std::vector<std::size_t> order(keys.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      const MsdSong &x = songs_[keys[a]], &y = songs_[keys[b]];
-      return x.path != y.path ? x.path < y.path : x.song < y.song;
+      const Song &x = songs_[keys[a]], &y = songs_[keys[b]];
+      return x.file != y.file ? x.file < y.file : x.song < y.song;
     });
     std::vector<MsdSong> want;
-    for (std::size_t i : order) want.push_back(songs_[keys[i]]);
+    for (std::size_t i : order) want.push_back({files_[songs_[keys[i]].file], songs_[keys[i]].song});
     std::vector<Matrix> out(keys.size());
     std::exception_ptr first;  // thrown once the reader is done
     ReadMsdSongs(want, [&](std::size_t k, MsdTrack* t, const std::exception_ptr& failed) {
@@ -195,7 +205,12 @@ class MsdSource : public ExampleSource {
   }
 
  private:
-  std::vector<MsdSong> songs_;
+  struct Song {
+    std::uint32_t file = 0;  // index into files_
+    std::size_t song = 0;
+  };
+  std::vector<std::string> files_;
+  std::vector<Song> songs_;
   InputSpec input_;
 };
 
@@ -264,6 +279,7 @@ ExampleSet BuildExamples(const Dataset& d, const std::vector<std::string>& class
       error[i] = e.what();
     }
   });
+  songs = {};
 
   // Feature-table rows: the GTZAN vector as it is.
   for (std::size_t i = 0; i < d.tracks.size(); ++i) {
@@ -327,8 +343,7 @@ ExampleSet BuildExamples(const Dataset& d, const std::vector<std::string>& class
       out.skipped.push_back({d.tracks[i].path, error[i]});
       continue;
     }
-    out.examples.push_back(
-        {std::move(x[i]), label[i], d.tracks[i].group, d.tracks[i].path, source[i], key[i], cols[i]});
+    out.examples.push_back({std::move(x[i]), label[i], d.tracks[i].path, source[i], key[i], cols[i]});
     out.track.push_back(i);
   }
   return out;

@@ -30,28 +30,35 @@ PreparedData PrepareData(const DatasetOptions& dataset_options, const SplitOptio
   return d;
 }
 
-SplitExamples BySplit(const PreparedData& data) {
+SplitExamples TakeSplits(PreparedData& data) {
   SplitExamples s;
-  for (std::size_t i = 0; i < data.examples.examples.size(); ++i) {
-    const Example& e = data.examples.examples[i];
+  auto of = [&](std::size_t i) -> std::vector<Example>& {
     switch (data.dataset.tracks[data.examples.track[i]].split) {
       case Split::kValid:
-        s.valid.push_back(e);
-        break;
+        return s.valid;
       case Split::kTest:
-        s.test.push_back(e);
-        break;
+        return s.test;
       default:
-        s.train.push_back(e);
-        break;
+        return s.train;
     }
+  };
+  std::size_t valid = 0, test = 0;  // each split's vector sized once
+  for (std::size_t i = 0; i < data.examples.examples.size(); ++i) {
+    const std::vector<Example>* v = &of(i);
+    valid += v == &s.valid;
+    test += v == &s.test;
   }
+  s.train.reserve(data.examples.examples.size() - valid - test);
+  s.valid.reserve(valid);
+  s.test.reserve(test);
+  for (std::size_t i = 0; i < data.examples.examples.size(); ++i) of(i).push_back(std::move(data.examples.examples[i]));
+  data.examples.examples = {};
+  data.examples.track = {};
   return s;
 }
 
-RunOutcome TrainOnSplit(Model& model, const PreparedData& data, const TrainOptions& options,
+RunOutcome TrainOnSplit(Model& model, const SplitExamples& s, const TrainOptions& options,
                         const EpochCallback& on_epoch, ProcessGroup* group) {
-  const SplitExamples s = BySplit(data);
   RunOutcome out;
   out.n_train = s.train.size();
   out.n_valid = s.valid.size();

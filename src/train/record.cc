@@ -103,9 +103,8 @@ nlohmann::json DataRecord(const PreparedData& d, const DatasetOptions& dataset) 
           {"per_class", counts}};
 }
 
-nlohmann::json TrainingJson(const PreparedData& data, const DatasetOptions& dataset, const TrainOptions& options,
-                            const RunOutcome& run, const TrainingRecord& r) {
-  nlohmann::json j = {{"data", DataRecord(data, dataset)},
+nlohmann::json TrainingJson(const TrainOptions& options, const RunOutcome& run, const TrainingRecord& r) {
+  nlohmann::json j = {{"data", r.data},
                       {"split",
                        {{"seed", r.split.seed},
                         {"valid", r.split.valid},

@@ -372,13 +372,15 @@ std::vector<double> ValidationSums(const Model& model, const std::vector<Example
 // Every worker must train on the same examples (same files, labels and split on every
 // machine): compared by hash.
 void AgreeOnData(ProcessGroup& group, const std::vector<Example>& train, const std::vector<Example>& valid) {
-  std::string all;
+  Hasher hasher;  // line by line: no copy of every path at once
   for (const auto* set : {&train, &valid}) {
-    for (const Example& e : *set)
-      all += e.path + '\t' + std::to_string(e.label) + '\t' + std::to_string(e.columns()) + '\n';
-    all += "--\n";
+    for (const Example& e : *set) {
+      const std::string line = e.path + '\t' + std::to_string(e.label) + '\t' + std::to_string(e.columns()) + '\n';
+      hasher.Update(line.data(), line.size());
+    }
+    hasher.Update("--\n", 3);
   }
-  const std::uint64_t h = HashBytes(all);
+  const std::uint64_t h = hasher.Digest();
   const double hi = static_cast<double>(h >> 32), lo = static_cast<double>(h & 0xffffffffu);
   std::vector<double> v{hi, lo, -hi, -lo};
   group.AllReduceMax(v);

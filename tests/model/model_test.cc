@@ -52,8 +52,7 @@ std::vector<Example> Synthetic(const ModelCard& card, int per_class, std::uint64
           e.x(r, t) = static_cast<float>(rng.Uniform() + (on ? 2.0 : 0.0));
         }
       e.label = c;
-      e.group = std::to_string(c) + "-" + std::to_string(i);
-      e.path = e.group + ".wav";
+      e.path = std::to_string(c) + "-" + std::to_string(i) + ".wav";
       out.push_back(std::move(e));
     }
   return out;

@@ -38,6 +38,9 @@ done
 [ -s "$tmp/g2.gmdl" ] && [ -s "$tmp/g2.gmdl.run/checkpoints/last.ckpt" ] && [ -s "$tmp/g2.gmdl.run/split.csv" ] && ok ||
   bad "2 workers: model or run files missing"
 grep -aEq "\"workers\": ?2" "$tmp/g2.gmdl" && ok || bad "2 workers: the card does not say so"
+# ... and the data it was trained on (counted before the examples went to their splits).
+grep -aEq "\"tracks\": ?92([^0-9]|$)" "$tmp/g2.gmdl" && grep -aq '"per_class"' "$tmp/g2.gmdl" && ok ||
+  bad "2 workers: the card's data record does not count the 92 tracks"
 # The same global batch: the validation accuracy of 1 and 2 workers within 0.15 (28
 # validation tracks; 0.15 is 4 tracks), the validation loss within 0.3.
 a1=$(field "$(last_epoch "$tmp/g1.log")" valid_accuracy)

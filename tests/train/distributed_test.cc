@@ -211,7 +211,7 @@ std::vector<Example> Streamed(std::shared_ptr<CountingSource>& source, int n) {
     for (float& v : x.data) v = static_cast<float>(rng.Uniform() + (i % 2 ? 1.0 : 0.0));
     Example e;
     e.label = i % 2;
-    e.path = e.group = "t" + std::to_string(i);
+    e.path = "t" + std::to_string(i);
     e.cols = x.cols;
     e.key = static_cast<std::size_t>(i);
     xs.push_back(std::move(x));

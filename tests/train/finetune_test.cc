@@ -34,7 +34,7 @@ int Label(const Model& m, const std::string& genre) {
 
 Example PrefixExample(const Model& m, int trained, const std::string& clip, int variants = 0) {
   const std::string genre = clip.substr(0, clip.find('.'));
-  return {FineTunePrefix(m, trained, Song(clip), variants), Label(m, genre), clip, clip};
+  return {FineTunePrefix(m, trained, Song(clip), variants), Label(m, genre), clip};
 }
 
 std::vector<float> Guess(const Model& m, const std::string& clip) {

@@ -168,11 +168,11 @@ int FineTuneCommand(FineTuneArgs& a, const std::string& command) {
       return genre::FineTunePrefix(model, trained, w, a.variants, a.augment);
     };
     genre::ModelCard data_card = model.card();
-    const genre::PreparedData data = genre::PrepareData(a.data.dataset, a.data.split, data_card, eo);
+    genre::PreparedData data = genre::PrepareData(a.data.dataset, a.data.split, data_card, eo);
     PrintSkipped(data.dataset);
     for (const genre::Skipped& s : data.examples.skipped) std::cerr << "genre-train: skipped " << s.Line() << "\n";
     skipped = data.dataset.skipped.size() + data.examples.skipped.size();
-    split = genre::BySplit(data);
+    split = genre::TakeSplits(data);
     for (auto* set : {&split.train, &split.valid, &split.test})
       ToModelClasses(*set, data_card.classes, model.card().classes);
   } catch (const genre::OptionError&) {

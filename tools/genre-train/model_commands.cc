@@ -13,6 +13,7 @@
 #include "genre/train/record.h"
 #include "genre/train/report.h"
 #include "genre/util/atomic_file.h"
+#include "genre/util/memory.h"
 #include "genre/util/parallel.h"
 
 namespace genre_train {
@@ -300,14 +301,19 @@ int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool
   EpochPrinter printer(a.log_format);
   genre::RunOutcome run;
   if (lead) genre::WriteManifest((fs::path(run_dir) / "split.csv").string(), data.dataset);
-  const genre::SplitExamples s = genre::BySplit(data);
+  genre::TrainingRecord record{genre::DataRecord(data, a.data.dataset), command, a.data.split,
+                               (fs::path(run_dir) / "split.csv").string()};
+  // From here on the examples live once, in their splits, and the tracks are not needed.
+  const genre::SplitExamples s = genre::TakeSplits(data);
+  data.dataset.tracks = {};
+  genre::ReleaseFreeMemory();
   if (a.log_format == "text" && lead)
     std::cout << "training " << card.arch.kind << " (" << model.parameters() << " parameters) on " << s.train.size()
               << " tracks, validating on " << s.valid.size() << ", testing on " << s.test.size() << "; "
               << genre::ResolveThreads(a.data.threads) << " threads"
               << (group ? " in each of " + std::to_string(group->size()) + " workers" : std::string()) << "\n";
   run = genre::TrainOnSplit(
-      model, data, options,
+      model, s, options,
       [&](const genre::EpochStats& st, int epochs) {
         if (lead) printer(st, epochs, "");
       },
@@ -331,8 +337,7 @@ int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool
   }
   genre::ModelCard& c = model.card();
   c.name = fs::path(out).stem().string();
-  c.training = genre::TrainingJson(data, a.data.dataset, options, run,
-                                   {command, a.data.split, (fs::path(run_dir) / "split.csv").string()});
+  c.training = genre::TrainingJson(options, run, record);
   if (group) c.training["workers"] = group->size();
   model.Save(out);
   if (!genre::WriteHistory(run_dir, run.result.history, c.name))

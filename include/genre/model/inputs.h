@@ -36,9 +36,9 @@ class ExampleSource {
 };
 
 struct Example {
-  Matrix x;        // [rows, columns]; empty when streamed
-  int label = -1;  // index into the class list
-  std::string group, path;
+  Matrix x;                                     // [rows, columns]; empty when streamed
+  int label = -1;                               // index into the class list
+  std::string path;                             // the track's (in messages and data checks)
   std::shared_ptr<const ExampleSource> source;  // set when streamed: reads x when needed
   std::size_t key = 0;                          // the example's name in `source`
   std::size_t cols = 0;                         // x's columns when streamed

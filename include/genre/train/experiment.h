@@ -29,7 +29,9 @@ PreparedData PrepareData(const DatasetOptions& dataset, const SplitOptions& spli
 struct SplitExamples {
   std::vector<Example> train, valid, test;
 };
-SplitExamples BySplit(const PreparedData& data);
+// Moves every example of `data` to its track's split: data.examples keeps only its skipped
+// list (no copy of the examples: a million-track set holds each once).
+SplitExamples TakeSplits(PreparedData& data);
 
 struct RunOutcome {
   TrainResult result;
@@ -40,7 +42,7 @@ struct RunOutcome {
 
 // Trains `model` on the train split (valid split for early stopping) and
 // evaluates it on the test split (with a group: on rank 0; see Train).
-RunOutcome TrainOnSplit(Model& model, const PreparedData& data, const TrainOptions& options,
+RunOutcome TrainOnSplit(Model& model, const SplitExamples& split, const TrainOptions& options,
                         const EpochCallback& on_epoch = {}, ProcessGroup* group = nullptr);
 
 // Each track of data.dataset classified song by song as genre-guess does (for an ensemble,

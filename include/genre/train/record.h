@@ -32,12 +32,12 @@ nlohmann::json DataRecord(const PreparedData& data, const DatasetOptions& datase
 
 // The card's `training` block of a finished run (TrainOnSplit).
 struct TrainingRecord {
+  nlohmann::json data;     // DataRecord, taken before the examples went to their splits
   std::string command;     // the command line
   SplitOptions split;      // how the split was drawn
   std::string split_file;  // where the run wrote it (split.csv)
 };
-nlohmann::json TrainingJson(const PreparedData& data, const DatasetOptions& dataset, const TrainOptions& options,
-                            const RunOutcome& run, const TrainingRecord& record);
+nlohmann::json TrainingJson(const TrainOptions& options, const RunOutcome& run, const TrainingRecord& record);
 
 // Every held-out track of a CV with its probabilities (predictions.csv; `genre-train combine`).
 std::string HeldOutCsv(const CvOutcome& cv, const PreparedData& data, const std::vector<std::string>& classes);
