@@ -32,26 +32,16 @@ PreparedData PrepareData(const DatasetOptions& dataset_options, const SplitOptio
 
 SplitExamples TakeSplits(PreparedData& data) {
   SplitExamples s;
-  auto of = [&](std::size_t i) -> std::vector<Example>& {
-    switch (data.dataset.tracks[data.examples.track[i]].split) {
-      case Split::kValid:
-        return s.valid;
-      case Split::kTest:
-        return s.test;
-      default:
-        return s.train;
-    }
+  std::vector<Example>* const sets[] = {&s.train, &s.valid, &s.test};
+  auto set_of = [&](std::size_t i) {  // index into sets; a track without a split trains
+    const Split split = data.dataset.tracks[data.examples.track[i]].split;
+    return split == Split::kValid ? 1 : split == Split::kTest ? 2 : 0;
   };
-  std::size_t valid = 0, test = 0;  // each split's vector sized once
-  for (std::size_t i = 0; i < data.examples.examples.size(); ++i) {
-    const std::vector<Example>* v = &of(i);
-    valid += v == &s.valid;
-    test += v == &s.test;
-  }
-  s.train.reserve(data.examples.examples.size() - valid - test);
-  s.valid.reserve(valid);
-  s.test.reserve(test);
-  for (std::size_t i = 0; i < data.examples.examples.size(); ++i) of(i).push_back(std::move(data.examples.examples[i]));
+  std::size_t count[3] = {};  // each split's vector sized once
+  for (std::size_t i = 0; i < data.examples.examples.size(); ++i) ++count[set_of(i)];
+  for (int j = 0; j < 3; ++j) sets[j]->reserve(count[j]);
+  for (std::size_t i = 0; i < data.examples.examples.size(); ++i)
+    sets[set_of(i)]->push_back(std::move(data.examples.examples[i]));
   data.examples.examples = {};
   data.examples.track = {};
   return s;

@@ -300,9 +300,9 @@ int TrainCommand(ModelArgs& a, const std::string& out, std::string run_dir, bool
   genre::Model model = genre::Model::Create(card, options.seed);
   EpochPrinter printer(a.log_format);
   genre::RunOutcome run;
-  if (lead) genre::WriteManifest((fs::path(run_dir) / "split.csv").string(), data.dataset);
-  genre::TrainingRecord record{genre::DataRecord(data, a.data.dataset), command, a.data.split,
-                               (fs::path(run_dir) / "split.csv").string()};
+  const std::string split_file = (fs::path(run_dir) / "split.csv").string();
+  if (lead) genre::WriteManifest(split_file, data.dataset);
+  const genre::TrainingRecord record{genre::DataRecord(data, a.data.dataset), command, a.data.split, split_file};
   // From here on the examples live once, in their splits, and the tracks are not needed.
   const genre::SplitExamples s = genre::TakeSplits(data);
   data.dataset.tracks = {};
